@@ -1,0 +1,99 @@
+"""Shared parity helpers: torch conversion, the parity assertion, finite differences.
+
+`parity(quantity, ours, reference)` asserts that two arrays agree to the dtype's bound
+and records the measured error on the test node, where `scripts/parity_report.py` reads
+it back per equation ID (the test's `equation` marker).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+torch.set_num_threads(1)  # deterministic reductions; both sides run single-threaded here
+
+# max |ours − reference| ≤ RTOL · max |reference|  (a norm-wise relative bound: sums that
+# cancel to ~0 in one element would make an element-wise relative bound meaningless)
+RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 2e-5}
+
+
+def t(a: np.ndarray, grad: bool = False) -> torch.Tensor:
+    """NumPy → torch, same dtype, a copy (so torch can never alias our arrays)."""
+    return torch.tensor(np.array(a), requires_grad=grad)
+
+
+def n(x: torch.Tensor) -> np.ndarray:
+    return x.detach().numpy()
+
+
+def errors(ours, reference) -> tuple[float, float]:
+    """(max absolute error, max absolute error / max |reference|)."""
+    ours, reference = np.asarray(ours), np.asarray(reference)
+    if ours.size == 0:
+        return 0.0, 0.0
+    diff = np.abs(ours.astype(np.float64) - reference.astype(np.float64))
+    scale = float(np.max(np.abs(reference)))
+    abs_err = float(np.nanmax(diff)) if not np.all(np.isnan(diff)) else 0.0
+    return abs_err, abs_err / scale if scale > 0 else abs_err
+
+
+@pytest.fixture
+def parity(request):
+    """parity(quantity, ours, reference, rtol=None, witness="torch") → asserts and records."""
+
+    def check(quantity: str, ours, reference, rtol: float | None = None, witness: str = "torch"):
+        ours, reference = np.asarray(ours), np.asarray(reference)
+        assert ours.shape == reference.shape, f"{quantity}: shape {ours.shape} != {reference.shape}"
+        assert ours.dtype == reference.dtype, f"{quantity}: dtype {ours.dtype} != {reference.dtype}"
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(reference), err_msg=quantity)
+        abs_err, rel_err = errors(ours, reference)
+        bound = RTOL[ours.dtype] if rtol is None else rtol
+        request.node.user_properties.append(
+            (
+                "parity",
+                {
+                    "quantity": quantity,
+                    "witness": witness,
+                    "dtype": str(ours.dtype),
+                    "abs": abs_err,
+                    "rel": rel_err,
+                },
+            )
+        )
+        assert rel_err <= bound, (
+            f"{quantity} vs {witness}: max abs error {abs_err:.3e}, relative {rel_err:.3e} "
+            f"> {bound:.0e}"
+        )
+
+    return check
+
+
+def finite_difference(
+    fn, x: np.ndarray, dy: np.ndarray, eps: float = 1e-6, picks: int = 12, seed=0
+):
+    """Central differences of L(x) = Σ dy·fn(x) at `picks` random coordinates of x (float64).
+
+    Returns (coordinates, numerical gradient values there).
+    """
+    rng = np.random.default_rng(seed)
+    coords = [tuple(int(rng.integers(0, s)) for s in x.shape) for _ in range(picks)]
+    values = []
+    for c in coords:
+        xp, xm = x.copy(), x.copy()
+        xp[c] += eps
+        xm[c] -= eps
+        values.append((np.sum(dy * fn(xp)) - np.sum(dy * fn(xm))) / (2 * eps))
+    return coords, np.array(values)
+
+
+@pytest.fixture
+def fd_check(parity):
+    """fd_check(quantity, fn, x, dy, analytic_grad): finite differences as a second witness."""
+
+    def check(quantity, fn, x, dy, grad, rtol=1e-6):
+        coords, numeric = finite_difference(fn, x, dy)
+        analytic = np.array([grad[c] for c in coords])
+        parity(quantity, analytic, numeric, rtol=rtol, witness="finite differences")
+
+    return check

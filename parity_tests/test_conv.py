@@ -1,0 +1,192 @@
+"""conv2d / conv2d_backward against torch, torch.nn.grad, finite differences and the loops.
+
+[MB-3 … MB-7, MB-9, IC-4 … IC-7, IC-10, IC-11, AV-14]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as tf
+from conftest import n, t
+
+from ref_cnn import literal
+from ref_cnn.functional import conv2d, conv2d_backward, conv2d_untied, conv2d_untied_backward
+
+eq = pytest.mark.equation
+
+
+def case(id_, x, w, bias=True, ids=(), **kw):
+    return pytest.param(x, w, bias, kw, id=id_, marks=eq("IC-4", "IC-5", "IC-6", "IC-7", *ids))
+
+
+# (N, C_in, H, W), (C_out, C_in/groups, kH, kW): each names the edge case it covers
+CASES = [
+    case("MB-5-multichannel-cin3-cout4", (2, 3, 7, 6), (4, 3, 3, 3), ids=("MB-5", "MB-9")),
+    case("AV-14-av-layer-nobias", (3, 1, 12, 12), (3, 1, 5, 5), bias=False, ids=("AV-14",)),
+    case("MB-3-p1", (2, 2, 6, 6), (3, 2, 3, 3), padding=1, ids=("MB-3", "IC-11")),
+    case("IC-11-p-pair-2x1", (1, 2, 5, 7), (2, 2, 3, 2), padding=(2, 1), ids=("IC-11",)),
+    case("IC-11-pad-larger-than-kernel", (1, 1, 4, 4), (2, 1, 2, 2), padding=3, ids=("IC-11",)),
+    case("MB-4-s2", (2, 2, 8, 8), (3, 2, 3, 3), stride=2, ids=("MB-4", "IC-10")),
+    case("IC-10-s3-not-dividing", (1, 2, 10, 9), (2, 2, 3, 2), stride=3, ids=("IC-10", "MB-6")),
+    case(
+        "IC-10-s2x1-p1-k3x2",
+        (2, 1, 7, 8),
+        (2, 1, 3, 2),
+        stride=(2, 1),
+        padding=1,
+        ids=("IC-10", "IC-11", "MB-6"),
+    ),
+    case("MB-7-same-odd", (1, 3, 6, 5), (2, 3, 3, 3), padding="same", ids=("MB-7",)),
+    case("MB-7-same-even-kernel", (1, 2, 6, 7), (2, 2, 4, 2), padding="same", ids=("MB-7",)),
+    case(
+        "MB-7-same-dilated", (1, 1, 9, 9), (2, 1, 3, 3), padding="same", dilation=2, ids=("MB-7",)
+    ),
+    case("MB-7-valid-string", (1, 2, 5, 5), (1, 2, 3, 3), padding="valid", ids=("MB-7",)),
+    case("MB-7-1x1", (2, 4, 5, 5), (3, 4, 1, 1), ids=("MB-7",)),
+    case("dilation-2", (1, 2, 9, 8), (2, 2, 3, 3), dilation=2),
+    case("dilation-2x3-s2-p2", (2, 1, 11, 12), (2, 1, 2, 3), dilation=(2, 3), stride=2, padding=2),
+    case("groups-2", (2, 4, 6, 6), (6, 2, 3, 3), groups=2),
+    case("groups-depthwise", (2, 3, 6, 5), (3, 1, 3, 3), groups=3, padding=1),
+    case("groups-depthwise-multiplier-2", (1, 2, 5, 5), (4, 1, 2, 2), groups=2, stride=2),
+    case("kernel-as-large-as-input", (2, 2, 5, 4), (3, 2, 5, 4)),
+    case("nonsquare-input-kernel", (1, 1, 3, 9), (1, 1, 2, 4)),
+    case("batch-1-channel-1", (1, 1, 4, 4), (1, 1, 2, 2)),
+]
+
+
+def _data(x_shape, w_shape, bias, dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype) if bias else None
+    return rng, x, w, b
+
+
+def _torch_reference(x, w, b, kw, dy):
+    xt, wt = t(x, True), t(w, True)
+    bt = t(b, True) if b is not None else None
+    y = tf.conv2d(xt, wt, bt, **kw)
+    y.backward(t(dy))
+    db = n(bt.grad) if bt is not None else n(t(dy).sum((0, 2, 3)))
+    return n(y), n(xt.grad), n(wt.grad), db
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES)
+def test_conv2d_matches_torch(x_shape, w_shape, bias, kw, dtype, parity):
+    rng, x, w, b = _data(x_shape, w_shape, bias, dtype)
+    y = conv2d(x, w, b, **kw)
+    dy = rng.standard_normal(y.shape).astype(dtype)  # random upstream gradient, never ones
+    y_ref, dx_ref, dw_ref, db_ref = _torch_reference(x, w, b, kw, dy)
+    parity("y", y, y_ref)
+    dx, dw, db = conv2d_backward(dy, x, w, **kw)
+    parity("dx", dx, dx_ref)
+    parity("dw", dw, dw_ref)
+    parity("db", db, db_ref)
+
+
+@pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES)
+def test_conv2d_backward_matches_torch_nn_grad(x_shape, w_shape, bias, kw, parity):
+    """Second witness: torch.nn.grad.conv2d_input / conv2d_weight (no autograd)."""
+    if isinstance(kw.get("padding"), str):
+        pytest.skip("torch.nn.grad takes integer padding only")
+    rng, x, w, _ = _data(x_shape, w_shape, False, seed=1)
+    dy = rng.standard_normal(conv2d(x, w, **kw).shape)
+    dx, dw, _ = conv2d_backward(dy, x, w, **kw)
+    args = {k: kw[k] for k in ("stride", "padding", "dilation", "groups") if k in kw}
+    ref_dx = torch.nn.grad.conv2d_input(x.shape, t(w), t(dy), **args)
+    ref_dw = torch.nn.grad.conv2d_weight(t(x), w.shape, t(dy), **args)
+    parity("dx", dx, n(ref_dx), witness="torch.nn.grad")
+    parity("dw", dw, n(ref_dw), witness="torch.nn.grad")
+
+
+@pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES)
+def test_conv2d_matches_literal_loops(x_shape, w_shape, bias, kw, parity):
+    """The vectorised path equals the loop transcription of MB-5 / IC-4 … IC-7."""
+    rng, x, w, b = _data(x_shape, w_shape, bias, seed=2)
+    y = conv2d(x, w, b, **kw)
+    parity("y", y, literal.conv2d(x, w, b, **kw), witness="literal loops")
+    dy = rng.standard_normal(y.shape)
+    for name, fast, slow in zip(
+        ("dx", "dw", "db"),
+        conv2d_backward(dy, x, w, **kw),
+        literal.conv2d_backward(dy, x, w, **kw),
+        strict=True,
+    ):
+        parity(name, fast, slow, witness="literal loops")
+
+
+@pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES[:8])
+def test_conv2d_gradients_match_finite_differences(x_shape, w_shape, bias, kw, fd_check):
+    rng, x, w, b = _data(x_shape, w_shape, bias, seed=3)
+    dy = rng.standard_normal(conv2d(x, w, b, **kw).shape)
+    dx, dw, db = conv2d_backward(dy, x, w, **kw)
+    fd_check("dx", lambda v: conv2d(v, w, b, **kw), x, dy, dx)
+    fd_check("dw", lambda v: conv2d(x, v, b, **kw), w, dy, dw)
+    if b is not None:
+        fd_check("db", lambda v: conv2d(x, w, v, **kw), b, dy, db)
+
+
+@eq("IC-10")
+def test_stride_leaves_uncovered_rows_with_zero_gradient():
+    """s = 3, k = 2 over 9 rows: windows start at 0, 3, 6, so rows 2, 5, 8 get zero gradient."""
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((1, 1, 9, 9)), rng.standard_normal((1, 1, 2, 2))
+    dy = rng.standard_normal(conv2d(x, w, stride=3).shape)
+    dx, _, _ = conv2d_backward(dy, x, w, stride=3)
+    assert np.all(dx[:, :, [2, 5, 8], :] == 0) and np.all(dx[:, :, :, [2, 5, 8]] == 0)
+    covered = [0, 1, 3, 4, 6, 7]
+    assert np.all(dx[:, :, covered, :][:, :, :, covered] != 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@eq("IC-4", "IC-6")
+def test_untied_bias_matches_torch(dtype, parity):
+    """IC's layer: one bias per output position, B of shape (C_out, H_out, W_out)."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 2, 6, 5)).astype(dtype)
+    w = rng.standard_normal((4, 2, 3, 2)).astype(dtype)
+    b = rng.standard_normal((4, 6, 6)).astype(dtype)  # H_out = 6 + 2 − 3 + 1, W_out = 5 + 2 − 2 + 1
+    y = conv2d_untied(x, w, b, padding=1)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    xt, wt, bt = t(x, True), t(w, True), t(b, True)
+    yt = tf.conv2d(xt, wt, padding=1) + bt
+    yt.backward(t(dy))
+    parity("y", y, n(yt))
+    for name, ours, ref in zip(
+        ("dx", "dw", "db"), conv2d_untied_backward(dy, x, w, padding=1), (xt, wt, bt), strict=True
+    ):
+        parity(name, ours, n(ref.grad))
+
+
+@eq("AV-14", "IC-5")
+def test_filter_gradient_is_input_correlated_with_delta(parity):
+    """AV-14 / IC-5 written out with scipy: ∂E/∂f = Σ_n X_n ⋆ δ_n (valid correlation)."""
+    from scipy.signal import correlate2d
+
+    rng = np.random.default_rng(6)
+    x, f = rng.standard_normal((4, 1, 10, 10)), rng.standard_normal((3, 1, 5, 5))
+    delta = rng.standard_normal(conv2d(x, f).shape)
+    _, df, _ = conv2d_backward(delta, x, f)
+    ref = np.stack(
+        [sum(correlate2d(x[k, 0], delta[k, i], "valid") for k in range(4)) for i in range(3)]
+    )
+    parity("df", df, ref[:, None], witness="scipy.signal.correlate2d")
+
+
+@eq("IC-7", "IC-11")
+def test_input_gradient_is_full_convolution_cropped(parity):
+    """IC-7 / IC-11 with scipy: ∂E/∂X_j = Σ_i δ_i *_full K_ij, cropped by P on each side."""
+    from scipy.signal import convolve2d
+
+    rng = np.random.default_rng(7)
+    x, k = rng.standard_normal((1, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3))
+    p = 1
+    delta = rng.standard_normal(conv2d(x, k, padding=p).shape)
+    dx, _, _ = conv2d_backward(delta, x, k, padding=p)
+    full = np.stack(
+        [sum(convolve2d(delta[0, i], k[i, j], "full") for i in range(3)) for j in range(2)]
+    )
+    parity("dx", dx[0], full[:, p:-p, p:-p], witness="scipy.signal.convolve2d")

@@ -1,0 +1,186 @@
+"""Max and average pooling against torch, the loops and finite differences.
+
+[MB-8, IC-8, IC-9, IC-10]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch.nn.functional as tf
+from conftest import n, t
+
+from ref_cnn import literal
+from ref_cnn.functional import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
+
+eq = pytest.mark.equation
+
+MAX_CASES = [
+    pytest.param((2, 3, 6, 6), dict(kernel_size=2), id="IC-8-k2-default-stride"),
+    pytest.param((1, 2, 7, 5), dict(kernel_size=(3, 2), stride=(2, 1)), id="IC-10-k3x2-s2x1"),
+    pytest.param((1, 2, 7, 7), dict(kernel_size=3, stride=2, padding=1), id="pad1-minus-inf"),
+    pytest.param((2, 1, 8, 9), dict(kernel_size=3, stride=2, ceil_mode=True), id="ceil-mode"),
+    pytest.param(
+        (1, 2, 6, 6),
+        dict(kernel_size=2, stride=2, padding=1, ceil_mode=True),
+        id="ceil-mode-window-would-start-in-padding",
+    ),
+    pytest.param((1, 1, 9, 9), dict(kernel_size=3, stride=1), id="overlap-s1"),
+    pytest.param((1, 2, 10, 9), dict(kernel_size=2, dilation=2, stride=1), id="dilation-2"),
+    pytest.param(
+        (2, 1, 11, 10),
+        dict(kernel_size=3, dilation=(2, 1), stride=2, padding=1, ceil_mode=True),
+        id="dilation-2x1-p1-ceil",
+    ),
+    pytest.param((1, 1, 5, 4), dict(kernel_size=(5, 4)), id="kernel-as-large-as-input"),
+]
+
+AVG_CASES = [
+    pytest.param((2, 3, 6, 6), dict(kernel_size=2), id="IC-9-k2-default-stride"),
+    pytest.param((1, 2, 7, 5), dict(kernel_size=(3, 2), stride=(2, 1)), id="IC-10-k3x2-s2x1"),
+    pytest.param((1, 2, 7, 7), dict(kernel_size=3, stride=2, padding=1), id="pad1-count-pad"),
+    pytest.param(
+        (1, 2, 7, 7),
+        dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
+        id="pad1-no-count-pad",
+    ),
+    pytest.param((2, 1, 8, 9), dict(kernel_size=3, stride=2, ceil_mode=True), id="ceil-mode"),
+    pytest.param(
+        (1, 2, 6, 6),
+        dict(kernel_size=2, stride=2, padding=1, ceil_mode=True),
+        id="ceil-mode-window-would-start-in-padding",
+    ),
+    pytest.param(
+        (1, 1, 8, 7),
+        dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+        id="ceil-mode-no-count-pad",
+    ),
+    pytest.param((1, 1, 9, 9), dict(kernel_size=3, stride=1), id="overlap-s1"),
+]
+
+
+def _torch_pool(fn, x, dy, kw):
+    xt = t(x, True)
+    y = fn(xt, **kw)
+    y.backward(t(dy))
+    return n(y), n(xt.grad)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize(("shape", "kw"), MAX_CASES)
+@eq("MB-8", "IC-8", "IC-10")
+def test_max_pool_matches_torch(shape, kw, dtype, parity):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype)
+    y = max_pool2d(x, **kw)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    y_ref, dx_ref = _torch_pool(tf.max_pool2d, x, dy, kw)
+    parity("y", y, y_ref)
+    parity("dx", max_pool2d_backward(dy, x, **kw), dx_ref)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize(("shape", "kw"), AVG_CASES)
+@eq("MB-8", "IC-9", "IC-10")
+def test_avg_pool_matches_torch(shape, kw, dtype, parity):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape).astype(dtype)
+    y = avg_pool2d(x, **kw)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    y_ref, dx_ref = _torch_pool(tf.avg_pool2d, x, dy, kw)
+    parity("y", y, y_ref)
+    parity("dx", avg_pool2d_backward(dy, x, **kw), dx_ref)
+
+
+@pytest.mark.parametrize(("shape", "kw"), MAX_CASES)
+@eq("IC-8")
+def test_max_pool_matches_literal_loops(shape, kw, parity):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape)
+    y = max_pool2d(x, **kw)
+    dy = rng.standard_normal(y.shape)
+    parity("y", y, literal.max_pool2d(x, **kw), witness="literal loops")
+    parity(
+        "dx",
+        max_pool2d_backward(dy, x, **kw),
+        literal.max_pool2d_backward(dy, x, **kw),
+        witness="literal loops",
+    )
+
+
+@pytest.mark.parametrize(("shape", "kw"), AVG_CASES)
+@eq("IC-9")
+def test_avg_pool_matches_literal_loops(shape, kw, parity):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(shape)
+    y = avg_pool2d(x, **kw)
+    dy = rng.standard_normal(y.shape)
+    parity("y", y, literal.avg_pool2d(x, **kw), witness="literal loops")
+    parity(
+        "dx",
+        avg_pool2d_backward(dy, x, **kw),
+        literal.avg_pool2d_backward(dy, x, **kw),
+        witness="literal loops",
+    )
+
+
+@pytest.mark.parametrize(("shape", "kw"), MAX_CASES[:4])
+@eq("IC-8")
+def test_max_pool_gradient_matches_finite_differences(shape, kw, fd_check):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(shape)  # distinct values: max is differentiable almost surely
+    dy = rng.standard_normal(max_pool2d(x, **kw).shape)
+    fd_check("dx", lambda v: max_pool2d(v, **kw), x, dy, max_pool2d_backward(dy, x, **kw))
+
+
+@pytest.mark.parametrize(("shape", "kw"), AVG_CASES[:4])
+@eq("IC-9")
+def test_avg_pool_gradient_matches_finite_differences(shape, kw, fd_check):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape)
+    dy = rng.standard_normal(avg_pool2d(x, **kw).shape)
+    fd_check("dx", lambda v: avg_pool2d(v, **kw), x, dy, avg_pool2d_backward(dy, x, **kw))
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        pytest.param(dict(kernel_size=2), id="ties-k2"),
+        pytest.param(dict(kernel_size=3, stride=1, padding=1), id="plateau-overlapping-p1"),
+        pytest.param(dict(kernel_size=2, stride=1, dilation=2), id="ties-dilated"),
+    ],
+)
+@eq("IC-8")
+def test_max_pool_ties_follow_torch_first_maximum(kw, parity):
+    """Ties and plateaus: torch gives the whole gradient to the first maximum (row-major)."""
+    rng = np.random.default_rng(6)
+    x = rng.integers(0, 3, size=(2, 2, 6, 6)).astype(np.float64)  # many ties
+    x[0, 0] = 1.0  # a flat plateau
+    y = max_pool2d(x, **kw)
+    dy = rng.standard_normal(y.shape)
+    y_ref, dx_ref = _torch_pool(tf.max_pool2d, x, dy, kw)
+    parity("y", y, y_ref)
+    parity("dx", max_pool2d_backward(dy, x, **kw), dx_ref)
+    parity(
+        "dx",
+        max_pool2d_backward(dy, x, **kw),
+        literal.max_pool2d_backward(dy, x, **kw),
+        witness="literal loops",
+    )
+
+
+@eq("IC-8")
+def test_max_pool_padding_is_minus_infinity_not_zero():
+    """All-negative input with padding: a zero pad would win every border window."""
+    x = -1.0 - np.arange(16, dtype=np.float64).reshape(1, 1, 4, 4)
+    y = max_pool2d(x, 2, stride=2, padding=1)
+    assert np.all(y < 0)
+    np.testing.assert_array_equal(y, n(tf.max_pool2d(t(x), 2, stride=2, padding=1)))
+
+
+@eq("IC-8")
+def test_max_pool_nan_propagates_like_torch():
+    x = np.arange(16, dtype=np.float64).reshape(1, 1, 4, 4)
+    x[0, 0, 1, 2] = np.nan
+    y = max_pool2d(x, 2)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(n(tf.max_pool2d(t(x), 2))))

@@ -1,0 +1,70 @@
+"""Argument checks shared by the functional ops.
+
+Every public op validates its arguments up front so that bad input fails with a
+`ValueError` or `TypeError` that names the argument and the problem, instead of an
+`IndexError` or a silent broadcast from deep inside NumPy.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def as_float_array(a, name: str, ndim: int | None = None) -> np.ndarray:
+    """Return `a` as a float32/float64 ndarray (no copy), or raise naming `name`.
+
+    Integer and boolean arrays are refused, as torch refuses them for conv and pooling.
+    """
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    if a.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got {a.ndim}-D with shape {a.shape}")
+    return a
+
+
+def same_dtype(**arrays: np.ndarray | None) -> np.dtype:
+    """Raise TypeError unless all given (non-None) arrays share one dtype; return it."""
+    dtypes = {name: a.dtype for name, a in arrays.items() if a is not None}
+    if len(set(dtypes.values())) > 1:
+        detail = ", ".join(f"{n}={d}" for n, d in dtypes.items())
+        raise TypeError(f"dtypes differ ({detail}); cast them to one dtype")
+    return next(iter(dtypes.values()))
+
+
+def pair(value, name: str, minimum: int) -> tuple[int, int]:
+    """`int` or `(int, int)` → `(int, int)`, each ≥ `minimum`, as torch accepts."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+    if isinstance(value, numbers.Integral):
+        value = (int(value), int(value))
+    if not (
+        isinstance(value, tuple | list)
+        and len(value) == 2
+        and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value)
+    ):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+    out = (int(value[0]), int(value[1]))
+    if min(out) < minimum:
+        word = {0: "non-negative", 1: "positive"}.get(minimum, f">= {minimum}")
+        raise ValueError(f"{name} must be {word}, got {value!r}")
+    return out
+
+
+def check_grad_shape(dy: np.ndarray, expected: tuple[int, ...], name: str = "dy") -> None:
+    """The upstream gradient must have exactly the forward output's shape."""
+    if dy.shape != tuple(expected):
+        raise ValueError(
+            f"{name} must have the forward output's shape {tuple(expected)}, got {dy.shape}"
+        )
+
+
+def check_mode(mode, allowed: tuple[str, ...], name: str = "mode") -> str:
+    if not isinstance(mode, str) or mode not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {mode!r}")
+    return mode

@@ -1,0 +1,55 @@
+"""Pure NumPy forward/backward pairs, NCHW, with torch's names and argument order.
+
+See `../shared/API.md` for the public contract; every function cites the equation IDs of
+`EQUATIONS.md` it implements.
+"""
+
+from ref_cnn.functional.activations import (
+    leaky_relu,
+    leaky_relu_backward,
+    log_softmax,
+    log_softmax_backward,
+    relu,
+    relu_backward,
+    sigmoid,
+    sigmoid_backward,
+    softmax,
+    softmax_backward,
+    tanh,
+    tanh_backward,
+)
+from ref_cnn.functional.conv import (
+    conv2d,
+    conv2d_backward,
+    conv2d_untied,
+    conv2d_untied_backward,
+)
+from ref_cnn.functional.correlate import convolve2d, correlate2d
+from ref_cnn.functional.im2col import flatten, im2col
+from ref_cnn.functional.init import HEF, VEF, conv_param_count, he_normal, uniform01
+from ref_cnn.functional.linear import linear, linear_backward
+from ref_cnn.functional.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_backward,
+    cross_entropy,
+    cross_entropy_backward,
+    half_squared_error,
+    half_squared_error_backward,
+    mse_loss,
+    mse_loss_backward,
+)
+from ref_cnn.functional.pool import (
+    avg_pool2d,
+    avg_pool2d_backward,
+    max_pool2d,
+    max_pool2d_backward,
+)
+from ref_cnn.functional.shapes import (
+    conv_output_size,
+    full_output_size,
+    pool_output_size,
+    same_padding,
+    valid_output_size,
+)
+
+__all__ = [name for name in dir() if not name.startswith("_")]

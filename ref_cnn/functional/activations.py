@@ -1,0 +1,110 @@
+"""Activation functions and their derivatives [AV-6, AV-9, AV-13, MB-9].
+
+Each forward has a backward taking the upstream gradient dy and whichever of the input
+x or the output y its derivative is written in. All are stable at |x| = 1000 (no
+overflow warnings), and NaN propagates as in torch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ref_cnn._checks import as_float_array, check_grad_shape, same_dtype
+
+
+def _pair(dy, ref, ref_name):
+    as_float_array(dy, "dy")
+    as_float_array(ref, ref_name)
+    same_dtype(dy=dy, **{ref_name: ref})
+    check_grad_shape(dy, ref.shape)
+
+
+def sigmoid(x) -> np.ndarray:
+    """σ(x) = 1/(1 + e^(−x)) [AV-6], any shape.
+
+    Computed as 1/(1 + e^(−|x|)) for x ≥ 0 and e^(−|x|)/(1 + e^(−|x|)) for x < 0, so e^(−x)
+    never overflows (AV's code overflows for x < −709 in float64).
+    """
+    x = as_float_array(x, "x")
+    z = np.exp(-np.abs(x))  # in (0, 1]: cannot overflow
+    return np.where(x >= 0, 1 / (1 + z), z / (1 + z))
+
+
+def sigmoid_backward(dy, y) -> np.ndarray:
+    """∂E/∂x = dy·σ′(x) with σ′ written on the output y = σ(x): y(1 − y) [AV-6, AV-9, AV-13].
+
+    AV's `derivatives_sigmoid(x)` also takes the *output*, despite its argument's name.
+    """
+    _pair(dy, y, "y")
+    return dy * y * (1 - y)  # AV-6: σ′ = A(1 − A)
+
+
+def relu(x) -> np.ndarray:
+    """ReLU(x) = max(x, 0) [MB-9 ψ]; NaN stays NaN."""
+    x = as_float_array(x, "x")
+    return np.maximum(x, 0)  # np.maximum propagates NaN, as torch.relu
+
+
+def relu_backward(dy, x) -> np.ndarray:
+    """∂E/∂x = dy where x > 0, else 0 (torch's choice at x = 0: gradient 0)."""
+    _pair(dy, x, "x")
+    return np.where(x > 0, dy, np.zeros_like(dy))
+
+
+def leaky_relu(x, negative_slope: float = 0.01) -> np.ndarray:
+    """LeakyReLU(x) = x for x > 0, negative_slope·x otherwise."""
+    x = as_float_array(x, "x")
+    return np.where(x > 0, x, x * x.dtype.type(negative_slope))
+
+
+def leaky_relu_backward(dy, x, negative_slope: float = 0.01) -> np.ndarray:
+    """∂E/∂x = dy for x > 0, negative_slope·dy otherwise (as torch, also at x = 0)."""
+    _pair(dy, x, "x")
+    return np.where(x > 0, dy, dy * dy.dtype.type(negative_slope))
+
+
+def tanh(x) -> np.ndarray:
+    """tanh(x)."""
+    return np.tanh(as_float_array(x, "x"))
+
+
+def tanh_backward(dy, y) -> np.ndarray:
+    """∂E/∂x = dy·(1 − y²), y = tanh(x)."""
+    _pair(dy, y, "y")
+    return dy * (1 - y * y)
+
+
+def _check_axis(x: np.ndarray, axis: int) -> int:
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"axis {axis} is out of range for an array of shape {x.shape}")
+    return axis
+
+
+def log_softmax(x, axis: int = 1) -> np.ndarray:
+    """log softmax(x) = x − max − log Σ e^(x − max) along `axis` (default 1, the class axis)."""
+    x = as_float_array(x, "x")
+    _check_axis(x, axis)
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def log_softmax_backward(dy, y, axis: int = 1) -> np.ndarray:
+    """∂E/∂x = dy − softmax·Σ dy, with y = log_softmax(x)."""
+    _pair(dy, y, "y")
+    _check_axis(y, axis)
+    return dy - np.exp(y) * np.sum(dy, axis=axis, keepdims=True)
+
+
+def softmax(x, axis: int = 1) -> np.ndarray:
+    """softmax(x)_k = e^(x_k − max)/Σ_j e^(x_j − max) along `axis` (default 1)."""
+    x = as_float_array(x, "x")
+    _check_axis(x, axis)
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def softmax_backward(dy, y, axis: int = 1) -> np.ndarray:
+    """∂E/∂x = y·(dy − Σ_k dy_k·y_k), with y = softmax(x)."""
+    _pair(dy, y, "y")
+    _check_axis(y, axis)
+    return y * (dy - np.sum(dy * y, axis=axis, keepdims=True))

@@ -1,0 +1,244 @@
+"""Multi-channel 2-D convolution layer, forward and backward.
+
+[MB-3, MB-4, MB-5, MB-6, MB-7, MB-9, IC-4, IC-5, IC-6, IC-7, IC-10, IC-11, AV-14]
+
+Forward (IC-4, MB-5), for output channel i of group g:
+
+    Y_i = B_i + Σ_j X_j ⋆ K_ij        (j over the C_in/groups input channels of group g)
+
+Backward, with δ = ∂E/∂Y:
+
+    ∂E/∂K_ij = X_j ⋆ δ_i               (IC-5, AV-14; summed over the batch)
+    ∂E/∂B_i  = Σ_{n,h,w} δ_i           (IC-6, tied bias)
+    ∂E/∂X_j  = Σ_i δ_i *_full K_ij     (IC-7; cropped by the padding, IC-11)
+
+With stride s the forward keeps every s-th window (IC-10), so the backward scatters δ
+back to those positions only: input rows that no window covers get zero gradient.
+
+Implementation: the padded input is viewed as patches (`im2col.windows`), copied once
+into a column matrix per group, and multiplied by the kernel matrix (BLAS). The input
+gradient is accumulated offset by offset over the kH·kW kernel positions. The literal
+loop transcription is `ref_cnn.literal.conv2d`/`conv2d_backward`.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from ref_cnn._checks import as_float_array, check_grad_shape, pair, same_dtype
+from ref_cnn.functional.im2col import Padding2, pad_nchw, windows
+from ref_cnn.functional.shapes import conv_output_size, same_padding
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Validated shapes and hyper-parameters of one conv2d call."""
+
+    n: int
+    c_in: int
+    c_out: int
+    groups: int
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    padding: Padding2  # ((top, bottom), (left, right))
+    in_hw: tuple[int, int]
+    out_hw: tuple[int, int]
+
+    @property
+    def out_shape(self) -> tuple[int, int, int, int]:
+        return (self.n, self.c_out, *self.out_hw)
+
+
+def _resolve_padding(padding, kernel, stride, dilation) -> Padding2:
+    """int, (int, int), "valid" or "same" → ((top, bottom), (left, right)) [MB-3, MB-7]."""
+    if isinstance(padding, str):
+        if padding == "valid":  # MB-7: valid convolution, p = 0
+            return ((0, 0), (0, 0))
+        if padding == "same":  # MB-7: output size = input size
+            if stride != (1, 1):
+                raise ValueError(f"padding='same' needs stride 1, as in torch; got {stride}")
+            return (same_padding(kernel[0], dilation[0]), same_padding(kernel[1], dilation[1]))
+        raise ValueError(f"padding must be an int, a pair, 'valid' or 'same'; got {padding!r}")
+    p = pair(padding, "padding", 0)
+    return ((p[0], p[0]), (p[1], p[1]))
+
+
+def conv_geometry(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> ConvGeometry:
+    """Check every argument of conv2d and return its geometry (raises ValueError/TypeError)."""
+    as_float_array(x, "x", ndim=4)
+    as_float_array(w, "w", ndim=4)
+    if b is not None:
+        as_float_array(b, "b")
+    same_dtype(x=x, w=w, b=b)
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
+        raise TypeError(f"groups must be an int, got {groups!r}")
+    if groups < 1:
+        raise ValueError(f"groups must be positive, got {groups}")
+    n, c_in, h, wd = x.shape
+    c_out, c_per_group, kh, kw = w.shape
+    if c_in % groups or c_out % groups:
+        raise ValueError(
+            f"groups={groups} must divide both C_in={c_in} and C_out={c_out} (w.shape[0])"
+        )
+    if c_per_group * groups != c_in:
+        raise ValueError(
+            f"channel mismatch: x has C_in={c_in} channels, but w of shape {w.shape} with "
+            f"groups={groups} expects {c_per_group * groups}"
+        )
+    if b is not None and b.shape != (c_out,):
+        raise ValueError(
+            f"b must have shape ({c_out},) (one bias per output channel), got {b.shape}"
+        )
+    s = pair(stride, "stride", 1)
+    d = pair(dilation, "dilation", 1)
+    pad = _resolve_padding(padding, (kh, kw), s, d)
+    out = tuple(
+        conv_output_size(size + sum(p), k, 0, st, dl)
+        for size, p, k, st, dl in zip((h, wd), pad, (kh, kw), s, d, strict=True)
+    )
+    if min(out) < 1:
+        raise ValueError(
+            f"kernel {(kh, kw)} with dilation {d} is larger than the padded input "
+            f"{(h + sum(pad[0]), wd + sum(pad[1]))}"
+        )
+    return ConvGeometry(n, c_in, c_out, groups, (kh, kw), s, d, pad, (h, wd), out)
+
+
+def _columns(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """The im2col matrix of every group [AV-3]: (G, N·H_out·W_out, C_in/G·kH·kW), a copy."""
+    view = windows(pad_nchw(x, g.padding), g.kernel, g.stride, g.dilation, g.out_hw)
+    n, (ho, wo), (kh, kw), gr = g.n, g.out_hw, g.kernel, g.groups
+    view = view.reshape(n, gr, g.c_in // gr, ho, wo, kh, kw)  # (N, G, C_g, H_o, W_o, kH, kW)
+    cols = view.transpose(1, 0, 3, 4, 2, 5, 6)  # (G, N, H_o, W_o, C_g, kH, kW)
+    return cols.reshape(gr, n * ho * wo, (g.c_in // gr) * kh * kw)
+
+
+def _kernel_matrix(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """(C_out, C_g, kH, kW) → (G, C_g·kH·kW, C_out/G), the right operand of the product."""
+    return w.reshape(g.groups, g.c_out // g.groups, -1).transpose(0, 2, 1)
+
+
+def _to_nchw(prod: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """(G, N·H_out·W_out, C_out/G) → (N, C_out, H_out, W_out)."""
+    ho, wo = g.out_hw
+    y = prod.reshape(g.groups, g.n, ho, wo, g.c_out // g.groups)  # (G, N, H_o, W_o, O_g)
+    return y.transpose(1, 0, 4, 2, 3).reshape(g.out_shape)
+
+
+def _from_nchw(dy: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """(N, C_out, H_out, W_out) → (G, N·H_out·W_out, C_out/G), inverse of `_to_nchw`."""
+    ho, wo = g.out_hw
+    d = dy.reshape(g.n, g.groups, g.c_out // g.groups, ho, wo).transpose(1, 0, 3, 4, 2)
+    return d.reshape(g.groups, g.n * ho * wo, g.c_out // g.groups)
+
+
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
+    """2-D convolution layer (cross-correlation), as `torch.nn.functional.conv2d`.
+
+    [IC-4, MB-5, MB-9, MB-3, MB-4, MB-6, MB-7, IC-10, IC-11]
+
+    y[n, i, h, w] = b[i] + Σ_j Σ_m Σ_q w[i, j, m, q] · x_pad[n, g·C_g + j, h·s_h + m·d_h, w·s_w + q·d_w]
+
+    Args:
+        x: (N, C_in, H, W).
+        w: (C_out, C_in/groups, kH, kW).
+        b: (C_out,) or None (AV's filters have no bias).
+        stride, dilation: int or (int, int), ≥ 1.
+        padding: int, (int, int), "valid" or "same" (stride 1 only; an even extent puts the
+            extra zero row/column at the bottom/right, as torch).
+        groups: channels are split into `groups` independent convolutions
+            (groups = C_in: depthwise).
+
+    Shape:
+        y: (N, C_out, H_out, W_out), H_out = ⌊(H + 2p_h − d_h·(kH − 1) − 1)/s_h⌋ + 1 (MB-6).
+
+    Notes:
+        MB-5 writes the sum over i = 1..n_H, j = 1..n_W (the image size); the sum runs over
+        the filter, i, j = 1..f. See `ref_cnn.errata`.
+    """
+    g = conv_geometry(x, w, b, stride, padding, dilation, groups)
+    y = _to_nchw(_columns(x, g) @ _kernel_matrix(w, g), g)  # IC-4: Σ_j X_j ⋆ K_ij
+    if b is not None:
+        y += b.reshape(1, -1, 1, 1)  # IC-4: + B_i (tied: one per channel)
+    return y
+
+
+def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
+    """Gradients of `conv2d` [IC-5, IC-6, IC-7, IC-10, IC-11, AV-14].
+
+    Args:
+        dy: (N, C_out, H_out, W_out), ∂E/∂y.
+        x, w, stride, padding, dilation, groups: as given to `conv2d`.
+
+    Returns:
+        dx: (N, C_in, H, W), ∂E/∂X_j = Σ_i δ_i *_full K_ij cropped by the padding (IC-7, IC-11).
+        dw: (C_out, C_in/groups, kH, kW), ∂E/∂K_ij = Σ_n X_j ⋆ δ_i (IC-5, AV-14).
+        db: (C_out,), ∂E/∂B_i = Σ_{n,h,w} δ_i (IC-6, tied bias).
+
+    Notes:
+        AV's code averages δ over the images before correlating, drops the σ′ factor and
+        reshapes δ in the wrong order; IC's code is correct for stride 1. See `ref_cnn.errata`.
+    """
+    g = conv_geometry(x, w, None, stride, padding, dilation, groups)
+    dy = as_float_array(dy, "dy", ndim=4)
+    same_dtype(dy=dy, x=x)
+    check_grad_shape(dy, g.out_shape)
+    cols = _columns(x, g)  # (G, N·H_o·W_o, C_g·kH·kW)
+    dyg = _from_nchw(dy, g)  # (G, N·H_o·W_o, O_g)
+    # IC-5 / AV-14: ∂E/∂K = X ⋆ δ, i.e. colsᵀ·δ summed over the batch and positions
+    dw = (cols.transpose(0, 2, 1) @ dyg).transpose(0, 2, 1).reshape(w.shape)
+    db = dy.sum(axis=(0, 2, 3))  # IC-6: Σ over n, h, w
+    dx = _col2im(dyg @ _kernel_matrix(w, g).transpose(0, 2, 1), g, x.dtype)
+    return dx, dw, db
+
+
+def _col2im(dcols: np.ndarray, g: ConvGeometry, dtype) -> np.ndarray:
+    """Scatter-add column gradients back to the input [IC-7, IC-10, IC-11].
+
+    dcols: (G, N·H_out·W_out, C_g·kH·kW). Each kernel offset (m, q) adds its slice to the
+    strided positions it read in the forward pass; the sum over offsets is the full
+    convolution of δ with K. Cropping the padding at the end is IC-11.
+    """
+    (top, bottom), (left, right) = g.padding
+    h, w = g.in_hw
+    ho, wo = g.out_hw
+    kh, kw = g.kernel
+    (sh, sw), (dh, dw) = g.stride, g.dilation
+    cg = g.c_in // g.groups
+    d = dcols.reshape(g.groups, g.n, ho, wo, cg, kh, kw)
+    d = d.transpose(1, 0, 4, 5, 6, 2, 3).reshape(
+        g.n, g.c_in, kh, kw, ho, wo
+    )  # (N, C, kH, kW, H_o, W_o)
+    dxp = np.zeros((g.n, g.c_in, h + top + bottom, w + left + right), dtype=dtype)
+    for m in range(kh):
+        for q in range(kw):
+            r0, c0 = m * dh, q * dw
+            dxp[:, :, r0 : r0 + sh * (ho - 1) + 1 : sh, c0 : c0 + sw * (wo - 1) + 1 : sw] += d[
+                :, :, m, q
+            ]
+    return dxp[:, :, top : top + h, left : left + w]  # IC-11: crop P on each side
+
+
+def conv2d_untied(x, w, b, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
+    """Convolution with an untied bias, one per output position [IC-4], as IC's code.
+
+    y = conv2d(x, w) + b with b of shape (C_out, H_out, W_out) broadcast over the batch.
+    """
+    g = conv_geometry(x, w, None, stride, padding, dilation, groups)
+    b = as_float_array(b, "b", ndim=3)
+    same_dtype(x=x, b=b)
+    if b.shape != g.out_shape[1:]:
+        raise ValueError(
+            f"untied bias must have shape (C_out, H_out, W_out) = {g.out_shape[1:]}, got {b.shape}"
+        )
+    return conv2d(x, w, None, stride, padding, dilation, groups) + b  # IC-4: Y_i = B_i + …
+
+
+def conv2d_untied_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
+    """Gradients of `conv2d_untied` [IC-5, IC-6, IC-7]: db = ∂E/∂B_i = δ_i summed over N only."""
+    dx, dw, _ = conv2d_backward(dy, x, w, stride, padding, dilation, groups)
+    return dx, dw, dy.sum(axis=0)  # IC-6 (untied): ∂E/∂B_i = ∂E/∂Y_i per position

@@ -1,0 +1,67 @@
+"""Fully connected layer in the AV article's layout [AV-5, AV-10, AV-11, AV-13, MB-11].
+
+AV writes Z = Wᵀ·X + b with W of shape (m inputs, n neurons) and one column per sample.
+With NCHW-style batches (one *row* per sample) the same map reads y = x·W + b:
+
+    y[k, j] = Σ_l x[k, l]·W[l, j] + b[j]
+
+MB writes z_j = Σ_l w_{j,l}·a_l + b_j, i.e. MB's w (and torch.nn.Linear.weight) is Wᵀ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ref_cnn._checks import as_float_array, check_grad_shape, same_dtype
+
+
+def _check(x, w, b=None) -> None:
+    as_float_array(x, "x", ndim=2)
+    as_float_array(w, "w", ndim=2)
+    if b is not None:
+        as_float_array(b, "b", ndim=1)
+    same_dtype(x=x, w=w, b=b)
+    if x.shape[1] != w.shape[0]:
+        raise ValueError(
+            f"x has {x.shape[1]} features but w of shape {w.shape} expects {w.shape[0]} inputs "
+            "(w is (inputs, neurons), the article's layout; torch's Linear.weight is w.T)"
+        )
+    if b is not None and b.shape != (w.shape[1],):
+        raise ValueError(f"b must have shape ({w.shape[1]},) (one per neuron), got {b.shape}")
+
+
+def linear(x, w, b=None) -> np.ndarray:
+    """Linear transformation Z = Wᵀ·X + b [AV-5, MB-11], one row per sample.
+
+    Args:
+        x: (N, m) inputs (flatten a volume first, MB-11).
+        w: (m, n), the article's layout; torch.nn.Linear holds weight = w.T.
+        b: (n,) or None.
+
+    Shape:
+        y: (N, n).
+    """
+    _check(x, w, b)
+    y = x @ w  # AV-5: (Wᵀ·X)ᵀ = Xᵀ·W, rows are samples
+    if b is not None:
+        y = y + b
+    return y
+
+
+def linear_backward(dy, x, w):
+    """Gradients of `linear` [AV-10, AV-11, AV-13].
+
+    Args:
+        dy: (N, n), ∂E/∂Z.
+        x: (N, m), w: (m, n), as given to `linear`.
+
+    Returns:
+        dx: (N, m) = dy·Wᵀ        (AV-13: ∂Z/∂X = Wᵀ)
+        dw: (m, n) = Xᵀ·dy        (AV-10: ∂Z/∂W = X, summed over samples; shape of W)
+        db: (n,)   = Σ_k dy[k]    (AV-11: summed over samples)
+    """
+    _check(x, w)
+    dy = as_float_array(dy, "dy", ndim=2)
+    same_dtype(dy=dy, x=x)
+    check_grad_shape(dy, (x.shape[0], w.shape[1]))
+    return dy @ w.T, x.T @ dy, dy.sum(axis=0)

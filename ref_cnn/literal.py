@@ -1,0 +1,178 @@
+"""Loop-for-loop transcriptions of the articles' sums: slow, obvious, and the witnesses
+that the vectorised ops in `ref_cnn.functional` are tested equal to.
+
+Every function here takes the same arguments as its fast twin and reuses its argument
+checks and output-size formulas, so the two differ only in how the sum is evaluated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ref_cnn.functional.conv import conv_geometry
+from ref_cnn.functional.correlate import MODES
+from ref_cnn.functional.pool import pool_geometry
+
+
+def correlate2d(a, k, mode="valid"):
+    """Z[i, j] = Σ_m Σ_n A[i+m, j+n]·K[m, n] [AV-1, IC-1], a zero border for "full"/"same"."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    kh, kw = k.shape
+    if mode == "valid" and (a.shape[0] < kh or a.shape[1] < kw):
+        raise ValueError(
+            f"the literal valid correlation needs a {a.shape} at least as large as k {k.shape}"
+        )
+    if mode != "valid":
+        a = np.pad(a, ((kh - 1, kh - 1), (kw - 1, kw - 1)))  # IC-3: full
+    out = np.zeros((a.shape[0] - kh + 1, a.shape[1] - kw + 1), dtype=np.result_type(a, k))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            for m in range(kh):
+                for n in range(kw):
+                    out[i, j] += a[i + m, j + n] * k[m, n]
+    if mode == "same":  # centred as scipy.signal.correlate2d
+        top, left = kh // 2, kw // 2
+        out = out[top : top + a.shape[0] - 2 * (kh - 1), left : left + a.shape[1] - 2 * (kw - 1)]
+    return out
+
+
+def _padded(x, g):
+    (t, b), (l, r) = g.padding
+    return np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)))
+
+
+def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """MB-5 / IC-4 as written: every output pixel is a sum over channels and the filter."""
+    g = conv_geometry(x, w, b, stride, padding, dilation, groups)
+    xp = _padded(x, g)
+    (sh, sw), (dh, dw) = g.stride, g.dilation
+    cg, og = g.c_in // g.groups, g.c_out // g.groups
+    y = np.zeros(g.out_shape, dtype=x.dtype)
+    for n in range(g.n):
+        for o in range(g.c_out):
+            first = (o // og) * cg  # first input channel of o's group
+            for i in range(g.out_hw[0]):
+                for j in range(g.out_hw[1]):
+                    total = 0.0 if b is None else b[o]
+                    for c in range(cg):
+                        for m in range(g.kernel[0]):
+                            for q in range(g.kernel[1]):
+                                total += (
+                                    w[o, c, m, q]
+                                    * xp[n, first + c, i * sh + m * dh, j * sw + q * dw]
+                                )
+                    y[n, o, i, j] = total
+    return y
+
+
+def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
+    """Each forward product w·x sends dy·x to ∂E/∂w and dy·w to ∂E/∂x [IC-5, IC-6, IC-7]."""
+    g = conv_geometry(x, w, None, stride, padding, dilation, groups)
+    xp = _padded(x, g)
+    dxp = np.zeros_like(xp)
+    dw = np.zeros_like(w)
+    db = np.zeros(g.c_out, dtype=x.dtype)
+    (sh, sw), (dh, ddw) = g.stride, g.dilation
+    cg, og = g.c_in // g.groups, g.c_out // g.groups
+    for n in range(g.n):
+        for o in range(g.c_out):
+            first = (o // og) * cg
+            for i in range(g.out_hw[0]):
+                for j in range(g.out_hw[1]):
+                    d = dy[n, o, i, j]
+                    db[o] += d
+                    for c in range(cg):
+                        for m in range(g.kernel[0]):
+                            for q in range(g.kernel[1]):
+                                r, s = i * sh + m * dh, j * sw + q * ddw
+                                dw[o, c, m, q] += d * xp[n, first + c, r, s]
+                                dxp[n, first + c, r, s] += d * w[o, c, m, q]
+    (t, _), (left, _) = g.padding
+    return dxp[:, :, t : t + x.shape[2], left : left + x.shape[3]], dw, db
+
+
+def _pool_window(g, i, j):
+    """Positions (r, s) in input coordinates of window (i, j), padding positions dropped."""
+    for m in range(g.kernel[0]):
+        for q in range(g.kernel[1]):
+            r = i * g.stride[0] - g.padding[0] + m * g.dilation[0]
+            s = j * g.stride[1] - g.padding[1] + q * g.dilation[1]
+            if 0 <= r < g.in_hw[0] and 0 <= s < g.in_hw[1]:
+                yield r, s
+
+
+def _first_max(x2d, g, i, j):
+    """Position of the first maximum in row-major window order (NaN wins), as torch."""
+    best, where = -np.inf, None
+    for r, s in _pool_window(g, i, j):
+        v = x2d[r, s]
+        if where is None or v > best or np.isnan(v):
+            best, where = v, (r, s)
+            if np.isnan(v):
+                break
+    return where
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """IC-8: the window maximum, windows read one by one."""
+    g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, "max")
+    y = np.empty((*x.shape[:2], *g.out_hw), dtype=x.dtype)
+    for n in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            for i in range(g.out_hw[0]):
+                for j in range(g.out_hw[1]):
+                    y[n, c, i, j] = x[n, c][_first_max(x[n, c], g, i, j)]
+    return y
+
+
+def max_pool2d_backward(dy, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """IC-8: each dy goes to the first maximum of its window."""
+    g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, "max")
+    dx = np.zeros_like(x)
+    for n in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            for i in range(g.out_hw[0]):
+                for j in range(g.out_hw[1]):
+                    r, s = _first_max(x[n, c], g, i, j)
+                    dx[n, c, r, s] += dy[n, c, i, j]
+    return dx
+
+
+def _avg_divisor(g, i, j, count_include_pad):
+    if not count_include_pad:
+        return len(list(_pool_window(g, i, j)))
+    size = 1
+    for a, idx in ((0, i), (1, j)):
+        start = idx * g.stride[a] - g.padding[a]
+        size *= min(start + g.kernel[a], g.in_hw[a] + g.padding[a]) - start
+    return size
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """IC-9: the window mean, torch's divisor rule."""
+    g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode, "avg")
+    y = np.empty((*x.shape[:2], *g.out_hw), dtype=x.dtype)
+    for n in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            for i in range(g.out_hw[0]):
+                for j in range(g.out_hw[1]):
+                    total = sum(x[n, c, r, s] for r, s in _pool_window(g, i, j))
+                    y[n, c, i, j] = total / _avg_divisor(g, i, j, count_include_pad)
+    return y
+
+
+def avg_pool2d_backward(
+    dy, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+):
+    """IC-9: dy shared equally over the window."""
+    g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode, "avg")
+    dx = np.zeros_like(x)
+    for n in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            for i in range(g.out_hw[0]):
+                for j in range(g.out_hw[1]):
+                    share = dy[n, c, i, j] / _avg_divisor(g, i, j, count_include_pad)
+                    for r, s in _pool_window(g, i, j):
+                        dx[n, c, r, s] += share
+    return dx

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# One entry point for the README's two commands.
+#   bash scripts/dev.sh report [ARGS]   set up .venv if needed, then run the parity report
+#   bash scripts/dev.sh test   [ARGS]   set up .venv if needed, then ruff + the whole test suite
+# Set-up is idempotent: it reinstalls only when pyproject.toml changed since the last install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+VENV=.venv
+STAMP=$VENV/.installed-from
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PY" -m venv "$VENV"
+fi
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+    echo "$want" > "$STAMP"
+fi
+cmd=${1:-test}
+shift || true
+case "$cmd" in
+    report) exec "$VENV/bin/python" scripts/parity_report.py "$@" ;;
+    test)
+        "$VENV/bin/ruff" check .
+        "$VENV/bin/ruff" format --check .
+        exec "$VENV/bin/python" -m pytest "$@"
+        ;;
+    *) echo "usage: bash scripts/dev.sh {report|test} [ARGS]" >&2; exit 2 ;;
+esac

@@ -97,3 +97,28 @@ def fd_check(parity):
         parity(quantity, analytic, numeric, rtol=rtol, witness="finite differences")
 
     return check
+
+
+# ----------------------------------------------------------------- equation IDs of the tests
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--equation-ids-out",
+        metavar="FILE",
+        help="after collection, write {test node id: [equation IDs]} as JSON to FILE",
+    )
+
+
+def equation_ids(item) -> list[str]:
+    """The equation IDs an item carries through `@pytest.mark.equation(...)` markers."""
+    return sorted({i for mark in item.iter_markers("equation") for i in mark.args})
+
+
+def pytest_collection_modifyitems(config, items):
+    out = config.getoption("--equation-ids-out")
+    if out:
+        import json
+
+        with open(out, "w", encoding="utf-8") as fh:
+            json.dump({item.nodeid: equation_ids(item) for item in items}, fh)

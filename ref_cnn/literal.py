@@ -116,7 +116,7 @@ def _first_max(x2d, g, i, j):
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """IC-8: the window maximum, windows read one by one."""
-    g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, "max")
+    g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
     y = np.empty((*x.shape[:2], *g.out_hw), dtype=x.dtype)
     for n in range(x.shape[0]):
         for c in range(x.shape[1]):
@@ -128,7 +128,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 
 def max_pool2d_backward(dy, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """IC-8: each dy goes to the first maximum of its window."""
-    g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, "max")
+    g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
     dx = np.zeros_like(x)
     for n in range(x.shape[0]):
         for c in range(x.shape[1]):
@@ -151,7 +151,7 @@ def _avg_divisor(g, i, j, count_include_pad):
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """IC-9: the window mean, torch's divisor rule."""
-    g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode, "avg")
+    g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
     y = np.empty((*x.shape[:2], *g.out_hw), dtype=x.dtype)
     for n in range(x.shape[0]):
         for c in range(x.shape[1]):
@@ -166,7 +166,7 @@ def avg_pool2d_backward(
     dy, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
 ):
     """IC-9: dy shared equally over the window."""
-    g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode, "avg")
+    g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
     dx = np.zeros_like(x)
     for n in range(x.shape[0]):
         for c in range(x.shape[1]):

@@ -73,9 +73,10 @@ def binary_cross_entropy(p, y, reduction: str = "mean") -> np.ndarray:
 
 
 def binary_cross_entropy_backward(p, y, reduction: str = "mean", dloss=1.0) -> np.ndarray:
-    """∂J/∂p = (p − y)/max(p(1 − p), 1e−12), torch's formula (finite at p ∈ {0, 1})."""
+    """∂J/∂p = (p − y)/max(p(1 − p), ε), torch's formula (finite at p ∈ {0, 1})."""
     _check_pair(p, y, "p", "y")
-    grad = (p - y) / np.maximum(p * (1 - p), p.dtype.type(1e-12))
+    # torch's ε is the float32 value of 1e−12 (9.99999996e−13), also in float64
+    grad = (p - y) / np.maximum(p * (1 - p), p.dtype.type(np.float32(1e-12)))
     return grad * p.dtype.type(_scale(p.size, reduction, dloss))
 
 

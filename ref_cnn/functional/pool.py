@@ -43,7 +43,7 @@ class PoolGeometry:
         return windows(xp, self.kernel, self.stride, self.dilation, self.out_hw)
 
 
-def pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, kind) -> PoolGeometry:
+def pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode) -> PoolGeometry:
     """Check pooling arguments as torch does and return the geometry."""
     as_float_array(x, "x", ndim=4)
     k = pair(kernel_size, "kernel_size", 1)
@@ -53,8 +53,7 @@ def pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, kind) ->
     if not isinstance(ceil_mode, bool | np.bool_):
         raise TypeError(f"ceil_mode must be a bool, got {ceil_mode!r}")
     for a in (0, 1):
-        # torch: max pool allows p ≤ ⌊effective kernel / 2⌋, avg pool p ≤ ⌊k / 2⌋
-        limit = ((k[a] - 1) * d[a] + 1) // 2 if kind == "max" else k[a] // 2
+        limit = k[a] // 2  # torch: p ≤ ⌊k/2⌋ (the undilated kernel), max and avg alike
         if p[a] > limit:
             raise ValueError(
                 f"pool padding {p} must be at most half the kernel size {k} "
@@ -97,7 +96,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     Shape:
         y: (N, C, H_out, W_out), H_out = ⌊(H + 2p − d·(k − 1) − 1)/s⌋ + 1 (MB-8).
     """
-    g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, "max")
+    g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
     view = g.view(g.padded(x, -np.inf))
     idx = _argmax(x, g)[..., None]
     n, c, ho, wo, kh, kw = view.shape
@@ -112,7 +111,7 @@ def max_pool2d_backward(
     Returns dx of x's shape. Where windows overlap (stride < kernel), a position that is the
     maximum of several windows receives the sum of their gradients.
     """
-    g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, "max")
+    g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
     dy = as_float_array(dy, "dy", ndim=4)
     check_grad_shape(dy, (*x.shape[:2], *g.out_hw))
     idx = _argmax(x, g)  # (N, C, H_o, W_o)
@@ -166,7 +165,7 @@ def avg_pool2d(
     Shape:
         y: (N, C, H_out, W_out), H_out = ⌊(H + 2p − k)/s⌋ + 1 (MB-8).
     """
-    g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode, "avg")
+    g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
     sums = g.view(g.padded(x, 0.0)).sum(axis=(-2, -1))
     return sums / _divisor(g, bool(count_include_pad)).astype(x.dtype)
 
@@ -175,7 +174,7 @@ def avg_pool2d_backward(
     dy, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
 ) -> np.ndarray:
     """Gradient of `avg_pool2d` [IC-9, IC-10]: dy/|window| shared equally over the window."""
-    g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode, "avg")
+    g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
     dy = as_float_array(dy, "dy", ndim=4)
     check_grad_shape(dy, (*x.shape[:2], *g.out_hw))
     share = dy / _divisor(g, bool(count_include_pad)).astype(x.dtype)

@@ -1,0 +1,87 @@
+"""Activations and their derivatives against torch autograd and finite differences.
+
+[AV-6, AV-9, AV-13, MB-9]
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from conftest import n, t
+
+from ref_cnn import functional as F
+
+eq = pytest.mark.equation
+
+# name: (ours forward, ours backward, which value the backward takes, torch forward)
+ACTS = {
+    "sigmoid": (F.sigmoid, F.sigmoid_backward, "y", torch.sigmoid),
+    "relu": (F.relu, F.relu_backward, "x", torch.relu),
+    "leaky_relu": (F.leaky_relu, F.leaky_relu_backward, "x", torch.nn.functional.leaky_relu),
+    "tanh": (F.tanh, F.tanh_backward, "y", torch.tanh),
+    "softmax": (F.softmax, F.softmax_backward, "y", lambda v: torch.softmax(v, dim=1)),
+    "log_softmax": (
+        F.log_softmax,
+        F.log_softmax_backward,
+        "y",
+        lambda v: torch.log_softmax(v, dim=1),
+    ),
+}
+IDS = {"sigmoid": ("AV-6", "AV-9", "AV-13"), "relu": ("MB-9",)}
+PARAMS = [pytest.param(k, id=k, marks=pytest.mark.equation(*IDS.get(k, ("MB-9",)))) for k in ACTS]
+
+
+def _run(name, x, dy):
+    fwd, bwd, takes, _ = ACTS[name]
+    y = fwd(x)
+    return y, bwd(dy, y if takes == "y" else x)
+
+
+@pytest.mark.parametrize("scale", [1.0, 30.0, 1000.0], ids=["scale1", "scale30", "scale1000"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("name", PARAMS)
+def test_activation_matches_torch(name, dtype, scale, parity):
+    """Forward and backward, including |x| up to 1000 where a naive e^(−x) overflows."""
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((4, 5, 3)) * scale).astype(dtype)
+    x[0, 0, 0] = 0.0  # the kink of relu / leaky_relu: torch's derivative there is 0 / slope
+    dy = rng.standard_normal(x.shape).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow / invalid-value warnings
+        y, dx = _run(name, x, dy)
+    xt = t(x, True)
+    yt = ACTS[name][3](xt)
+    yt.backward(t(dy))
+    parity("y", y, n(yt))
+    parity("dx", dx, n(xt.grad))
+
+
+@pytest.mark.parametrize("name", PARAMS)
+def test_activation_gradient_matches_finite_differences(name, fd_check):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 4)) + 0.1  # away from relu's kink
+    dy = rng.standard_normal(x.shape)
+    _, dx = _run(name, x, dy)
+    fd_check("dx", ACTS[name][0], x, dy, dx)
+
+
+@eq("AV-6")
+def test_sigmoid_derivative_written_on_the_output():
+    """AV-6: σ′(x) = σ(x)(1 − σ(x)) = A(1 − A): the backward takes A, not x."""
+    x = np.linspace(-5, 5, 11)
+    a = F.sigmoid(x)
+    np.testing.assert_allclose(
+        F.sigmoid_backward(np.ones_like(a), a), np.exp(-x) / (1 + np.exp(-x)) ** 2, rtol=1e-12
+    )  # 1 − A cancels near A = 1: at x = 5 it carries ε/(1 − A) ≈ 3e−14 relative error
+
+
+@pytest.mark.parametrize("name", list(ACTS))
+@eq("MB-9")
+def test_nan_propagates_like_torch(name):
+    x = np.array([[np.nan, 1.0, -2.0]])
+    ours = ACTS[name][0](x)
+    ref = n(ACTS[name][3](t(x)))
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref))

@@ -1,0 +1,275 @@
+"""Bad input fails early with a ValueError/TypeError that names the problem; inputs are
+never modified; NaN propagates as in torch. [MB-3, MB-4, MB-6, MB-8, IC-4]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch.nn.functional as tf
+from conftest import n, t
+
+from ref_cnn import functional as F
+
+eq = pytest.mark.equation
+rng = np.random.default_rng(0)
+X = rng.standard_normal((2, 3, 6, 6))
+W = rng.standard_normal((4, 3, 3, 3))
+DY = rng.standard_normal((2, 4, 4, 4))
+
+BAD = [
+    pytest.param(lambda: F.conv2d(X[0], W), ValueError, "x must be 4-D", id="conv-x-3d"),
+    pytest.param(lambda: F.conv2d(X, W[0]), ValueError, "w must be 4-D", id="conv-w-3d"),
+    pytest.param(lambda: F.conv2d(X, W[:, :2]), ValueError, "channel mismatch", id="conv-channels"),
+    pytest.param(
+        lambda: F.conv2d(X, np.zeros((1, 3, 7, 7))),
+        ValueError,
+        "larger than the padded input",
+        id="conv-kernel-too-big",
+    ),
+    pytest.param(
+        lambda: F.conv2d(X, W, stride=0), ValueError, "stride must be positive", id="conv-stride-0"
+    ),
+    pytest.param(
+        lambda: F.conv2d(X, W, stride=(1, -1)),
+        ValueError,
+        "stride must be positive",
+        id="conv-stride-negative",
+    ),
+    pytest.param(
+        lambda: F.conv2d(X, W, padding=-1),
+        ValueError,
+        "padding must be non-negative",
+        id="conv-padding-negative",
+    ),
+    pytest.param(
+        lambda: F.conv2d(X, W, padding="full"),
+        ValueError,
+        "padding must be an int, a pair",
+        id="conv-padding-mode",
+    ),
+    pytest.param(
+        lambda: F.conv2d(X, W, padding="same", stride=2),
+        ValueError,
+        "needs stride 1",
+        id="conv-same-strided",
+    ),
+    pytest.param(
+        lambda: F.conv2d(X, W, padding=1.5),
+        TypeError,
+        "padding must be an int",
+        id="conv-padding-float",
+    ),
+    pytest.param(
+        lambda: F.conv2d(X, np.zeros((4, 1, 3, 3)), groups=2),
+        ValueError,
+        "groups=2 must divide",
+        id="conv-groups-not-dividing",
+    ),
+    pytest.param(
+        lambda: F.conv2d(X, W, groups=0), ValueError, "groups must be positive", id="conv-groups-0"
+    ),
+    pytest.param(
+        lambda: F.conv2d(X, W, b=np.zeros(3)),
+        ValueError,
+        r"b must have shape \(4,\)",
+        id="conv-bias-length",
+    ),
+    pytest.param(
+        lambda: F.conv2d(X.tolist(), W), TypeError, "x must be a numpy.ndarray", id="conv-list"
+    ),
+    pytest.param(
+        lambda: F.conv2d(X.astype(np.int64), W),
+        TypeError,
+        "float32 or float64",
+        id="conv-int-dtype",
+    ),
+    pytest.param(
+        lambda: F.conv2d(X.astype(np.float32), W), TypeError, "dtypes differ", id="conv-mixed-dtype"
+    ),
+    pytest.param(
+        lambda: F.conv2d_backward(DY[:, :, :3], X, W),
+        ValueError,
+        "forward output's shape",
+        id="conv-dy-shape",
+    ),
+    pytest.param(
+        lambda: F.conv2d_untied(X, W, np.zeros((4, 3, 3))),
+        ValueError,
+        "untied bias must have shape",
+        id="untied-bias-shape",
+    ),
+    pytest.param(
+        lambda: F.max_pool2d(X, 3, padding=2),
+        ValueError,
+        "at most half the kernel",
+        id="maxpool-padding-over-half",
+    ),
+    pytest.param(
+        lambda: F.avg_pool2d(X, 2, padding=2),
+        ValueError,
+        "at most half the kernel",
+        id="avgpool-padding-over-half",
+    ),
+    pytest.param(
+        lambda: F.max_pool2d(X, 7),
+        ValueError,
+        "larger than the padded input",
+        id="maxpool-kernel-too-big",
+    ),
+    pytest.param(
+        lambda: F.max_pool2d(X, 2, stride=0),
+        ValueError,
+        "stride must be positive",
+        id="maxpool-stride-0",
+    ),
+    pytest.param(lambda: F.max_pool2d(X[0], 2), ValueError, "x must be 4-D", id="maxpool-3d"),
+    pytest.param(
+        lambda: F.max_pool2d_backward(np.zeros((2, 3, 2, 2)), X, 2),
+        ValueError,
+        "forward output's shape",
+        id="maxpool-dy-shape",
+    ),
+    pytest.param(
+        lambda: F.avg_pool2d_backward(np.zeros((2, 3, 2, 2)), X, 2),
+        ValueError,
+        "forward output's shape",
+        id="avgpool-dy-shape",
+    ),
+    pytest.param(
+        lambda: F.correlate2d(X[0, 0], W[0, 0], mode="circular"),
+        ValueError,
+        "mode must be one of",
+        id="correlate-mode",
+    ),
+    pytest.param(
+        lambda: F.correlate2d(X[0], W[0, 0]), ValueError, "a must be 2-D", id="correlate-3d"
+    ),
+    pytest.param(
+        lambda: F.correlate2d(np.zeros((2, 5)), np.zeros((3, 3))),
+        ValueError,
+        "at least as large",
+        id="correlate-valid-mixed",
+    ),
+    pytest.param(
+        lambda: F.convolve2d("abc", W[0, 0]),
+        TypeError,
+        "a must be a numpy.ndarray",
+        id="convolve-str",
+    ),
+    pytest.param(
+        lambda: F.linear(X[0, 0], np.zeros((5, 2))),
+        ValueError,
+        "features but w",
+        id="linear-features",
+    ),
+    pytest.param(
+        lambda: F.linear(X[0, 0], np.zeros((6, 2)), np.zeros(3)),
+        ValueError,
+        r"b must have shape \(2,\)",
+        id="linear-bias",
+    ),
+    pytest.param(
+        lambda: F.linear_backward(np.zeros((6, 3)), X[0, 0], np.zeros((6, 2))),
+        ValueError,
+        "forward output's shape",
+        id="linear-dy-shape",
+    ),
+    pytest.param(
+        lambda: F.mse_loss(np.zeros(3), np.zeros(4)),
+        ValueError,
+        "must have the same shape",
+        id="mse-shapes",
+    ),
+    pytest.param(
+        lambda: F.mse_loss(np.zeros(3), np.zeros(3), reduction="max"),
+        ValueError,
+        "reduction must be one of",
+        id="mse-reduction",
+    ),
+    pytest.param(
+        lambda: F.binary_cross_entropy(np.full(3, 1.5), np.zeros(3)),
+        ValueError,
+        r"probabilities in \[0, 1\]",
+        id="bce-range",
+    ),
+    pytest.param(
+        lambda: F.cross_entropy(np.zeros((2, 3)), np.array([0, 3])),
+        ValueError,
+        "outside",
+        id="ce-target-range",
+    ),
+    pytest.param(
+        lambda: F.cross_entropy(np.zeros((2, 3)), np.array([0.0, 1.0])),
+        TypeError,
+        "integer",
+        id="ce-target-float",
+    ),
+    pytest.param(
+        lambda: F.softmax(np.zeros((2, 3)), axis=2),
+        ValueError,
+        "axis 2 is out of range",
+        id="softmax-axis",
+    ),
+    pytest.param(
+        lambda: F.sigmoid_backward(np.zeros(3), np.zeros(4)),
+        ValueError,
+        "forward output's shape",
+        id="sigmoid-dy-shape",
+    ),
+    pytest.param(
+        lambda: F.im2col(X, 7),
+        ValueError,
+        "larger than the padded input",
+        id="im2col-kernel-too-big",
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), BAD)
+@eq("MB-3", "MB-4", "MB-6", "MB-8")
+def test_bad_input_raises_a_clear_error(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+CALLS = [
+    pytest.param(lambda x, w, dy: F.conv2d(x, w, padding=1), id="conv2d"),
+    pytest.param(lambda x, w, dy: F.conv2d_backward(dy, x, w, padding=1), id="conv2d_backward"),
+    pytest.param(lambda x, w, dy: F.max_pool2d(x, 3, 1, 1), id="max_pool2d"),
+    pytest.param(lambda x, w, dy: F.max_pool2d_backward(x, x, 3, 1, 1), id="max_pool2d_backward"),
+    pytest.param(lambda x, w, dy: F.avg_pool2d(x, 3, 1, 1), id="avg_pool2d"),
+    pytest.param(lambda x, w, dy: F.avg_pool2d_backward(x, x, 3, 1, 1), id="avg_pool2d_backward"),
+    pytest.param(lambda x, w, dy: F.sigmoid(x), id="sigmoid"),
+    pytest.param(lambda x, w, dy: F.softmax(x), id="softmax"),
+]
+
+
+@pytest.mark.parametrize("call", CALLS)
+@eq("IC-4")
+def test_inputs_are_never_modified(call):
+    """Read-only inputs: any write into them would raise, and the values stay the same."""
+    x, w, dy = X.copy(), W.copy(), rng.standard_normal((2, 4, 6, 6))
+    before = [a.copy() for a in (x, w, dy)]
+    for a in (x, w, dy):
+        a.flags.writeable = False
+    call(x, w, dy)
+    for a, b in zip((x, w, dy), before, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@eq("IC-4")
+def test_nan_propagates_through_conv_like_torch():
+    x = X.copy()
+    x[0, 1, 2, 3] = np.nan
+    ours = F.conv2d(x, W, padding=1)
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(n(tf.conv2d(t(x), t(W), padding=1))))
+
+
+@eq("MB-6")
+def test_float32_in_float32_out():
+    x, w = X.astype(np.float32), W.astype(np.float32)
+    assert F.conv2d(x, w).dtype == np.float32
+    assert all(g.dtype == np.float32 for g in F.conv2d_backward(DY.astype(np.float32), x, w))
+    assert F.max_pool2d(x, 2).dtype == np.float32
+    assert F.avg_pool2d_backward(np.ones((2, 3, 3, 3), np.float32), x, 2).dtype == np.float32

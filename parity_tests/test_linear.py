@@ -1,0 +1,75 @@
+"""linear / linear_backward (the article's layout, W of shape (inputs, neurons)).
+
+[AV-5, AV-10, AV-11, AV-13, MB-11]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import n, t
+
+from ref_cnn.functional import flatten, linear, linear_backward
+
+eq = pytest.mark.equation
+
+CASES = [
+    pytest.param(4, 6, 2, id="AV-5-4inputs-2neurons"),
+    pytest.param(200, 1728, 1, id="AV-av-dense-1728-to-1"),
+    pytest.param(1, 5, 7, id="batch-1"),
+    pytest.param(9, 3, 4, id="more-neurons-than-inputs"),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize(("batch", "m", "k"), CASES)
+@eq("AV-5", "AV-10", "AV-11", "AV-13")
+def test_linear_matches_torch_linear(batch, m, k, dtype, parity):
+    """torch.nn.Linear holds weight = Wᵀ, shape (neurons, inputs)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, m)).astype(dtype)
+    w = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal(k).astype(dtype)
+    layer = torch.nn.Linear(m, k).to(torch.float64 if dtype == np.float64 else torch.float32)
+    with torch.no_grad():
+        layer.weight.copy_(t(w.T))
+        layer.bias.copy_(t(b))
+    xt = t(x, True)
+    yt = layer(xt)
+    y = linear(x, w, b)
+    parity("y", y, n(yt))
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    yt.backward(t(dy))
+    dx, dw, db = linear_backward(dy, x, w)
+    parity("dx", dx, n(xt.grad))
+    parity("dw", dw, n(layer.weight.grad).T)  # AV-10: the gradient has W's shape (m, n)
+    parity("db", db, n(layer.bias.grad))  # AV-11: summed over samples
+
+
+@eq("AV-10", "AV-11", "AV-13")
+def test_linear_gradients_match_finite_differences(fd_check):
+    rng = np.random.default_rng(1)
+    x, w, b = rng.standard_normal((5, 4)), rng.standard_normal((4, 3)), rng.standard_normal(3)
+    dy = rng.standard_normal((5, 3))
+    dx, dw, db = linear_backward(dy, x, w)
+    fd_check("dx", lambda v: linear(v, w, b), x, dy, dx)
+    fd_check("dw", lambda v: linear(x, v, b), w, dy, dw)
+    fd_check("db", lambda v: linear(x, w, v), b, dy, db)
+
+
+@eq("MB-11")
+def test_mb11_fully_connected_on_a_flattened_volume(parity):
+    """z_j = Σ_l w_{j,l}·a_l + b_j after flattening (n_H, n_W, n_C) → n_H·n_W·n_C; MB's w is Wᵀ."""
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((3, 4, 5, 5))
+    w_mb = rng.standard_normal((6, 4 * 5 * 5))  # MB's w_{j,l}: (neurons, inputs), torch layout
+    b = rng.standard_normal(6)
+    z = linear(flatten(a), w_mb.T, b)
+    ref = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(100, 6).double())
+    with torch.no_grad():
+        ref[1].weight.copy_(t(w_mb))
+        ref[1].bias.copy_(t(b))
+    parity("z", z, n(ref(t(a))))
+    explicit = np.array([[w_mb[j] @ flatten(a)[s] + b[j] for j in range(6)] for s in range(3)])
+    parity("z", z, explicit, witness="the sum as written")

@@ -1,6 +1,7 @@
 """ref_cnn: a from-scratch NumPy CNN that mirrors three articles equation by equation."""
 
-from ref_cnn import functional
+from ref_cnn import functional, nn
+from ref_cnn.nn.convert import from_torch, to_torch
 
-__all__ = ["functional"]
+__all__ = ["functional", "nn", "from_torch", "to_torch"]
 __version__ = "0.1.0"

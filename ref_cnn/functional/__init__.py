@@ -18,6 +18,7 @@ from ref_cnn.functional.activations import (
     tanh,
     tanh_backward,
 )
+from ref_cnn.functional.adaptive import adaptive_avg_pool2d, adaptive_avg_pool2d_backward
 from ref_cnn.functional.conv import (
     conv2d,
     conv2d_backward,

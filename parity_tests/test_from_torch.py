@@ -1,0 +1,162 @@
+"""`from_torch` twins of torch stacks: forward, input gradient and every parameter
+gradient, with torch's names. [MB-9, MB-11, MB-12, AV-7]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as tnn
+from conftest import n, t
+
+import ref_cnn
+from ref_cnn import functional as F
+
+eq = pytest.mark.equation
+
+
+def lenet():
+    return tnn.Sequential(
+        tnn.Conv2d(1, 6, 5, padding=2),
+        tnn.ReLU(),
+        tnn.MaxPool2d(2),
+        tnn.Conv2d(6, 16, 5),
+        tnn.ReLU(),
+        tnn.MaxPool2d(2),
+        tnn.Flatten(),
+        tnn.Linear(16 * 5 * 5, 120),
+        tnn.ReLU(),
+        tnn.Linear(120, 84),
+        tnn.ReLU(),
+        tnn.Linear(84, 10),
+    )
+
+
+STACKS = [
+    pytest.param(lenet, (3, 1, 28, 28), id="MB-12-lenet"),
+    pytest.param(
+        lambda: tnn.Sequential(
+            tnn.Conv2d(1, 3, 5, bias=False),
+            tnn.Sigmoid(),
+            tnn.Flatten(),
+            tnn.Linear(1728, 1),
+            tnn.Sigmoid(),
+        ),
+        (4, 1, 28, 28),
+        id="AV-7-article-network",
+    ),
+    pytest.param(
+        lambda: tnn.Sequential(
+            tnn.Conv2d(3, 8, 3, stride=2, padding=1),
+            tnn.Tanh(),
+            tnn.AvgPool2d(3, 2, 1, ceil_mode=True),
+            tnn.Conv2d(8, 8, 3, padding="same", groups=4),
+            tnn.LeakyReLU(0.1),
+            tnn.MaxPool2d(3, 2, 1, dilation=1, ceil_mode=True),
+            tnn.AdaptiveAvgPool2d((3, 2)),
+            tnn.Flatten(),
+            tnn.Linear(48, 5),
+            tnn.Softmax(dim=1),
+        ),
+        (2, 3, 17, 15),
+        id="mixed-stride-groups-ceil-adaptive-softmax",
+    ),
+    pytest.param(
+        lambda: tnn.Sequential(
+            tnn.Sequential(tnn.Conv2d(2, 4, (3, 2), dilation=2), tnn.ReLU()),
+            tnn.Dropout(0.3),
+            tnn.AdaptiveAvgPool2d(1),
+            tnn.Flatten(),
+            tnn.Linear(4, 3, bias=False),
+            tnn.Identity(),
+        ),
+        (3, 2, 12, 10),
+        id="nested-dilated-dropout-eval",
+    ),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize(("build", "shape"), STACKS)
+@eq("MB-9", "MB-11", "MB-12", "AV-7")
+def test_twin_matches_torch_forward_and_every_gradient(build, shape, dtype, parity):
+    torch.manual_seed(0)
+    module = build().to(torch.float64 if dtype == np.float64 else torch.float32).eval()
+    twin = ref_cnn.from_torch(module, dtype=dtype)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype)
+    xt = t(x, True)
+    yt = module(xt)
+    y = twin.forward(x)
+    parity("y", y, n(yt))
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    yt.backward(t(dy))
+    parity("dx", twin.backward(dy), n(xt.grad))
+    grads = twin.grads()
+    named = dict(module.named_parameters())
+    assert sorted(grads) == sorted(named)  # the same names as torch
+    for name, p in named.items():
+        parity(f"d{name}", grads[name], n(p.grad))
+
+
+@eq("MB-8")
+@pytest.mark.parametrize("size", [1, 3, (2, 5), (7, 4)], ids=["1", "3", "2x5", "7x4-upsample-rows"])
+def test_adaptive_avg_pool_matches_torch(size, parity):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 3, 7, 10))
+    xt = t(x, True)
+    yt = tnn.functional.adaptive_avg_pool2d(xt, size)
+    dy = rng.standard_normal(tuple(yt.shape))
+    yt.backward(t(dy))
+    parity("y", F.adaptive_avg_pool2d(x, size), n(yt))
+    parity("dx", F.adaptive_avg_pool2d_backward(dy, x, size), n(xt.grad))
+
+
+def test_dropout_train_mask_and_eval_identity():
+    layer = ref_cnn.nn.Dropout(0.25, rng=np.random.default_rng(3))
+    x = np.random.default_rng(4).standard_normal((200, 50))
+    y = layer.forward(x)
+    kept = y != 0
+    assert abs(1 - kept.mean() - 0.25) < 0.01  # 10 000 draws: within ~2.3 standard errors
+    np.testing.assert_allclose(y[kept], x[kept] / 0.75, rtol=1e-15)
+    dy = np.ones_like(x)
+    np.testing.assert_array_equal(layer.backward(dy), layer.mask)
+    same = ref_cnn.nn.Dropout(0.25, rng=np.random.default_rng(3)).forward(x)
+    np.testing.assert_array_equal(same, y)  # same seed, same mask
+    layer.eval()
+    np.testing.assert_array_equal(layer.forward(x), x)
+    np.testing.assert_array_equal(layer.forward(x), n(tnn.Dropout(0.25).eval()(t(x))))
+
+
+def test_unsupported_module_names_itself():
+    module = tnn.Sequential(tnn.Conv2d(1, 2, 3), tnn.GRU(4, 4))
+    with pytest.raises(TypeError, match=r"model\.1 of type torch\.nn\.modules\.rnn\.GRU"):
+        ref_cnn.from_torch(module)
+    with pytest.raises(TypeError, match="padding_mode='reflect'"):
+        ref_cnn.from_torch(tnn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect"))
+
+
+def test_train_eval_follow_torch_and_to_torch_round_trip():
+    module = lenet().double()
+    twin = ref_cnn.from_torch(module)
+    assert twin.training and twin[0].training
+    twin.eval()
+    assert not twin[11].training
+    for p in twin.params().values():
+        p *= 2  # change the twin, then write it back
+    target = lenet().double()
+    ref_cnn.to_torch(twin, target)
+    for name, p in target.named_parameters():
+        np.testing.assert_array_equal(n(p), 2 * n(dict(module.named_parameters())[name]))
+    with pytest.raises(ValueError, match=r"no tensors named \['11.bias'"):
+        ref_cnn.to_torch(twin, tnn.Sequential(tnn.Conv2d(1, 6, 5)))
+    wrong = lenet().double()
+    wrong[0] = tnn.Conv2d(1, 6, 3, padding=2).double()
+    with pytest.raises(ValueError, match=r"0.weight: shape \(6, 1, 5, 5\) != torch's \(6, 1, 3, 3\)"):
+        ref_cnn.to_torch(twin, wrong)
+
+
+def test_backward_before_forward_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="before forward"):
+        ref_cnn.nn.Conv2d(1, 1, 3).backward(np.zeros((1, 1, 2, 2)))

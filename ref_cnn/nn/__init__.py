@@ -1,0 +1,20 @@
+"""Layers and models over `ref_cnn.functional`, with torch's parameter names."""
+
+from ref_cnn.nn.convert import from_torch, to_torch
+from ref_cnn.nn.layers import (
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    Conv2d,
+    Dropout,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Linear,
+    MaxPool2d,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from ref_cnn.nn.module import Module

@@ -1,0 +1,100 @@
+"""`from_torch`: a NumPy twin of a torch module tree with the weights copied, and
+`to_torch`: the way back (write a twin's weights into a torch module).
+
+Every copied array is checked against the shape the twin expects (as nanoGPT's
+`from_pretrained` does), and an unsupported module raises a `TypeError` naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ref_cnn.nn.module import Module
+
+# torch type → builder(torch_module, convert_child) → ref_cnn Module; filled lazily so
+# that importing ref_cnn does not import torch.
+_BUILDERS: dict[type, Callable] = {}
+
+
+def register_converter(torch_type: type):
+    """Decorator: teach `from_torch` a new torch module type."""
+
+    def wrap(fn):
+        _BUILDERS[torch_type] = fn
+        return fn
+
+    return wrap
+
+
+def _builders() -> dict[type, Callable]:
+    if not _BUILDERS:
+        from ref_cnn.nn import torch_builders  # noqa: F401  (registers the converters)
+    return _BUILDERS
+
+
+def _to_numpy(tensor, dtype) -> np.ndarray:
+    return tensor.detach().cpu().numpy().astype(dtype, copy=True)
+
+
+def copy_params(twin: Module, torch_module, dtype) -> None:
+    """Copy every direct parameter (and buffer the twin declares) with a shape check."""
+    theirs = dict(torch_module.named_parameters(recurse=False))
+    theirs.update(dict(torch_module.named_buffers(recurse=False)))
+    for name, ours in list(twin._params.items()) + list(twin._buffers.items()):
+        if name not in theirs or theirs[name] is None:
+            raise TypeError(f"{type(torch_module).__name__} has no tensor {name!r} to copy")
+        value = _to_numpy(theirs[name], dtype if theirs[name].is_floating_point() else None)
+        if value.shape != ours.shape:
+            raise ValueError(
+                f"{type(torch_module).__name__}.{name}: shape {value.shape} != {ours.shape}"
+            )
+        ours[...] = value
+
+
+def from_torch(module, dtype=np.float64, _path: str = "model") -> Module:
+    """A NumPy twin of `module` with its weights copied (float64 by default).
+
+    Supported: Conv2d, Linear, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, BatchNorm2d, ReLU,
+    Sigmoid, Tanh, LeakyReLU, Softmax, Flatten, Dropout, Identity, Sequential, and
+    torchvision's BasicBlock, Bottleneck, BasicConv2d, Inception, ResNet and GoogLeNet.
+    The twin starts in the same train/eval mode as `module`.
+
+    Raises:
+        TypeError: naming the first unsupported module (and its path in the tree).
+    """
+    builders = _builders()
+    builder = builders.get(type(module))
+    if builder is None:
+        raise TypeError(
+            f"from_torch: unsupported module {_path} of type {type(module).__module__}."
+            f"{type(module).__name__}; supported: {sorted(t.__name__ for t in builders)}"
+        )
+
+    def child(sub, name):
+        return from_torch(sub, dtype, f"{_path}.{name}")
+
+    twin = builder(module, child, dtype)
+    copy_params(twin, module, dtype)
+    twin.train(module.training)
+    return twin
+
+
+def to_torch(twin: Module, module) -> None:
+    """Write the twin's parameters (and BatchNorm running statistics) into `module`."""
+    import torch
+
+    ours = twin.params()
+    ours.update(twin.buffers())
+    theirs = dict(module.named_parameters())
+    theirs.update(dict(module.named_buffers()))
+    missing = sorted(set(ours) - set(theirs))
+    if missing:
+        raise ValueError(f"the torch module has no tensors named {missing}")
+    with torch.no_grad():
+        for name, value in ours.items():
+            target = theirs[name]
+            if tuple(target.shape) != value.shape:
+                raise ValueError(f"{name}: shape {value.shape} != torch's {tuple(target.shape)}")
+            target.copy_(torch.from_numpy(np.asarray(value)).to(target.dtype))

@@ -1,0 +1,292 @@
+"""Layers over the functional ops [MB-9, MB-11, MB-12, IC-4, AV-5].
+
+Parameter names and shapes are torch's (`weight`, `bias`; Linear.weight is (out, in),
+i.e. the article's W transposed), so `grads()` lines up with `named_parameters()`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ref_cnn import functional as F
+from ref_cnn.functional.conv import conv_geometry
+from ref_cnn.nn.init import default_init
+from ref_cnn.nn.module import Module
+
+
+class Conv2d(Module):
+    """Convolutional layer [IC-4, MB-9]: y = Σ_j X_j ⋆ K_ij + B_i.
+
+    Args:
+        in_channels, out_channels, kernel_size, stride, padding, dilation, groups: as torch.
+        bias: True (tied, one per channel), False, or "untied" (one per output position,
+            as IC's code; needs `input_size` (H, W) to know the output size).
+        rng: numpy Generator for torch's default initialisation (kaiming-uniform, a = √5).
+
+    Shape: (N, C_in, H, W) → (N, C_out, H_out, W_out).
+    """
+
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=True,
+        input_size=None,
+        rng=None,
+        dtype=np.float64,
+    ):
+        super().__init__()
+        kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"groups={groups} must divide in_channels and out_channels")
+        self.options = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+        self.untied = bias == "untied"
+        weight, b = default_init((out_channels, in_channels // groups, kh, kw), rng, dtype)
+        self.register("weight", weight)
+        if self.untied:
+            if input_size is None:
+                raise ValueError("an untied bias needs input_size=(H, W) to size the bias")
+            probe = np.zeros((1, in_channels, *input_size), dtype=dtype)
+            g = conv_geometry(probe, weight, None, **self.options)
+            self.register("bias", np.zeros(g.out_shape[1:], dtype=dtype))  # IC's code: zeros
+        elif bias:
+            self.register("bias", b)
+        self._x = None
+
+    def forward(self, x):
+        self._x = x
+        w, b = self._params["weight"], self._params.get("bias")
+        if self.untied:
+            return F.conv2d_untied(x, w, b, **self.options)
+        return F.conv2d(x, w, b, **self.options)
+
+    def backward(self, dy):
+        self._need_forward(self._x)
+        backward = F.conv2d_untied_backward if self.untied else F.conv2d_backward
+        dx, dw, db = backward(dy, self._x, self._params["weight"], **self.options)
+        self._grads["weight"] = dw
+        if "bias" in self._params:
+            self._grads["bias"] = db
+        return dx
+
+    def extra_repr(self):
+        return {"weight": self._params["weight"].shape, **self.options, "untied": self.untied}
+
+
+class Linear(Module):
+    """Fully connected layer [AV-5, MB-11]: y = x·Wᵀ_torch + b = x·W_article + b.
+
+    `weight` has torch's shape (out_features, in_features); the article's W is weight.T.
+    """
+
+    def __init__(self, in_features, out_features, bias=True, rng=None, dtype=np.float64):
+        super().__init__()
+        weight, b = default_init((out_features, in_features), rng, dtype)
+        self.register("weight", weight)
+        if bias:
+            self.register("bias", b)
+        self._x = None
+
+    def forward(self, x):
+        self._x = x
+        return F.linear(x, self._params["weight"].T, self._params.get("bias"))
+
+    def backward(self, dy):
+        self._need_forward(self._x)
+        dx, dw, db = F.linear_backward(dy, self._x, self._params["weight"].T)
+        self._grads["weight"] = dw.T  # the article's ∂E/∂W (in, out) → torch's (out, in)
+        if "bias" in self._params:
+            self._grads["bias"] = db
+        return dx
+
+    def extra_repr(self):
+        return {"weight": self._params["weight"].shape}
+
+
+class _Stateless(Module):
+    """A layer without parameters whose backward needs its input (or output)."""
+
+    def __init__(self, **options):
+        super().__init__()
+        self.options = options
+        self._x = self._y = None
+
+    def extra_repr(self):
+        return self.options
+
+
+class MaxPool2d(_Stateless):
+    """Max pooling [MB-8, IC-8]; options as torch's MaxPool2d."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+        super().__init__(
+            kernel_size=kernel_size,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            ceil_mode=ceil_mode,
+        )
+
+    def forward(self, x):
+        self._x = x
+        return F.max_pool2d(x, **self.options)
+
+    def backward(self, dy):
+        self._need_forward(self._x)
+        return F.max_pool2d_backward(dy, self._x, **self.options)
+
+
+class AvgPool2d(_Stateless):
+    """Average pooling [MB-8, IC-9]; options as torch's AvgPool2d."""
+
+    def __init__(
+        self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    ):
+        super().__init__(
+            kernel_size=kernel_size,
+            stride=stride,
+            padding=padding,
+            ceil_mode=ceil_mode,
+            count_include_pad=count_include_pad,
+        )
+
+    def forward(self, x):
+        self._x = x
+        return F.avg_pool2d(x, **self.options)
+
+    def backward(self, dy):
+        self._need_forward(self._x)
+        return F.avg_pool2d_backward(dy, self._x, **self.options)
+
+
+class AdaptiveAvgPool2d(_Stateless):
+    """Average over torch's adaptive windows [⌊i·H/out⌋, ⌈(i+1)·H/out⌉) for any output size."""
+
+    def __init__(self, output_size):
+        super().__init__(output_size=output_size)
+
+    def forward(self, x):
+        self._x = x
+        return F.adaptive_avg_pool2d(x, self.options["output_size"])
+
+    def backward(self, dy):
+        self._need_forward(self._x)
+        return F.adaptive_avg_pool2d_backward(dy, self._x, self.options["output_size"])
+
+
+class Flatten(_Stateless):
+    """(N, C, H, W) → (N, C·H·W) [AV-4, MB-11]."""
+
+    def forward(self, x):
+        self._x = x
+        return F.flatten(x)
+
+    def backward(self, dy):
+        self._need_forward(self._x)
+        return dy.reshape(self._x.shape)
+
+
+class Identity(_Stateless):
+    def forward(self, x):
+        return x
+
+    def backward(self, dy):
+        return dy
+
+
+class _Activation(_Stateless):
+    """An activation whose backward is written on its input (`on="x"`) or output ("y")."""
+
+    fwd = bwd = None
+    on = "y"
+
+    def forward(self, x):
+        self._x = x
+        self._y = type(self).fwd(x, **self.options)
+        return self._y
+
+    def backward(self, dy):
+        self._need_forward(self._x)
+        return type(self).bwd(dy, self._y if self.on == "y" else self._x, **self.options)
+
+
+class Sigmoid(_Activation):
+    """σ(x) = 1/(1 + e^(−x)), backward A(1 − A) [AV-6]."""
+
+    fwd, bwd = F.sigmoid, F.sigmoid_backward
+
+
+class Tanh(_Activation):
+    fwd, bwd = F.tanh, F.tanh_backward
+
+
+class ReLU(_Activation):
+    fwd, bwd, on = F.relu, F.relu_backward, "x"
+
+
+class LeakyReLU(_Activation):
+    fwd, bwd, on = F.leaky_relu, F.leaky_relu_backward, "x"
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__(negative_slope=negative_slope)
+
+
+class Softmax(_Activation):
+    fwd, bwd = F.softmax, F.softmax_backward
+
+    def __init__(self, dim=1):
+        super().__init__(axis=dim)
+
+
+class Dropout(_Stateless):
+    """Inverted dropout: in training, zero each element with probability p and scale the
+    rest by 1/(1 − p); identity in eval mode. The mask comes from `rng` (seeded)."""
+
+    def __init__(self, p=0.5, rng=None):
+        super().__init__(p=p)
+        if not 0 <= p <= 1:
+            raise ValueError(f"dropout probability must be in [0, 1], got {p}")
+        self.rng = rng if rng is not None else np.random.default_rng(0)
+        self.mask = None
+
+    def forward(self, x):
+        p = self.options["p"]
+        if not self.training or p == 0:
+            self.mask = None
+            return x
+        keep = self.rng.random(x.shape) >= p
+        self.mask = keep.astype(x.dtype) / x.dtype.type(1 - p) if p < 1 else np.zeros_like(x)
+        return x * self.mask
+
+    def backward(self, dy):
+        return dy if self.mask is None else dy * self.mask
+
+
+class Sequential(Module):
+    """Layers applied in order [MB-12]; children are named "0", "1", … as in torch."""
+
+    def __init__(self, *layers: Module):
+        super().__init__()
+        for i, layer in enumerate(layers):
+            self.add(str(i), layer)
+
+    def __getitem__(self, i: int) -> Module:
+        return list(self._children.values())[i]
+
+    def __len__(self) -> int:
+        return len(self._children)
+
+    def forward(self, x):
+        for layer in self._children.values():
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dy):
+        for layer in reversed(list(self._children.values())):
+            dy = layer.backward(dy)
+        return dy

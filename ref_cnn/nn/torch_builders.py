@@ -1,0 +1,82 @@
+"""Converters from torch.nn modules to ref_cnn layers, registered with `from_torch`."""
+
+from __future__ import annotations
+
+import torch.nn as tnn
+
+from ref_cnn.nn import layers as L
+from ref_cnn.nn.convert import register_converter
+
+
+def _unsupported(module, what: str):
+    return TypeError(f"from_torch: {type(module).__name__} with {what} is not supported")
+
+
+@register_converter(tnn.Conv2d)
+def _conv(m: tnn.Conv2d, child, dtype):
+    if m.padding_mode != "zeros":
+        raise _unsupported(m, f"padding_mode={m.padding_mode!r}")
+    return L.Conv2d(
+        m.in_channels,
+        m.out_channels,
+        m.kernel_size,
+        stride=m.stride,
+        padding=m.padding,
+        dilation=m.dilation,
+        groups=m.groups,
+        bias=m.bias is not None,
+        dtype=dtype,
+    )
+
+
+@register_converter(tnn.Linear)
+def _linear(m: tnn.Linear, child, dtype):
+    return L.Linear(m.in_features, m.out_features, bias=m.bias is not None, dtype=dtype)
+
+
+@register_converter(tnn.MaxPool2d)
+def _maxpool(m: tnn.MaxPool2d, child, dtype):
+    if m.return_indices:
+        raise _unsupported(m, "return_indices=True")
+    return L.MaxPool2d(m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode)
+
+
+@register_converter(tnn.AvgPool2d)
+def _avgpool(m: tnn.AvgPool2d, child, dtype):
+    if m.divisor_override is not None:
+        raise _unsupported(m, "divisor_override")
+    return L.AvgPool2d(m.kernel_size, m.stride, m.padding, m.ceil_mode, m.count_include_pad)
+
+
+@register_converter(tnn.AdaptiveAvgPool2d)
+def _adaptive(m: tnn.AdaptiveAvgPool2d, child, dtype):
+    size = m.output_size
+    if size is None or (isinstance(size, tuple) and None in size):
+        raise _unsupported(m, "an output size of None")
+    return L.AdaptiveAvgPool2d(size)
+
+
+@register_converter(tnn.Flatten)
+def _flatten(m: tnn.Flatten, child, dtype):
+    if (m.start_dim, m.end_dim) != (1, -1):
+        raise _unsupported(m, f"start_dim={m.start_dim}, end_dim={m.end_dim}")
+    return L.Flatten()
+
+
+@register_converter(tnn.Sequential)
+def _sequential(m: tnn.Sequential, child, dtype):
+    twin = L.Sequential()
+    for name, sub in m.named_children():
+        twin.add(name, child(sub, name))
+    return twin
+
+
+register_converter(tnn.ReLU)(lambda m, child, dtype: L.ReLU())
+register_converter(tnn.Sigmoid)(lambda m, child, dtype: L.Sigmoid())
+register_converter(tnn.Tanh)(lambda m, child, dtype: L.Tanh())
+register_converter(tnn.Identity)(lambda m, child, dtype: L.Identity())
+register_converter(tnn.LeakyReLU)(lambda m, child, dtype: L.LeakyReLU(m.negative_slope))
+register_converter(tnn.Softmax)(
+    lambda m, child, dtype: L.Softmax(m.dim if m.dim is not None else 1)
+)
+register_converter(tnn.Dropout)(lambda m, child, dtype: L.Dropout(m.p))

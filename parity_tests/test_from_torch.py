@@ -153,7 +153,9 @@ def test_train_eval_follow_torch_and_to_torch_round_trip():
         ref_cnn.to_torch(twin, tnn.Sequential(tnn.Conv2d(1, 6, 5)))
     wrong = lenet().double()
     wrong[0] = tnn.Conv2d(1, 6, 3, padding=2).double()
-    with pytest.raises(ValueError, match=r"0.weight: shape \(6, 1, 5, 5\) != torch's \(6, 1, 3, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"0.weight: shape \(6, 1, 5, 5\) != torch's \(6, 1, 3, 3\)"
+    ):
         ref_cnn.to_torch(twin, wrong)
 
 

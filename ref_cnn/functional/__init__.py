@@ -52,5 +52,6 @@ from ref_cnn.functional.shapes import (
     same_padding,
     valid_output_size,
 )
+from ref_cnn.functional.standardize import standardize, standardize_backward
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -118,8 +118,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "Gradient-descent update",
         "new = old − lr · gradient, for W, b and f",
         "torch.optim.SGD, one step",
-        (),
-        pending="issue 3 (optimizers)",
+        ("ref_cnn.optim.SGD",),
     ),
     Equation(
         "AV-13",
@@ -144,8 +143,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "The article's experiment",
         "MNIST 28×28 in [0,1], label 1 if digit > 4 else 0, 3 filters 5×5 drawn uniform [0,1), no conv bias, conv → σ → flatten (1728) → dense (1) → σ → half squared error, gradient descent",
         "the same model built in torch, trained side by side",
-        (),
-        pending="issue 3 (the AV experiment)",
+        ("ref_cnn.av_experiment.train_numpy", "ref_cnn.data.av_binary"),
     ),
     Equation(
         "MB-1",
@@ -243,8 +241,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "CNN stack",
         "[CONV → ψ] repeated, POOL, repeated; then FC layers; n_H, n_W shrink while n_C grows",
         "the same torch nn.Sequential",
-        (),
-        pending="issue 3 (LeNet stack)",
+        ("ref_cnn.nn.Sequential", "ref_cnn.from_torch"),
     ),
     Equation(
         "MB-13",
@@ -255,6 +252,7 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.cross_entropy",
             "ref_cnn.functional.mse_loss",
             "ref_cnn.functional.binary_cross_entropy",
+            "ref_cnn.optim.SGD",
         ),
     ),
     Equation(
@@ -270,8 +268,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "Data split",
         "train set, dev set, test set",
         "sizes, disjointness, reproducibility by seed",
-        (),
-        pending="issue 3 (data split)",
+        ("ref_cnn.data.split",),
     ),
     Equation(
         "MB-16",
@@ -402,8 +399,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "Update of kernels and biases",
         "K ← K − lr·∂E/∂K; B ← B − lr·∂E/∂B",
         "torch.optim.SGD, one step",
-        (),
-        pending="issue 3 (optimizers)",
+        ("ref_cnn.optim.SGD",),
     ),
 )
 

@@ -1,0 +1,70 @@
+"""Errata in IC's code ("Code from Scratch": Convolution and MaxPooling)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ref_cnn import functional as F
+from ref_cnn.errata.common import Erratum, relative_error
+
+
+def ic_maxpool_backward(x: np.ndarray, dy: np.ndarray, stride: int = 2) -> np.ndarray:
+    """IC's MaxPooling.backward re-implemented on (C, H, W): a mask of every maximum."""
+    dx = np.zeros_like(x)
+    for d in range(x.shape[0]):
+        for i in range(dy.shape[1]):
+            for j in range(dy.shape[2]):
+                window = (
+                    d,
+                    slice(i * stride, (i + 1) * stride),
+                    slice(j * stride, (j + 1) * stride),
+                )
+                region = x[window]
+                dx[window] += dy[d, i, j] * (region == region.max())
+    return dx
+
+
+def maxpool_ties_duplicate_the_gradient() -> Erratum:
+    """Ties: every position equal to the window maximum gets the whole gradient."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    x = F.relu(rng.standard_normal((8, 12, 12)))  # a ReLU output: windows of zeros tie
+    dy = rng.standard_normal((8, 6, 6))
+    flawed = ic_maxpool_backward(x, dy)
+    xt = torch.tensor(x[None], requires_grad=True)
+    torch.nn.functional.max_pool2d(xt, 2).backward(torch.tensor(dy[None]))
+    reference = xt.grad.numpy()[0]
+    ours = F.max_pool2d_backward(dy[None], x[None], 2)[0]
+    tied = float(
+        np.mean(
+            [
+                (w == w.max()).sum() > 1
+                for w in x.reshape(8, 6, 2, 6, 2).transpose(0, 1, 3, 2, 4).reshape(-1, 4)
+            ]
+        )
+    )
+    return Erratum(
+        "IC-code-1",
+        "IC",
+        "MaxPooling.backward: mask = (region == np.max(region))",
+        "every position that equals the window maximum receives the full output gradient",
+        "the gradient of a maximum goes to one position; torch (and ref_cnn) pick the first maximum in row-major order (IC-8)",
+        "harmless for distinct real values, but after a ReLU whole windows are 0 and tie: their gradient is multiplied by up to 4",
+        {
+            "windows with a tie (ReLU input)": tied,
+            "relative error vs torch": relative_error(flawed, reference),
+            "Σ flawed gradient / Σ |dy|": float(np.abs(flawed).sum() / np.abs(dy).sum()),
+            "ref_cnn vs torch, max |difference|": float(np.abs(ours - reference).max()),
+        },
+        "ref_cnn.errata.ic.maxpool_ties_duplicate_the_gradient",
+    )
+
+
+DEMOS = [maxpool_ties_duplicate_the_gradient]
+
+CHECKED_CORRECT = [
+    "IC: the kernel gradient correlates the padded input with ∂E/∂Y (IC-5), and the input gradient is the full convolution of ∂E/∂Y with K cropped by the padding (IC-7, IC-11): both equal torch.",
+    "IC: the untied bias gradient ∂E/∂B = ∂E/∂Y (IC-6) and He initialisation N(0, 2/fan_in) (IC-12) are right.",
+    "IC: MaxPooling's forward with window = stride drops the rows that do not fill a window, as torch's floor mode.",
+]

@@ -1,0 +1,18 @@
+"""All demonstrations, in article order."""
+
+from __future__ import annotations
+
+from ref_cnn.errata import av, ic, mb
+
+DEMOS = [*av.DEMOS, *mb.DEMOS, *ic.DEMOS]
+CHECKED_CORRECT = [*av.CHECKED_CORRECT, *mb.CHECKED_CORRECT, *ic.CHECKED_CORRECT]
+
+
+def run_all(progress=None) -> list[dict]:
+    """Run every demonstration; return their records as dicts."""
+    out = []
+    for demo in DEMOS:
+        out.append(demo().to_dict())
+        if progress is not None:
+            progress.update(1)
+    return out

@@ -1,0 +1,90 @@
+"""The parity report: every equation, its functions, witnesses and measured errors, the
+articles' errata, and figures; written as parity.json, parity.md and parity.html.
+
+parity.json schema (stable; new keys may be added, none removed):
+
+    summary     {equations, verified, failed, not_verified, tests_run, tests_failed}
+    equations   [{id, status ("pass" | "fail" | "not verified"), article, what, statement,
+                  reference, functions [...], witnesses [...], cases, tests [...],
+                  max_abs_error {"<quantity> <dtype> vs <witness>": float},
+                  max_rel_error {same keys}, pending (str | null), failed_tests [...]}]
+    errata      [{id, article, where, wrong, correct, effect, measured {...}, demo}]
+    checked_correct [str]
+    trajectory  {setting, steps, ours [...], torch [...], max_rel_difference}
+    records     [{quantity, witness, dtype, abs, rel, family, test}]  (every measurement)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ref_cnn._io import write_atomic
+from ref_cnn.report.collect import run_suite, summarise
+from ref_cnn.report.render import summary_line, to_html, to_markdown
+
+TESTS_DIR = Path(__file__).resolve().parents[2] / "parity_tests"
+
+
+def av_trajectory(steps: int = 100) -> dict:
+    """The faithful AV run (standardised Z2) in ref_cnn and in torch, from one start."""
+    import numpy as np
+
+    from ref_cnn import av_experiment as ex
+    from ref_cnn.data import av_binary
+
+    x, y = av_binary(200, seed=0)
+    f, w = ex.initial_params(seed=0)
+    ours = ex.train_numpy(x, y, f, w, steps, ex.DEFAULT_LR["standardized"], True)
+    ref = ex.train_torch(x, y, f, w, steps, ex.DEFAULT_LR["standardized"], True)
+    a, b = np.array(ours.losses), np.array(ref.losses)
+    return {
+        "setting": "standardized (the article's standardisation of Z2, differentiated)",
+        "steps": steps,
+        "ours": ours.losses,
+        "torch": ref.losses,
+        "max_rel_difference": float(np.max(np.abs(a - b) / np.abs(b))),
+        "accuracy": ours.accuracy,
+        "_filters": (f, ours.f),
+    }
+
+
+def build(out: Path, quick: bool = False, progress=None, tests_dir: Path = TESTS_DIR) -> dict:
+    """Run everything and write parity.json, parity.md and parity.html into `out`."""
+    from ref_cnn import errata
+    from ref_cnn.report import plots
+
+    report = summarise(run_suite(tests_dir, quick, progress))
+    report["errata"] = errata.run_all()
+    report["checked_correct"] = errata.CHECKED_CORRECT
+    traj = av_trajectory(30 if quick else 100)
+    f_start, f_end = traj.pop("_filters")
+    report["trajectory"] = traj
+    figures = {
+        "errors": (
+            "Relative error against torch, every forward output and gradient, per op family",
+            plots.error_distribution(report["records"]),
+        ),
+        "trajectory": (
+            f"AV training: ref_cnn and torch from the same start ({traj['setting']}); max relative difference {traj['max_rel_difference']:.1e}",
+            plots.trajectory(traj["ours"], traj["torch"], "standardized Z2"),
+        ),
+        "filters": (
+            "The three AV filters before and after training (ref_cnn)",
+            plots.filters(f_start, f_end),
+        ),
+    }
+    ordered = {
+        k: report[k]
+        for k in ("summary", "equations", "errata", "checked_correct", "trajectory", "records")
+    }
+    write_atomic(
+        out / "parity.json",
+        json.dumps(ordered, indent=1, allow_nan=False, ensure_ascii=False) + "\n",
+    )
+    write_atomic(out / "parity.md", to_markdown(ordered))
+    write_atomic(out / "parity.html", to_html(ordered, figures))
+    return ordered
+
+
+__all__ = ["build", "summary_line", "to_markdown", "to_html"]

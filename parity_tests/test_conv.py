@@ -12,47 +12,32 @@ import torch.nn.functional as tf
 from conftest import n, t
 
 from ref_cnn import literal
+from ref_cnn.conformance import CONV_CASES
 from ref_cnn.functional import conv2d, conv2d_backward, conv2d_untied, conv2d_untied_backward
 
 eq = pytest.mark.equation
 
 
-def case(id_, x, w, bias=True, ids=(), **kw):
-    return pytest.param(x, w, bias, kw, id=id_, marks=eq("IC-4", "IC-5", "IC-6", "IC-7", *ids))
+def _equation_ids(c: dict) -> tuple[str, ...]:
+    """The IDs a conformance case exercises, from its options and its name."""
+    ids = {"IC-4", "IC-5", "IC-6", "IC-7", "MB-9"}
+    kw = c["kw"]
+    if isinstance(kw.get("padding"), str) or c["w"][2:] == (1, 1):
+        ids.add("MB-7")
+    elif kw.get("padding"):
+        ids |= {"MB-3", "IC-11", "MB-6"}
+    if kw.get("stride", 1) != 1:
+        ids |= {"MB-4", "IC-10", "MB-6"}
+    if c["x"][1] > 1:
+        ids.add("MB-5")
+    if not c["bias"]:
+        ids.add("AV-14")
+    return tuple(sorted(ids))
 
 
-# (N, C_in, H, W), (C_out, C_in/groups, kH, kW): each names the edge case it covers
 CASES = [
-    case("MB-5-multichannel-cin3-cout4", (2, 3, 7, 6), (4, 3, 3, 3), ids=("MB-5", "MB-9")),
-    case("AV-14-av-layer-nobias", (3, 1, 12, 12), (3, 1, 5, 5), bias=False, ids=("AV-14",)),
-    case("MB-3-p1", (2, 2, 6, 6), (3, 2, 3, 3), padding=1, ids=("MB-3", "IC-11")),
-    case("IC-11-p-pair-2x1", (1, 2, 5, 7), (2, 2, 3, 2), padding=(2, 1), ids=("IC-11",)),
-    case("IC-11-pad-larger-than-kernel", (1, 1, 4, 4), (2, 1, 2, 2), padding=3, ids=("IC-11",)),
-    case("MB-4-s2", (2, 2, 8, 8), (3, 2, 3, 3), stride=2, ids=("MB-4", "IC-10")),
-    case("IC-10-s3-not-dividing", (1, 2, 10, 9), (2, 2, 3, 2), stride=3, ids=("IC-10", "MB-6")),
-    case(
-        "IC-10-s2x1-p1-k3x2",
-        (2, 1, 7, 8),
-        (2, 1, 3, 2),
-        stride=(2, 1),
-        padding=1,
-        ids=("IC-10", "IC-11", "MB-6"),
-    ),
-    case("MB-7-same-odd", (1, 3, 6, 5), (2, 3, 3, 3), padding="same", ids=("MB-7",)),
-    case("MB-7-same-even-kernel", (1, 2, 6, 7), (2, 2, 4, 2), padding="same", ids=("MB-7",)),
-    case(
-        "MB-7-same-dilated", (1, 1, 9, 9), (2, 1, 3, 3), padding="same", dilation=2, ids=("MB-7",)
-    ),
-    case("MB-7-valid-string", (1, 2, 5, 5), (1, 2, 3, 3), padding="valid", ids=("MB-7",)),
-    case("MB-7-1x1", (2, 4, 5, 5), (3, 4, 1, 1), ids=("MB-7",)),
-    case("dilation-2", (1, 2, 9, 8), (2, 2, 3, 3), dilation=2),
-    case("dilation-2x3-s2-p2", (2, 1, 11, 12), (2, 1, 2, 3), dilation=(2, 3), stride=2, padding=2),
-    case("groups-2", (2, 4, 6, 6), (6, 2, 3, 3), groups=2),
-    case("groups-depthwise", (2, 3, 6, 5), (3, 1, 3, 3), groups=3, padding=1),
-    case("groups-depthwise-multiplier-2", (1, 2, 5, 5), (4, 1, 2, 2), groups=2, stride=2),
-    case("kernel-as-large-as-input", (2, 2, 5, 4), (3, 2, 5, 4)),
-    case("nonsquare-input-kernel", (1, 1, 3, 9), (1, 1, 2, 4)),
-    case("batch-1-channel-1", (1, 1, 4, 4), (1, 1, 2, 2)),
+    pytest.param(c["x"], c["w"], c["bias"], c["kw"], id=c["id"], marks=eq(*_equation_ids(c)))
+    for c in CONV_CASES
 ]
 
 

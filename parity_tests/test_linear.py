@@ -10,16 +10,12 @@ import pytest
 import torch
 from conftest import n, t
 
+from ref_cnn.conformance import LINEAR_CASES
 from ref_cnn.functional import flatten, linear, linear_backward
 
 eq = pytest.mark.equation
 
-CASES = [
-    pytest.param(4, 6, 2, id="AV-5-4inputs-2neurons"),
-    pytest.param(200, 1728, 1, id="AV-av-dense-1728-to-1"),
-    pytest.param(1, 5, 7, id="batch-1"),
-    pytest.param(9, 3, 4, id="more-neurons-than-inputs"),
-]
+CASES = [pytest.param(*c["shape"], id=c["id"]) for c in LINEAR_CASES]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])

@@ -11,52 +11,13 @@ import torch.nn.functional as tf
 from conftest import n, t
 
 from ref_cnn import literal
+from ref_cnn.conformance import AVG_POOL_CASES, MAX_POOL_CASES
 from ref_cnn.functional import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 
 eq = pytest.mark.equation
 
-MAX_CASES = [
-    pytest.param((2, 3, 6, 6), dict(kernel_size=2), id="IC-8-k2-default-stride"),
-    pytest.param((1, 2, 7, 5), dict(kernel_size=(3, 2), stride=(2, 1)), id="IC-10-k3x2-s2x1"),
-    pytest.param((1, 2, 7, 7), dict(kernel_size=3, stride=2, padding=1), id="pad1-minus-inf"),
-    pytest.param((2, 1, 8, 9), dict(kernel_size=3, stride=2, ceil_mode=True), id="ceil-mode"),
-    pytest.param(
-        (1, 2, 6, 6),
-        dict(kernel_size=2, stride=2, padding=1, ceil_mode=True),
-        id="ceil-mode-window-would-start-in-padding",
-    ),
-    pytest.param((1, 1, 9, 9), dict(kernel_size=3, stride=1), id="overlap-s1"),
-    pytest.param((1, 2, 10, 9), dict(kernel_size=2, dilation=2, stride=1), id="dilation-2"),
-    pytest.param(
-        (2, 1, 11, 10),
-        dict(kernel_size=3, dilation=(2, 1), stride=2, padding=1, ceil_mode=True),
-        id="dilation-2x1-p1-ceil",
-    ),
-    pytest.param((1, 1, 5, 4), dict(kernel_size=(5, 4)), id="kernel-as-large-as-input"),
-]
-
-AVG_CASES = [
-    pytest.param((2, 3, 6, 6), dict(kernel_size=2), id="IC-9-k2-default-stride"),
-    pytest.param((1, 2, 7, 5), dict(kernel_size=(3, 2), stride=(2, 1)), id="IC-10-k3x2-s2x1"),
-    pytest.param((1, 2, 7, 7), dict(kernel_size=3, stride=2, padding=1), id="pad1-count-pad"),
-    pytest.param(
-        (1, 2, 7, 7),
-        dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
-        id="pad1-no-count-pad",
-    ),
-    pytest.param((2, 1, 8, 9), dict(kernel_size=3, stride=2, ceil_mode=True), id="ceil-mode"),
-    pytest.param(
-        (1, 2, 6, 6),
-        dict(kernel_size=2, stride=2, padding=1, ceil_mode=True),
-        id="ceil-mode-window-would-start-in-padding",
-    ),
-    pytest.param(
-        (1, 1, 8, 7),
-        dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
-        id="ceil-mode-no-count-pad",
-    ),
-    pytest.param((1, 1, 9, 9), dict(kernel_size=3, stride=1), id="overlap-s1"),
-]
+MAX_CASES = [pytest.param(c["x"], c["kw"], id=c["id"]) for c in MAX_POOL_CASES]
+AVG_CASES = [pytest.param(c["x"], c["kw"], id=c["id"]) for c in AVG_POOL_CASES]
 
 
 def _torch_pool(fn, x, dy, kw):

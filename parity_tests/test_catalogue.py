@@ -6,45 +6,23 @@
 from __future__ import annotations
 
 import importlib
-import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from ref_cnn.catalogue import BY_ID, EQUATIONS
+from ref_cnn.report.docs import tests_by_id as collected_tests_by_id
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "EQUATIONS.md"
 
 
 @pytest.fixture(scope="module")
-def tests_by_id(tmp_path_factory) -> dict[str, list[str]]:
-    """{equation ID: [test node ids]} from a collection run over the whole suite."""
-    out = tmp_path_factory.mktemp("ids") / "ids.json"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(ROOT / "parity_tests"),
-            "--collect-only",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            f"--equation-ids-out={out}",
-        ],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-    by_id: dict[str, list[str]] = {}
-    for node, ids in json.loads(out.read_text()).items():
-        for i in ids:
-            by_id.setdefault(i, []).append(node)
-    return by_id
+def tests_by_id() -> dict[str, list[str]]:
+    """{equation ID: [tests]} from a collection run over the whole suite."""
+    return collected_tests_by_id()
 
 
 def _resolve(name: str):

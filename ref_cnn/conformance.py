@@ -12,6 +12,7 @@ options, which output is wrong and where its largest error sits.
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -81,6 +82,11 @@ MAX_POOL_CASES = [
         ceil_mode=True,
     ),
     _pool("kernel-as-large-as-input", (1, 1, 5, 4), kernel_size=(5, 4)),
+    {**_pool("IC-8-ties-k2", (2, 2, 6, 6), kernel_size=2), "ties": True},
+    {
+        **_pool("IC-8-plateau-overlapping-p1", (1, 2, 6, 6), kernel_size=3, stride=1, padding=1),
+        "ties": True,
+    },
 ]
 
 AVG_POOL_CASES = [
@@ -134,6 +140,13 @@ def _torch():
     return torch
 
 
+def _quiet_conv(*args, **kw):
+    """torch's conv2d without its note about even kernels with padding='same'."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return _torch().nn.functional.conv2d(*args, **kw)
+
+
 def _conv_case(case, seed=0):
     rng = np.random.default_rng(seed)
     x, w = rng.standard_normal(case["x"]), rng.standard_normal(case["w"])
@@ -144,7 +157,7 @@ def _conv_case(case, seed=0):
 def _drive_conv2d(case):
     torch = _torch()
     _, x, w, b = _conv_case(case)
-    ref = torch.nn.functional.conv2d(
+    ref = _quiet_conv(
         torch.tensor(x), torch.tensor(w), None if b is None else torch.tensor(b), **case["kw"]
     )
     return (x, w, b), case["kw"], (ref.numpy(),), ("y",)
@@ -155,7 +168,7 @@ def _drive_conv2d_backward(case):
     rng, x, w, _ = _conv_case(case)
     xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     bt = torch.zeros(w.shape[0], dtype=torch.float64, requires_grad=True)
-    y = torch.nn.functional.conv2d(xt, wt, bt, **case["kw"])
+    y = _quiet_conv(xt, wt, bt, **case["kw"])
     dy = rng.standard_normal(tuple(y.shape))
     y.backward(torch.tensor(dy))
     return (
@@ -170,7 +183,12 @@ def _pool_driver(torch_name: str, backward: bool):
     def drive(case):
         torch = _torch()
         rng = np.random.default_rng(1)
-        x = rng.standard_normal(case["x"])
+        # ties: small integers, so windows share their maximum (torch: the first one wins)
+        x = (
+            rng.integers(0, 3, case["x"]).astype(np.float64)
+            if case.get("ties")
+            else rng.standard_normal(case["x"])
+        )
         xt = torch.tensor(x, requires_grad=True)
         y = getattr(torch.nn.functional, torch_name)(xt, **case["kw"])
         if not backward:

@@ -15,6 +15,7 @@ from ref_cnn.nn.layers import (
     Sequential,
     Sigmoid,
     Softmax,
+    Standardize,
     Tanh,
 )
 from ref_cnn.nn.module import Module

@@ -290,3 +290,16 @@ class Sequential(Module):
         for layer in reversed(list(self._children.values())):
             dy = layer.backward(dy)
         return dy
+
+
+class Standardize(_Stateless):
+    """z = (v − mean(v))/std(v) over the whole batch: the step AV's code applies to Z2,
+    here differentiated (`ref_cnn.functional.standardize`)."""
+
+    def forward(self, x):
+        self._x = x
+        return F.standardize(x)
+
+    def backward(self, dy):
+        self._need_forward(self._x)
+        return F.standardize_backward(dy, self._x)

@@ -1,0 +1,44 @@
+"""Deliberately wrong implementations for the conformance kit's tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ref_cnn import functional as F
+from ref_cnn.functional.pool import pool_geometry
+from ref_cnn.literal import _pool_window
+
+
+def conv2d_backward_transposed_kernel(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
+    """A classic bug: the kernel gradient comes back with its spatial axes swapped."""
+    dx, dw, db = F.conv2d_backward(dy, x, w, stride, padding, dilation, groups)
+    if dw.shape[2] == dw.shape[3]:
+        dw = np.swapaxes(dw, 2, 3)
+    return dx, dw, db
+
+
+def conv2d_backward_ignores_stride(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
+    """Another: the input gradient scatters δ as if the stride were 1 (zero-stuffing forgotten)."""
+    dx, dw, db = F.conv2d_backward(dy, x, w, stride, padding, dilation, groups)
+    if stride != 1:
+        dx = np.zeros_like(dx)
+        h, wd = dy.shape[2:]
+        dx[:, :, :h, :wd] += F.conv2d_backward(
+            dy, x[:, :, : h + w.shape[2] - 1, : wd + w.shape[3] - 1], w, 1, 0, dilation, groups
+        )[0][:, :, :h, :wd]
+    return dx, dw, db
+
+
+def max_pool2d_backward_all_ties(
+    dy, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
+):
+    """IC's rule: every position equal to the window maximum gets the gradient."""
+    g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
+    dx = np.zeros_like(x)
+    for n, c, i, j in np.ndindex(dy.shape):
+        window = list(_pool_window(g, i, j))
+        top = max(x[n, c, r, s] for r, s in window)
+        for r, s in window:
+            if x[n, c, r, s] == top:
+                dx[n, c, r, s] += dy[n, c, i, j]
+    return dx

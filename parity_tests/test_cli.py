@@ -1,0 +1,155 @@
+"""The command line: training with checkpoints that resume exactly, bad checkpoint files,
+the conformance kit against broken implementations, and --help."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ref_cnn import conformance, models, optim
+from ref_cnn.train import Config, load_checkpoint, train
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+eq = pytest.mark.equation
+
+
+def _params(path: Path) -> dict[str, np.ndarray]:
+    model = models.build("lenet")
+    load_checkpoint(path, model, optim.SGD(model, lr=0.1, momentum=0.9))
+    return model.params()
+
+
+@eq("MB-13", "MB-15")
+def test_two_epochs_then_resume_two_equals_four_straight(tmp_path):
+    quiet = dict(progress=False, log=lambda *_: None)
+    straight = train(Config(model="lenet", epochs=4, out=str(tmp_path / "a")), **quiet)
+    train(Config(model="lenet", epochs=2, out=str(tmp_path / "b")), **quiet)
+    resumed = train(
+        Config(model="lenet", epochs=4, out=str(tmp_path / "b")),
+        resume=tmp_path / "b" / "checkpoint.npz",
+        **quiet,
+    )
+    a, b = _params(tmp_path / "a" / "checkpoint.npz"), _params(tmp_path / "b" / "checkpoint.npz")
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name])
+    assert straight["history"] == [
+        dict(h, seconds=s["seconds"])
+        for h, s in zip(resumed["history"], straight["history"], strict=True)
+    ]
+    assert straight["test_accuracy"] == resumed["test_accuracy"] > 0.85
+    for plot in ("curves.png", "filters.png", "feature_maps.png"):
+        assert (tmp_path / "b" / plot).stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param(b"not a zip file at all", "not a readable ref_cnn checkpoint", id="garbage"),
+        pytest.param(None, "not a readable ref_cnn checkpoint", id="truncated"),
+        pytest.param("no-meta", "no meta entry", id="wrong-kind"),
+        pytest.param("pickle", "not a readable ref_cnn checkpoint", id="pickled-object-refused"),
+    ],
+)
+def test_bad_checkpoint_gives_an_error_naming_the_file(tmp_path, content, message):
+    path = tmp_path / "checkpoint.npz"
+    if content is None:
+        train(
+            Config(model="article", epochs=1, out=str(tmp_path)),
+            progress=False,
+            log=lambda *_: None,
+        )
+        path.write_bytes(path.read_bytes()[:300])
+    elif content == "no-meta":
+        np.savez(path, weights=np.zeros(3))
+    elif content == "pickle":
+        np.savez(path, meta=np.array([{"evil": 1}], dtype=object))
+    else:
+        path.write_bytes(content)
+    model = models.build("lenet")
+    with pytest.raises(ValueError, match=f"{path}.*{message}|{path}: {message}"):
+        load_checkpoint(path, model, optim.SGD(model, lr=0.1))
+
+
+@eq("AV-15")
+def test_article_model_trains_from_the_command_line(tmp_path):
+    out = tmp_path / "article"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ref_cnn",
+            "train",
+            "--model",
+            "article",
+            "--epochs",
+            "30",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "epoch 30: loss" in done.stdout and "test accuracy" in done.stdout
+    assert (out / "checkpoint.npz").exists() and (out / "metrics.json").exists()
+
+
+def test_help_explains_every_option():
+    text = subprocess.run(
+        [sys.executable, "-m", "ref_cnn", "train", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout
+    for option in (
+        "--model",
+        "--data",
+        "--epochs",
+        "--lr",
+        "--batch-size",
+        "--seed",
+        "--out",
+        "--resume",
+        "--torch",
+        "--root",
+        "--download",
+    ):
+        assert option in text
+
+
+@pytest.mark.parametrize(
+    ("target", "op", "bad_output"),
+    [
+        ("broken_impls:conv2d_backward_transposed_kernel", "conv2d_backward", "dw"),
+        ("broken_impls:conv2d_backward_ignores_stride", "conv2d_backward", "dx"),
+        ("broken_impls:max_pool2d_backward_all_ties", "max_pool2d_backward", "dx"),
+    ],
+    ids=["transposed-kernel", "stride-bug", "tie-rule"],
+)
+def test_check_catches_and_names_a_broken_implementation(target, op, bad_output):
+    done = subprocess.run(
+        [sys.executable, "-m", "ref_cnn", "check", target, "--op", op],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAIL" in done.stdout and "first failing case:" in done.stdout
+    assert f"  {bad_output}: largest error" in done.stdout
+
+
+def test_check_passes_ref_cnn_itself_from_python():
+    from ref_cnn import functional as F
+
+    for op in conformance.OPS:
+        results = conformance.check(getattr(F, op), op)
+        assert all(r.ok for r in results), (op, [r.detail for r in results if not r.ok])

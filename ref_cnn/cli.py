@@ -77,6 +77,12 @@ def _train_parser(sub) -> None:
         action="store_true",
         help="also train the same LeNet in torch from the same start and batches, and report its seconds per epoch",
     )
+    p.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help="train on the first N training images only (quick runs)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 

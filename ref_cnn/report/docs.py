@@ -3,6 +3,7 @@ catalogue and the tests' markers, so it cannot drift (a test regenerates and com
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -16,8 +17,10 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "equations.md"
 
 
+@functools.cache
 def tests_by_id(tests_dir: Path = ROOT / "parity_tests") -> dict[str, list[str]]:
-    """{equation ID: [test functions]} from a pytest collection run with the suite's option."""
+    """{equation ID: [test functions]} from a pytest collection run with the suite's option
+    (once per process)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "ids.json"
         subprocess.run(
@@ -42,7 +45,7 @@ def tests_by_id(tests_dir: Path = ROOT / "parity_tests") -> dict[str, list[str]]
         function = node.split("[")[0]  # one line per test function, not per parameter
         for i in ids:
             by_id.setdefault(i, set()).add(function)
-    return {k: sorted(v) for k, v in by_id.items()}
+    return {k: sorted(v) for k, v in sorted(by_id.items())}
 
 
 def equations_markdown(tests: dict[str, list[str]]) -> str:

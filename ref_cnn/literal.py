@@ -176,3 +176,36 @@ def avg_pool2d_backward(
                     for r, s in _pool_window(g, i, j):
                         dx[n, c, r, s] += share
     return dx
+
+
+def av_pass_per_patch(x, y, f, w):
+    """AV's network the way the article's code computes it, patch by patch in Python loops,
+    but with correct maths (one forward and backward, standardisation left out).
+
+    x: (N, 1, 28, 28), y: (N, 1), f: (F, 1, k, k), w: (F·(28−k+1)², 1). Returns (E, ∂E/∂f, ∂E/∂W).
+    This is the baseline for the speed comparison in scripts/bench.py.
+    """
+    n, n_f, k = x.shape[0], f.shape[0], f.shape[2]
+    side = x.shape[2] - k + 1
+    z1 = np.zeros((n, n_f, side, side))
+    for img in range(n):  # AV: patches of every image, every filter, summed products
+        for flt in range(n_f):
+            for i in range(side):
+                for j in range(side):
+                    z1[img, flt, i, j] = (x[img, 0, i : i + k, j : j + k] * f[flt, 0]).sum()
+    a1 = 1 / (1 + np.exp(-z1))
+    flat = a1.reshape(n, -1)
+    o = 1 / (1 + np.exp(-(flat @ w)))
+    err = float(np.sum((y - o) ** 2) / 2)
+    delta2 = -(y - o) * o * (1 - o)  # AV-8, AV-9
+    dw = flat.T @ delta2  # AV-10
+    delta1 = (delta2 @ w.T).reshape(a1.shape) * a1 * (1 - a1)  # AV-13
+    df = np.zeros_like(f)
+    for flt in range(n_f):  # AV-14: every filter entry, every image
+        for i in range(k):
+            for j in range(k):
+                for img in range(n):
+                    df[flt, 0, i, j] += (
+                        x[img, 0, i : i + side, j : j + side] * delta1[img, flt]
+                    ).sum()
+    return err, df, dw

@@ -109,31 +109,34 @@ def conv_geometry(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> Co
 
 
 def _columns(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
-    """The im2col matrix of every group [AV-3]: (G, N·H_out·W_out, C_in/G·kH·kW), a copy."""
+    """The im2col matrix of every group [AV-3]: (G, C_g·kH·kW, N·H_out·W_out), a copy.
+
+    Rows are (channel, kernel row, kernel column), columns are (image, output row, output
+    column): copying the strided patch view in this order reads whole output rows of the
+    input at a time, and the product with the kernel matrix comes out channel-major.
+    """
     view = windows(pad_nchw(x, g.padding), g.kernel, g.stride, g.dilation, g.out_hw)
     n, (ho, wo), (kh, kw), gr = g.n, g.out_hw, g.kernel, g.groups
     view = view.reshape(n, gr, g.c_in // gr, ho, wo, kh, kw)  # (N, G, C_g, H_o, W_o, kH, kW)
-    cols = view.transpose(1, 0, 3, 4, 2, 5, 6)  # (G, N, H_o, W_o, C_g, kH, kW)
-    return cols.reshape(gr, n * ho * wo, (g.c_in // gr) * kh * kw)
+    cols = view.transpose(1, 2, 5, 6, 0, 3, 4)  # (G, C_g, kH, kW, N, H_o, W_o)
+    return cols.reshape(gr, (g.c_in // gr) * kh * kw, n * ho * wo)
 
 
 def _kernel_matrix(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
-    """(C_out, C_g, kH, kW) → (G, C_g·kH·kW, C_out/G), the right operand of the product."""
-    return w.reshape(g.groups, g.c_out // g.groups, -1).transpose(0, 2, 1)
+    """(C_out, C_g, kH, kW) → (G, C_out/G, C_g·kH·kW), the left operand of the product."""
+    return w.reshape(g.groups, g.c_out // g.groups, -1)
 
 
 def _to_nchw(prod: np.ndarray, g: ConvGeometry) -> np.ndarray:
-    """(G, N·H_out·W_out, C_out/G) → (N, C_out, H_out, W_out)."""
+    """(G, C_out/G, N·H_out·W_out) → (N, C_out, H_out, W_out)."""
     ho, wo = g.out_hw
-    y = prod.reshape(g.groups, g.n, ho, wo, g.c_out // g.groups)  # (G, N, H_o, W_o, O_g)
-    return y.transpose(1, 0, 4, 2, 3).reshape(g.out_shape)
+    y = prod.reshape(g.c_out, g.n, ho, wo)  # (C_out, N, H_o, W_o)
+    return np.ascontiguousarray(y.transpose(1, 0, 2, 3))
 
 
 def _from_nchw(dy: np.ndarray, g: ConvGeometry) -> np.ndarray:
-    """(N, C_out, H_out, W_out) → (G, N·H_out·W_out, C_out/G), inverse of `_to_nchw`."""
-    ho, wo = g.out_hw
-    d = dy.reshape(g.n, g.groups, g.c_out // g.groups, ho, wo).transpose(1, 0, 3, 4, 2)
-    return d.reshape(g.groups, g.n * ho * wo, g.c_out // g.groups)
+    """(N, C_out, H_out, W_out) → (G, C_out/G, N·H_out·W_out), inverse of `_to_nchw`."""
+    return dy.transpose(1, 0, 2, 3).reshape(g.groups, g.c_out // g.groups, -1)
 
 
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
@@ -161,18 +164,19 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarra
         the filter, i, j = 1..f. See `ref_cnn.errata`.
     """
     g = conv_geometry(x, w, b, stride, padding, dilation, groups)
-    y = _to_nchw(_columns(x, g) @ _kernel_matrix(w, g), g)  # IC-4: Σ_j X_j ⋆ K_ij
+    y = _to_nchw(_kernel_matrix(w, g) @ _columns(x, g), g)  # IC-4: Σ_j X_j ⋆ K_ij
     if b is not None:
         y += b.reshape(1, -1, 1, 1)  # IC-4: + B_i (tied: one per channel)
     return y
 
 
-def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_dx=True):
     """Gradients of `conv2d` [IC-5, IC-6, IC-7, IC-10, IC-11, AV-14].
 
     Args:
         dy: (N, C_out, H_out, W_out), ∂E/∂y.
         x, w, stride, padding, dilation, groups: as given to `conv2d`.
+        need_dx: False skips the input gradient (a first layer needs none) and returns None.
 
     Returns:
         dx: (N, C_in, H, W), ∂E/∂X_j = Σ_i δ_i *_full K_ij cropped by the padding (IC-7, IC-11).
@@ -187,19 +191,20 @@ def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
     dy = as_float_array(dy, "dy", ndim=4)
     same_dtype(dy=dy, x=x)
     check_grad_shape(dy, g.out_shape)
-    cols = _columns(x, g)  # (G, N·H_o·W_o, C_g·kH·kW)
-    dyg = _from_nchw(dy, g)  # (G, N·H_o·W_o, O_g)
-    # IC-5 / AV-14: ∂E/∂K = X ⋆ δ, i.e. colsᵀ·δ summed over the batch and positions
-    dw = (cols.transpose(0, 2, 1) @ dyg).transpose(0, 2, 1).reshape(w.shape)
+    dyg = _from_nchw(dy, g)  # (G, O_g, N·H_o·W_o)
+    # IC-5 / AV-14: ∂E/∂K = X ⋆ δ, i.e. δ·colsᵀ summed over the batch and positions
+    dw = (dyg @ _columns(x, g).transpose(0, 2, 1)).reshape(w.shape)
     db = dy.sum(axis=(0, 2, 3))  # IC-6: Σ over n, h, w
-    dx = _col2im(dyg @ _kernel_matrix(w, g).transpose(0, 2, 1), g, x.dtype)
+    if not need_dx:
+        return None, dw, db
+    dx = _col2im(_kernel_matrix(w, g).transpose(0, 2, 1) @ dyg, g, x.dtype)
     return dx, dw, db
 
 
 def _col2im(dcols: np.ndarray, g: ConvGeometry, dtype) -> np.ndarray:
     """Scatter-add column gradients back to the input [IC-7, IC-10, IC-11].
 
-    dcols: (G, N·H_out·W_out, C_g·kH·kW). Each kernel offset (m, q) adds its slice to the
+    dcols: (G, C_g·kH·kW, N·H_out·W_out). Each kernel offset (m, q) adds its slice to the
     strided positions it read in the forward pass; the sum over offsets is the full
     convolution of δ with K. Cropping the padding at the end is IC-11.
     """
@@ -208,19 +213,16 @@ def _col2im(dcols: np.ndarray, g: ConvGeometry, dtype) -> np.ndarray:
     ho, wo = g.out_hw
     kh, kw = g.kernel
     (sh, sw), (dh, dw) = g.stride, g.dilation
-    cg = g.c_in // g.groups
-    d = dcols.reshape(g.groups, g.n, ho, wo, cg, kh, kw)
-    d = d.transpose(1, 0, 4, 5, 6, 2, 3).reshape(
-        g.n, g.c_in, kh, kw, ho, wo
-    )  # (N, C, kH, kW, H_o, W_o)
-    dxp = np.zeros((g.n, g.c_in, h + top + bottom, w + left + right), dtype=dtype)
+    d = dcols.reshape(g.c_in, kh, kw, g.n, ho, wo)  # (C, kH, kW, N, H_o, W_o)
+    dxp = np.zeros((g.c_in, g.n, h + top + bottom, w + left + right), dtype=dtype)  # channel-major
     for m in range(kh):
         for q in range(kw):
             r0, c0 = m * dh, q * dw
             dxp[:, :, r0 : r0 + sh * (ho - 1) + 1 : sh, c0 : c0 + sw * (wo - 1) + 1 : sw] += d[
-                :, :, m, q
+                :, m, q
             ]
-    return dxp[:, :, top : top + h, left : left + w]  # IC-11: crop P on each side
+    # IC-11: crop P on each side; back to (N, C, H, W)
+    return np.ascontiguousarray(dxp[:, :, top : top + h, left : left + w].transpose(1, 0, 2, 3))
 
 
 def conv2d_untied(x, w, b, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:

@@ -260,8 +260,12 @@ EQUATIONS: tuple[Equation, ...] = (
         "Data augmentation",
         "cropping, rotation, flipping, noise injection, color space transformation",
         "torchvision.transforms.v2 functional ops",
-        (),
-        pending="issue 6 (augmentation)",
+        (
+            "ref_cnn.augment.rotate",
+            "ref_cnn.augment.random_crop",
+            "ref_cnn.augment.gaussian_noise",
+            "ref_cnn.augment.adjust_hue",
+        ),
     ),
     Equation(
         "MB-15",

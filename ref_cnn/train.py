@@ -22,6 +22,7 @@ import numpy as np
 from ref_cnn import functional as F
 from ref_cnn import models, optim
 from ref_cnn._io import write_atomic
+from ref_cnn.augment import augment_batch
 from ref_cnn.data import Dataset, mnist_subset, split, torchvision_dataset
 
 CHECKPOINT_VERSION = 1
@@ -41,6 +42,7 @@ class Config:
     out: str = "runs/latest"
     torch: bool = False
     limit: int | None = None  # use only the first `limit` training images (quick runs)
+    augment: bool = False  # MB-14: rotate, shift and add noise to every training batch
 
     def resolved(self) -> Config:
         """Fill the per-model defaults: AV's full-batch GD, or SGD with momentum for LeNet."""
@@ -211,14 +213,18 @@ def train(cfg: Config, resume: Path | None = None, progress: bool = True, log=pr
         started = time.perf_counter()
         losses = []
         batch_list = batches(len(splits.train), cfg.batch_size, cfg.seed, epoch)
-        for idx in tqdm(
+        bar = tqdm(
             batch_list,
             desc=f"epoch {epoch}/{cfg.epochs}",
             unit="batch",
             disable=not progress,
             leave=False,
-        ):
-            out_ = model.forward(splits.train.x[idx])
+        )
+        for b, idx in enumerate(bar):
+            xb = splits.train.x[idx]
+            if cfg.augment:  # a function of (seed, epoch, batch): resumes exactly
+                xb = augment_batch(xb, np.random.default_rng([cfg.seed, epoch, b]))
+            out_ = model.forward(xb)
             loss, grad = loss_and_grad(cfg.model, out_, splits.train.y[idx])
             model.backward(grad)
             opt.step()  # MB-13: θ := G(θ)
@@ -249,6 +255,8 @@ def train(cfg: Config, resume: Path | None = None, progress: bool = True, log=pr
         metrics["torch"] = train_torch_twin(cfg, splits, initial, progress)
     write_atomic(out / "metrics.json", json.dumps(metrics, indent=1) + "\n")
     write_plots(out, cfg, model, state.history, splits.test)
+    if cfg.augment:
+        write_augment_grid(out, splits.train.x[:8], cfg.seed)
     log(
         f"test accuracy {metrics['test_accuracy']:.4f}; {metrics['seconds_per_epoch'] or 0:.2f} s/epoch"
     )
@@ -295,18 +303,42 @@ def train_torch_twin(cfg: Config, splits: Splits, initial: dict, progress: bool)
     }
 
 
-def write_plots(out: Path, cfg: Config, model, history: list[dict], test: Dataset) -> None:
-    """curves.png (loss and dev accuracy), filters.png, feature_maps.png (one test image)."""
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _save(out: Path, fig, name: str) -> None:
+    plt = _pyplot()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    write_atomic(out / name, buf.getvalue())
+
+
+def write_augment_grid(out: Path, x: np.ndarray, seed: int) -> None:
+    """augment_samples.png: each image, then four augmented versions of it."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(x), 5, figsize=(6, 1.25 * len(x)), squeeze=False)
+    for col in range(5):
+        shown = x if col == 0 else augment_batch(x, np.random.default_rng([seed, col]))
+        for row in range(len(x)):
+            axes[row][col].imshow(shown[row, 0], cmap="gray", vmin=0, vmax=1)
+            axes[row][col].axis("off")
+        axes[0][col].set_title("original" if col == 0 else f"augmented {col}", fontsize=8)
+    _save(out, fig, "augment_samples.png")
+
+
+def write_plots(out: Path, cfg: Config, model, history: list[dict], test: Dataset) -> None:
+    """curves.png (loss and dev accuracy), filters.png, feature_maps.png (one test image)."""
+    plt = _pyplot()
+
     def save(fig, name):
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-        plt.close(fig)
-        write_atomic(out / name, buf.getvalue())
+        _save(out, fig, name)
 
     if history:
         fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))

@@ -36,9 +36,12 @@ from ref_cnn import literal  # noqa: E402
 from ref_cnn._io import write_atomic  # noqa: E402
 
 
-def timed(fn: Callable, reps: int) -> list[float]:
-    out = []
-    for _ in range(reps):
+def timed(fn: Callable, reps: int, min_seconds: float) -> list[float]:
+    """At least `reps` calls and `min_seconds` of them; the first call of the block is
+    dropped (the other library's threads may still be spinning)."""
+    out, start_block = [], time.perf_counter()
+    fn()
+    while len(out) < reps or time.perf_counter() - start_block < min_seconds:
         start = time.perf_counter()
         fn()
         out.append(time.perf_counter() - start)
@@ -46,14 +49,15 @@ def timed(fn: Callable, reps: int) -> list[float]:
 
 
 def compare(
-    ours: Callable, theirs: Callable | None, reps: int, blocks: int = 3
-) -> tuple[float, float | None]:
+    ours: Callable, theirs: Callable | None, reps: int, blocks: int = 3, min_seconds: float = 0.3
+):
+    """Medians over alternating blocks: ours, theirs, ours, theirs, …"""
     ours(), theirs and theirs()  # warm-up
     a, b = [], []
     for _ in range(blocks):
-        a += timed(ours, reps)
+        a += timed(ours, reps, min_seconds)
         if theirs is not None:
-            b += timed(theirs, reps)
+            b += timed(theirs, reps, min_seconds)
     return statistics.median(a), statistics.median(b) if b else None
 
 
@@ -321,7 +325,9 @@ def main(argv=None) -> int:
         sources, desc="benchmarks", file=sys.stderr
     ):
         reps = 1 if "ResNet" in name or "article-style" in name or "literal" in name else args.reps
-        t_ours, t_theirs = compare(ours, theirs, reps, blocks=2 if reps == 1 else 3)
+        t_ours, t_theirs = compare(
+            ours, theirs, reps, blocks=2 if reps == 1 else 3, min_seconds=0 if reps == 1 else 0.3
+        )
         t_ours *= scale[0] if scale else 1  # extrapolated rows
         peak = peak_memory(ours)
         rows.append((name, np.dtype(dtype).name, t_ours, t_theirs, peak, col_bytes))

@@ -127,11 +127,16 @@ def _kernel_matrix(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
     return w.reshape(g.groups, g.c_out // g.groups, -1)
 
 
-def _to_nchw(prod: np.ndarray, g: ConvGeometry) -> np.ndarray:
-    """(G, C_out/G, N·H_out·W_out) → (N, C_out, H_out, W_out)."""
+def _to_nchw(prod: np.ndarray, g: ConvGeometry, b: np.ndarray | None = None) -> np.ndarray:
+    """(G, C_out/G, N·H_out·W_out) → (N, C_out, H_out, W_out), adding the bias on the way."""
     ho, wo = g.out_hw
-    y = prod.reshape(g.c_out, g.n, ho, wo)  # (C_out, N, H_o, W_o)
-    return np.ascontiguousarray(y.transpose(1, 0, 2, 3))
+    y = np.empty(g.out_shape, dtype=prod.dtype)
+    src = prod.reshape(g.c_out, g.n, ho * wo).transpose(1, 0, 2)  # (N, C_out, H_o·W_o) view
+    if b is None:
+        y.reshape(g.n, g.c_out, ho * wo)[...] = src
+    else:  # IC-4: + B_i (tied: one per channel), in the same pass as the transpose
+        np.add(src, b.reshape(1, -1, 1), out=y.reshape(g.n, g.c_out, ho * wo))
+    return y
 
 
 def _from_nchw(dy: np.ndarray, g: ConvGeometry) -> np.ndarray:
@@ -164,10 +169,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarra
         the filter, i, j = 1..f. See `ref_cnn.errata`.
     """
     g = conv_geometry(x, w, b, stride, padding, dilation, groups)
-    y = _to_nchw(_kernel_matrix(w, g) @ _columns(x, g), g)  # IC-4: Σ_j X_j ⋆ K_ij
-    if b is not None:
-        y += b.reshape(1, -1, 1, 1)  # IC-4: + B_i (tied: one per channel)
-    return y
+    return _to_nchw(_kernel_matrix(w, g) @ _columns(x, g), g, b)  # IC-4: B_i + Σ_j X_j ⋆ K_ij
 
 
 def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_dx=True):

@@ -175,3 +175,22 @@ def test_input_gradient_is_full_convolution_cropped(parity):
         [sum(convolve2d(delta[0, i], k[i, j], "full") for i in range(3)) for j in range(2)]
     )
     parity("dx", dx[0], full[:, p:-p, p:-p], witness="scipy.signal.convolve2d")
+
+
+@pytest.mark.parametrize("budget", [1, 3000], ids=["one-image-per-chunk", "a-few-images-per-chunk"])
+@eq("IC-4", "IC-5", "IC-7")
+def test_large_batches_are_processed_in_chunks(budget, monkeypatch, parity):
+    """With a tiny column budget the batch is split into chunks; results are unchanged."""
+    from ref_cnn.functional import conv as conv_module
+
+    rng, x, w, b = _data((7, 2, 9, 8), (3, 2, 3, 3), True, seed=8)
+    kw = dict(stride=2, padding=1)
+    dy = rng.standard_normal(conv2d(x, w, b, **kw).shape)
+    whole_y, whole_grads = conv2d(x, w, b, **kw), conv2d_backward(dy, x, w, **kw)
+    monkeypatch.setattr(conv_module, "COLUMN_BUDGET_BYTES", budget)
+    assert len(list(conv_module._chunks(conv_module.conv_geometry(x, w, b, **kw), x.itemsize))) > 1
+    parity("y", conv2d(x, w, b, **kw), whole_y, witness="unchunked")
+    for name, ours, ref in zip(
+        ("dx", "dw", "db"), conv2d_backward(dy, x, w, **kw), whole_grads, strict=True
+    ):
+        parity(name, ours, ref, witness="unchunked")

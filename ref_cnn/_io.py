@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +28,10 @@ def write_atomic(path: Path, write: Callable[[object], None] | bytes | str) -> P
                 write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        # fault injection for the kill test: stop here, the new content written but not renamed
+        pause = float(os.environ.get("REF_CNN_PAUSE_BEFORE_RENAME", "0") or 0)
+        if pause > 0:
+            time.sleep(pause)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -70,5 +70,5 @@ def av_backward(fwd: AVForward, y, f, w):
     de_da1, dw, db = linear_backward(de_dz2, fwd.a1, w)  # AV-10, AV-11, AV-13: · Wᵀ
     a1 = fwd.a1.reshape(fwd.z1.shape)
     de_dz1 = sigmoid_backward(de_da1.reshape(fwd.z1.shape), a1)  # AV-13: · A1(1 − A1)
-    _, df, _ = conv2d_backward(de_dz1, fwd.x, f)  # AV-14: X ⋆ δ1, summed over images
+    _, df, _ = conv2d_backward(de_dz1, fwd.x, f, need_dx=False)  # AV-14: X ⋆ δ1, Σ over images
     return df, dw, db

@@ -23,6 +23,7 @@ loop transcription is `ref_cnn.literal.conv2d`/`conv2d_backward`.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 from dataclasses import dataclass
 
@@ -105,6 +106,12 @@ def conv_geometry(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> Co
             f"kernel {(kh, kw)} with dilation {d} is larger than the padded input "
             f"{(h + sum(pad[0]), wd + sum(pad[1]))}"
         )
+    padded = n * c_in * (h + sum(pad[0])) * (wd + sum(pad[1]))
+    if max(padded, n * c_out * out[0] * out[1]) > MAX_ELEMENTS:
+        raise ValueError(
+            f"the padded input ({padded} elements) or the output would have more than "
+            f"{MAX_ELEMENTS} elements; check padding {pad} and the input shape {x.shape}"
+        )
     return ConvGeometry(n, c_in, c_out, groups, (kh, kw), s, d, pad, (h, wd), out)
 
 
@@ -120,6 +127,25 @@ def _columns(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
     view = view.reshape(n, gr, g.c_in // gr, ho, wo, kh, kw)  # (N, G, C_g, H_o, W_o, kH, kW)
     cols = view.transpose(1, 2, 5, 6, 0, 3, 4)  # (G, C_g, kH, kW, N, H_o, W_o)
     return cols.reshape(gr, (g.c_in // gr) * kh * kw, n * ho * wo)
+
+
+MAX_ELEMENTS = 2**31  # refuse before allocating an array this large (torch would fail too)
+
+# Largest column matrix built at once; bigger batches are processed in chunks of images.
+COLUMN_BUDGET_BYTES = 256 * 2**20
+
+
+def _chunks(g: ConvGeometry, itemsize: int):
+    """(first image, end, geometry of the chunk) covering the batch, each chunk's column
+    matrix within COLUMN_BUDGET_BYTES (at least one image per chunk)."""
+    per_image = (g.c_in * g.kernel[0] * g.kernel[1]) * (g.out_hw[0] * g.out_hw[1]) * itemsize
+    step = max(1, COLUMN_BUDGET_BYTES // max(per_image, 1))
+    if step >= g.n:
+        yield 0, g.n, g
+        return
+    for lo in range(0, g.n, step):
+        hi = min(lo + step, g.n)
+        yield lo, hi, dataclasses.replace(g, n=hi - lo)
 
 
 def _kernel_matrix(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
@@ -169,7 +195,13 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarra
         the filter, i, j = 1..f. See `ref_cnn.errata`.
     """
     g = conv_geometry(x, w, b, stride, padding, dilation, groups)
-    return _to_nchw(_kernel_matrix(w, g) @ _columns(x, g), g, b)  # IC-4: B_i + Σ_j X_j ⋆ K_ij
+    parts = [
+        _to_nchw(
+            _kernel_matrix(w, gc) @ _columns(x[lo:hi], gc), gc, b
+        )  # IC-4: B_i + Σ_j X_j ⋆ K_ij
+        for lo, hi, gc in _chunks(g, x.itemsize)
+    ]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_dx=True):
@@ -193,14 +225,18 @@ def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_dx
     dy = as_float_array(dy, "dy", ndim=4)
     same_dtype(dy=dy, x=x)
     check_grad_shape(dy, g.out_shape)
-    dyg = _from_nchw(dy, g)  # (G, O_g, N·H_o·W_o)
-    # IC-5 / AV-14: ∂E/∂K = X ⋆ δ, i.e. δ·colsᵀ summed over the batch and positions
-    dw = (dyg @ _columns(x, g).transpose(0, 2, 1)).reshape(w.shape)
+    dw = np.zeros(w.shape, dtype=x.dtype)
+    dxs = []
+    for lo, hi, gc in _chunks(g, x.itemsize):
+        dyg = _from_nchw(dy[lo:hi], gc)  # (G, O_g, N·H_o·W_o)
+        # IC-5 / AV-14: ∂E/∂K = X ⋆ δ, i.e. δ·colsᵀ summed over the batch and positions
+        dw += (dyg @ _columns(x[lo:hi], gc).transpose(0, 2, 1)).reshape(w.shape)
+        if need_dx:
+            dxs.append(_col2im(_kernel_matrix(w, g).transpose(0, 2, 1) @ dyg, gc, x.dtype))
     db = dy.sum(axis=(0, 2, 3))  # IC-6: Σ over n, h, w
     if not need_dx:
         return None, dw, db
-    dx = _col2im(_kernel_matrix(w, g).transpose(0, 2, 1) @ dyg, g, x.dtype)
-    return dx, dw, db
+    return dxs[0] if len(dxs) == 1 else np.concatenate(dxs), dw, db
 
 
 def _col2im(dcols: np.ndarray, g: ConvGeometry, dtype) -> np.ndarray:

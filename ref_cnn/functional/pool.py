@@ -8,6 +8,13 @@ max-pool padding that never wins (−∞, not 0), `count_include_pad` for the di
 Ties in max pooling: the whole gradient goes to the *first* maximum of the window in
 row-major order (the lowest flat index), as torch does. IC's code instead sends it to
 every tied position; see `ref_cnn.errata`.
+
+One deliberate difference: with dilation, a max-pool window can hold nothing but padding.
+Both libraries output −∞ there; torch then routes that window's gradient to an unrelated
+input element, ref_cnn to none (no input influences a −∞ output).
+
+Each kernel offset reads one block of the input per call; with stride s the padded input
+is first split into its s_h·s_w stride phases, so that those blocks are contiguous.
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ref_cnn._checks import as_float_array, check_grad_shape, pair
-from ref_cnn.functional.im2col import pad_nchw, windows
+from ref_cnn.functional.conv import MAX_ELEMENTS
+from ref_cnn.functional.im2col import pad_nchw
 from ref_cnn.functional.shapes import pool_output_size
 
 
@@ -30,17 +38,69 @@ class PoolGeometry:
     in_hw: tuple[int, int]
     out_hw: tuple[int, int]
 
-    def padded(self, x: np.ndarray, value: float) -> np.ndarray:
-        """Pad p on the top/left and enough on the bottom/right for every window."""
-        extra = []
+    def pads(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """p on the top/left; on the bottom/right p or more, enough for every window."""
+        out = []
         for a in (0, 1):
             reach = (self.out_hw[a] - 1) * self.stride[a] + self.dilation[a] * (self.kernel[a] - 1)
-            extra.append(max(self.padding[a], reach + 1 - self.in_hw[a] - self.padding[a]))
-        return pad_nchw(x, ((self.padding[0], extra[0]), (self.padding[1], extra[1])), value=value)
+            out.append(
+                (self.padding[a], max(self.padding[a], reach + 1 - self.in_hw[a] - self.padding[a]))
+            )
+        return out[0], out[1]
 
-    def view(self, xp: np.ndarray) -> np.ndarray:
-        """(N, C, H_out, W_out, kH, kW) view of the windows of a padded input."""
-        return windows(xp, self.kernel, self.stride, self.dilation, self.out_hw)
+    def padded(self, x: np.ndarray, value: float) -> np.ndarray:
+        return pad_nchw(x, self.pads(), value=value)
+
+    def padded_shape(self, x: np.ndarray) -> tuple[int, int, int, int]:
+        (t, b), (l, r) = self.pads()
+        return (x.shape[0], x.shape[1], x.shape[2] + t + b, x.shape[3] + l + r)
+
+    def offsets(self):
+        """For every kernel offset (m, q): its flat index m·kW + q, the stride phase (r, t)
+        of the rows and columns it reads, and where its block starts in that phase plane."""
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        for m in range(self.kernel[0]):
+            for q in range(self.kernel[1]):
+                yield (
+                    m * self.kernel[1] + q,
+                    ((m * dh) % sh, (q * dw) % sw),
+                    (m * dh) // sh,
+                    (q * dw) // sw,
+                )
+
+    def phases(self) -> set[tuple[int, int]]:
+        return {key for _, key, _, _ in self.offsets()}
+
+    def split(self, xp: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+        """The padded input by stride phase: plane (r, t) = xp[:, :, r::s_h, t::s_w], contiguous,
+        so that every kernel offset reads a contiguous block instead of a strided one."""
+        sh, sw = self.stride
+        if (sh, sw) == (1, 1):
+            return {(0, 0): xp}
+        return {(r, t): np.ascontiguousarray(xp[:, :, r::sh, t::sw]) for r, t in self.phases()}
+
+    def block(self, planes, key, a: int, b: int) -> np.ndarray:
+        """The (N, C, H_out, W_out) values one kernel offset contributes to every window."""
+        ho, wo = self.out_hw
+        return planes[key][:, :, a : a + ho, b : b + wo]
+
+    def zero_planes(self, shape, dtype) -> dict[tuple[int, int], np.ndarray]:
+        """Gradient accumulators, one per stride phase (see `split`)."""
+        (sh, sw), (n, c, hp, wp) = self.stride, shape
+        return {
+            (r, t): np.zeros((n, c, -(-(hp - r) // sh), -(-(wp - t) // sw)), dtype=dtype)
+            for r, t in self.phases()
+        }
+
+    def merge(self, planes, shape, dtype) -> np.ndarray:
+        """Inverse of `split` for gradients: the phase planes back into one padded array."""
+        sh, sw = self.stride
+        if (sh, sw) == (1, 1):
+            return planes[(0, 0)]
+        out = np.zeros(shape, dtype=dtype)
+        for (r, t), plane in planes.items():
+            out[:, :, r::sh, t::sw] = plane
+        return out
 
 
 def pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode) -> PoolGeometry:
@@ -68,17 +128,43 @@ def pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode) -> PoolG
             f"pool kernel {k} (dilation {d}) is larger than the padded input "
             f"{(h + 2 * p[0], w + 2 * p[1])}; output would be {out}"
         )
-    return PoolGeometry(k, s, p, d, (h, w), out)
+    g = PoolGeometry(k, s, p, d, (h, w), out)
+    if np.prod(g.padded_shape(x), dtype=np.float64) > MAX_ELEMENTS:
+        raise ValueError(
+            f"the padded input {x.shape} with padding {p} would have more than {MAX_ELEMENTS} elements"
+        )
+    return g
 
 
 # ---------------------------------------------------------------- max pooling (IC-8)
 
 
-def _argmax(x: np.ndarray, g: PoolGeometry) -> np.ndarray:
-    """Flat window index (m·kW + q) of the first maximum of every window; NaN wins."""
-    view = g.view(g.padded(x, -np.inf))  # padding is −∞: it never wins (not 0)
-    n, c, ho, wo, kh, kw = view.shape
-    return np.argmax(view.reshape(n, c, ho, wo, kh * kw), axis=-1)
+def _max_and_argmax(x: np.ndarray, g: PoolGeometry, need_index: bool):
+    """Window maxima and the flat offset (m·kW + q) where each was found, scanning offsets in
+    row-major order as torch does: a larger value replaces the maximum (so among ties the
+    first one stays), and so does a NaN (NaN propagates)."""
+    planes = g.split(g.padded(x, -np.inf))  # padding is −∞: it never wins (not 0)
+    has_nan = need_index and bool(np.isnan(x).any())
+    best = idx = better = None
+    for flat, key, a, b in g.offsets():
+        v = g.block(planes, key, a, b)
+        if best is None:
+            best = v.copy()
+            if need_index:
+                idx = np.zeros(best.shape, dtype=np.int32)
+                better = np.empty(best.shape, dtype=bool)
+            continue
+        if not need_index:
+            np.maximum(best, v, out=best)  # NaN propagates, as torch
+            continue
+        np.greater(v, best, out=better)
+        if has_nan:
+            better |= np.isnan(v)
+        np.maximum(best, v, out=best)  # the same values as keeping v where better
+        step = flat - idx  # idx ← flat where better (arithmetic: masked copies are slow)
+        step *= better
+        idx += step
+    return best, idx
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False) -> np.ndarray:
@@ -97,10 +183,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
         y: (N, C, H_out, W_out), H_out = ⌊(H + 2p − d·(k − 1) − 1)/s⌋ + 1 (MB-8).
     """
     g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
-    view = g.view(g.padded(x, -np.inf))
-    idx = _argmax(x, g)[..., None]
-    n, c, ho, wo, kh, kw = view.shape
-    return np.take_along_axis(view.reshape(n, c, ho, wo, kh * kw), idx, axis=-1)[..., 0]
+    return _max_and_argmax(x, g, need_index=False)[0]  # IC-8: the window maximum
 
 
 def max_pool2d_backward(
@@ -114,16 +197,18 @@ def max_pool2d_backward(
     g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
     dy = as_float_array(dy, "dy", ndim=4)
     check_grad_shape(dy, (*x.shape[:2], *g.out_hw))
-    idx = _argmax(x, g)  # (N, C, H_o, W_o)
-    n, c, (ho, wo), kw = x.shape[0], x.shape[1], g.out_hw, g.kernel[1]
-    hp, wp = g.padded(x[:1, :1], 0.0).shape[2:]
-    m, q = np.divmod(idx, kw)
-    rows = np.arange(ho).reshape(1, 1, ho, 1) * g.stride[0] + m * g.dilation[0]
-    cols = np.arange(wo).reshape(1, 1, 1, wo) * g.stride[1] + q * g.dilation[1]
-    plane = np.arange(n * c).reshape(n, c, 1, 1)
-    flat = (plane * hp + rows) * wp + cols  # index into the padded (N·C·Hp·Wp) array
-    dxp = np.bincount(flat.ravel(), weights=dy.ravel(), minlength=n * c * hp * wp)
-    dxp = dxp.reshape(n, c, hp, wp).astype(x.dtype, copy=False)
+    _, idx = _max_and_argmax(x, g, need_index=True)  # (N, C, H_o, W_o)
+    grads = g.zero_planes(g.padded_shape(x), x.dtype)
+    hit, share = np.empty(idx.shape, dtype=bool), np.empty(dy.shape, dtype=x.dtype)
+    finite = bool(np.isfinite(dy).all())  # else dy·0 would spread NaN outside its window
+    for flat, key, a, b in g.offsets():  # IC-8: dy to the position of the maximum
+        np.equal(idx, flat, out=hit)
+        if finite:
+            np.multiply(dy, hit, out=share)
+        else:
+            share = np.where(hit, dy, 0).astype(x.dtype)
+        g.block(grads, key, a, b)[...] += share
+    dxp = g.merge(grads, g.padded_shape(x), x.dtype)
     ph, pw = g.padding
     return dxp[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]]
 
@@ -166,8 +251,12 @@ def avg_pool2d(
         y: (N, C, H_out, W_out), H_out = ⌊(H + 2p − k)/s⌋ + 1 (MB-8).
     """
     g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
-    sums = g.view(g.padded(x, 0.0)).sum(axis=(-2, -1))
-    return sums / _divisor(g, bool(count_include_pad)).astype(x.dtype)
+    planes = g.split(g.padded(x, 0.0))
+    sums = None
+    for _, key, a, b in g.offsets():  # Σ over the window, one kernel offset at a time
+        v = g.block(planes, key, a, b)
+        sums = v.copy() if sums is None else np.add(sums, v, out=sums)
+    return sums / _divisor(g, bool(count_include_pad)).astype(x.dtype)  # IC-9: the mean
 
 
 def avg_pool2d_backward(
@@ -178,10 +267,9 @@ def avg_pool2d_backward(
     dy = as_float_array(dy, "dy", ndim=4)
     check_grad_shape(dy, (*x.shape[:2], *g.out_hw))
     share = dy / _divisor(g, bool(count_include_pad)).astype(x.dtype)
-    dxp = np.zeros_like(g.padded(x, 0.0))
-    (ho, wo), (sh, sw) = g.out_hw, g.stride
-    for m in range(g.kernel[0]):
-        for q in range(g.kernel[1]):
-            dxp[:, :, m : m + sh * (ho - 1) + 1 : sh, q : q + sw * (wo - 1) + 1 : sw] += share
+    grads = g.zero_planes(g.padded_shape(x), x.dtype)
+    for _, key, a, b in g.offsets():  # IC-9: an equal share to every position of the window
+        g.block(grads, key, a, b)[...] += share
+    dxp = g.merge(grads, g.padded_shape(x), x.dtype)
     ph, pw = g.padding
     return dxp[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]]

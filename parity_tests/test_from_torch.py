@@ -12,25 +12,13 @@ from conftest import n, t
 
 import ref_cnn
 from ref_cnn import functional as F
+from ref_cnn import models
 
 eq = pytest.mark.equation
 
 
 def lenet():
-    return tnn.Sequential(
-        tnn.Conv2d(1, 6, 5, padding=2),
-        tnn.ReLU(),
-        tnn.MaxPool2d(2),
-        tnn.Conv2d(6, 16, 5),
-        tnn.ReLU(),
-        tnn.MaxPool2d(2),
-        tnn.Flatten(),
-        tnn.Linear(16 * 5 * 5, 120),
-        tnn.ReLU(),
-        tnn.Linear(120, 84),
-        tnn.ReLU(),
-        tnn.Linear(84, 10),
-    )
+    return models.torch_twin("lenet")  # MB-12: [conv → ReLU → pool] × 2 → three dense layers
 
 
 STACKS = [

@@ -57,10 +57,9 @@ def _pool(id_, shape, **kw):
     return {"id": id_, "x": shape, "kw": kw}
 
 
-MAX_POOL_CASES = [
-    _pool("IC-8-k2-default-stride", (2, 3, 6, 6), kernel_size=2),
+# windows both poolings must get right: strides, padding, ceil_mode, overlap
+_SHARED_POOL_CASES = [
     _pool("IC-10-k3x2-s2x1", (1, 2, 7, 5), kernel_size=(3, 2), stride=(2, 1)),
-    _pool("pad1-minus-inf", (1, 2, 7, 7), kernel_size=3, stride=2, padding=1),
     _pool("ceil-mode", (2, 1, 8, 9), kernel_size=3, stride=2, ceil_mode=True),
     _pool(
         "ceil-mode-window-would-start-in-padding",
@@ -71,6 +70,12 @@ MAX_POOL_CASES = [
         ceil_mode=True,
     ),
     _pool("overlap-s1", (1, 1, 9, 9), kernel_size=3, stride=1),
+]
+
+MAX_POOL_CASES = [
+    _pool("IC-8-k2-default-stride", (2, 3, 6, 6), kernel_size=2),
+    *_SHARED_POOL_CASES,
+    _pool("pad1-minus-inf", (1, 2, 7, 7), kernel_size=3, stride=2, padding=1),
     _pool("dilation-2", (1, 2, 10, 9), kernel_size=2, dilation=2, stride=1),
     _pool(
         "dilation-2x1-p1-ceil",
@@ -91,7 +96,7 @@ MAX_POOL_CASES = [
 
 AVG_POOL_CASES = [
     _pool("IC-9-k2-default-stride", (2, 3, 6, 6), kernel_size=2),
-    _pool("IC-10-k3x2-s2x1", (1, 2, 7, 5), kernel_size=(3, 2), stride=(2, 1)),
+    *_SHARED_POOL_CASES,
     _pool("pad1-count-pad", (1, 2, 7, 7), kernel_size=3, stride=2, padding=1),
     _pool(
         "pad1-no-count-pad",
@@ -100,15 +105,6 @@ AVG_POOL_CASES = [
         stride=2,
         padding=1,
         count_include_pad=False,
-    ),
-    _pool("ceil-mode", (2, 1, 8, 9), kernel_size=3, stride=2, ceil_mode=True),
-    _pool(
-        "ceil-mode-window-would-start-in-padding",
-        (1, 2, 6, 6),
-        kernel_size=2,
-        stride=2,
-        padding=1,
-        ceil_mode=True,
     ),
     _pool(
         "ceil-mode-no-count-pad",
@@ -119,7 +115,6 @@ AVG_POOL_CASES = [
         ceil_mode=True,
         count_include_pad=False,
     ),
-    _pool("overlap-s1", (1, 1, 9, 9), kernel_size=3, stride=1),
 ]
 
 LINEAR_CASES = [

@@ -27,7 +27,7 @@ def _params(path: Path) -> dict[str, np.ndarray]:
 @eq("MB-13", "MB-15")
 def test_two_epochs_then_resume_two_equals_four_straight(tmp_path):
     quiet = dict(progress=False, log=lambda *_: None)
-    small = dict(model="lenet", limit=960, augment=True)  # 15 augmented batches of 64 per epoch
+    small = dict(model="lenet", limit=320, augment=True)  # 5 augmented batches of 64 per epoch
     straight = train(Config(**small, epochs=4, out=str(tmp_path / "a")), **quiet)
     train(Config(**small, epochs=2, out=str(tmp_path / "b")), **quiet)
     resumed = train(

@@ -9,12 +9,9 @@ epochs plus two resumed equal four straight, bit for bit.
 
 from __future__ import annotations
 
-import io
 import json
 import time
-import zipfile
-import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +20,9 @@ from ref_cnn import functional as F
 from ref_cnn import models, optim
 from ref_cnn._io import write_atomic
 from ref_cnn.augment import augment_batch
+from ref_cnn.checkpoint import State, load_checkpoint, save_checkpoint
 from ref_cnn.data import Dataset, mnist_subset, split, torchvision_dataset
-
-CHECKPOINT_VERSION = 1
+from ref_cnn.train_plots import write_augment_grid, write_plots
 
 
 @dataclass
@@ -127,63 +124,11 @@ def accuracy(model_name: str, model, data: Dataset, chunk: int = 1000) -> float:
     return hits / len(data)
 
 
-@dataclass
-class State:
-    epoch: int = 0
-    history: list[dict] = field(default_factory=list)
-
-
 def batches(n: int, batch_size: int, seed: int, epoch: int):
     """The shuffled mini-batches of one epoch, a function of (seed, epoch) only."""
     order = np.random.default_rng([seed, epoch]).permutation(n)
     size = n if batch_size <= 0 else batch_size
     return [order[i : i + size] for i in range(0, n, size)]
-
-
-# ---------------------------------------------------------------- checkpoints
-
-
-def save_checkpoint(path: Path, cfg: Config, model, opt, state: State) -> None:
-    arrays = {f"param/{k}": v for k, v in model.params().items()}
-    arrays.update({f"buffer/{k}": v for k, v in model.buffers().items()})
-    arrays.update({f"optim/{k}": v for k, v in opt.state_arrays().items()})
-    meta = {
-        "version": CHECKPOINT_VERSION,
-        "config": cfg.__dict__,
-        "epoch": state.epoch,
-        "history": state.history,
-    }
-    arrays["meta"] = np.array(json.dumps(meta))
-    write_atomic(path, lambda fh: np.savez(fh, **arrays))
-
-
-def load_checkpoint(path: Path, model, opt) -> tuple[dict, State]:
-    """Restore parameters and optimizer state in place; never unpickles anything."""
-    path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise ValueError(f"{path}: not a readable ref_cnn checkpoint ({exc})") from exc
-    if "meta" not in arrays:
-        raise ValueError(f"{path}: not a ref_cnn checkpoint (no meta entry)")
-    meta = json.loads(str(arrays["meta"]))
-    if meta.get("version") != CHECKPOINT_VERSION:
-        raise ValueError(
-            f"{path}: checkpoint version {meta.get('version')} is not {CHECKPOINT_VERSION}"
-        )
-    for store, prefix in ((model.params(), "param/"), (model.buffers(), "buffer/")):
-        for name, value in store.items():
-            saved = arrays.get(prefix + name)
-            if saved is None or saved.shape != value.shape:
-                raise ValueError(
-                    f"{path}: {prefix}{name} is missing or has the wrong shape for model {meta['config']['model']}"
-                )
-            value[...] = saved
-    opt.load_state_arrays(
-        {k.removeprefix("optim/"): v for k, v in arrays.items() if k.startswith("optim/")}
-    )
-    return meta, State(meta["epoch"], meta["history"])
 
 
 # ---------------------------------------------------------------- the loop
@@ -301,70 +246,3 @@ def train_torch_twin(cfg: Config, splits: Splits, initial: dict, progress: bool)
         "test_accuracy": float(np.mean(pred == splits.test.y)),
         "seconds_per_epoch": float(np.mean(seconds)),
     }
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(out: Path, fig, name: str) -> None:
-    plt = _pyplot()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    write_atomic(out / name, buf.getvalue())
-
-
-def write_augment_grid(out: Path, x: np.ndarray, seed: int) -> None:
-    """augment_samples.png: each image, then four augmented versions of it."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(len(x), 5, figsize=(6, 1.25 * len(x)), squeeze=False)
-    for col in range(5):
-        shown = x if col == 0 else augment_batch(x, np.random.default_rng([seed, col]))
-        for row in range(len(x)):
-            axes[row][col].imshow(shown[row, 0], cmap="gray", vmin=0, vmax=1)
-            axes[row][col].axis("off")
-        axes[0][col].set_title("original" if col == 0 else f"augmented {col}", fontsize=8)
-    _save(out, fig, "augment_samples.png")
-
-
-def write_plots(out: Path, cfg: Config, model, history: list[dict], test: Dataset) -> None:
-    """curves.png (loss and dev accuracy), filters.png, feature_maps.png (one test image)."""
-    plt = _pyplot()
-
-    def save(fig, name):
-        _save(out, fig, name)
-
-    if history:
-        fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
-        epochs = [h["epoch"] for h in history]
-        a.plot(epochs, [h["loss"] for h in history], "o-")
-        a.set(xlabel="epoch", ylabel="train loss", title=f"{cfg.model} on {cfg.data}")
-        b.plot(epochs, [h["dev_accuracy"] for h in history], "o-", color="tab:green")
-        b.set(xlabel="epoch", ylabel="dev accuracy")
-        save(fig, "curves.png")
-    conv = model[0]
-    w = conv.params()["weight"]
-    fig, axes = plt.subplots(1, w.shape[0], figsize=(1.6 * w.shape[0], 1.8), squeeze=False)
-    for i, ax in enumerate(axes[0]):
-        ax.imshow(w[i, 0], cmap="gray")
-        ax.set_title(f"filter {i + 1}", fontsize=8)
-        ax.axis("off")
-    save(fig, "filters.png")
-    maps = conv.forward(test.x[:1])[0]
-    fig, axes = plt.subplots(
-        1, maps.shape[0] + 1, figsize=(1.6 * (maps.shape[0] + 1), 1.8), squeeze=False
-    )
-    axes[0][0].imshow(test.x[0, 0], cmap="gray")
-    axes[0][0].set_title("input", fontsize=8)
-    for i, ax in enumerate(axes[0]):
-        if i:
-            ax.imshow(maps[i - 1], cmap="viridis")
-            ax.set_title(f"map {i}", fontsize=8)
-        ax.axis("off")
-    save(fig, "feature_maps.png")

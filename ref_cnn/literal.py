@@ -187,12 +187,18 @@ def av_pass_per_patch(x, y, f, w):
     """
     n, n_f, k = x.shape[0], f.shape[0], f.shape[2]
     side = x.shape[2] - k + 1
-    z1 = np.zeros((n, n_f, side, side))
-    for img in range(n):  # AV: patches of every image, every filter, summed products
+    patches = []  # AV-3, as the article does it: first every f×f patch of every image …
+    for img in range(n):
+        for i in range(side):
+            for j in range(side):
+                patches.append(x[img, 0, i : i + k, j : j + k])
+    patches = np.array(patches).reshape(n, side * side, k, k)
+    z1 = np.zeros((n, n_f, side * side))
+    for img in range(n):  # … then each patch times each filter, summed
         for flt in range(n_f):
-            for i in range(side):
-                for j in range(side):
-                    z1[img, flt, i, j] = (x[img, 0, i : i + k, j : j + k] * f[flt, 0]).sum()
+            for p in range(side * side):
+                z1[img, flt, p] = (patches[img][p] * f[flt, 0]).sum()
+    z1 = z1.reshape(n, n_f, side, side)
     a1 = 1 / (1 + np.exp(-z1))
     flat = a1.reshape(n, -1)
     o = 1 / (1 + np.exp(-(flat @ w)))

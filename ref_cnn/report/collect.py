@@ -125,9 +125,9 @@ def summarise(results: list[dict]) -> dict:
 
 def worst(errors: dict[str, float], dtype: str, against_torch: bool) -> float | None:
     """Largest error among one dtype's keys, against torch or against the other witnesses."""
-    values = [
-        v
-        for k, v in errors.items()
-        if f" {dtype} vs " in k and k.endswith(" vs torch") == against_torch
-    ]
+
+    def is_torch(key: str) -> bool:  # float32 deep models are checked against torch float64
+        return key.endswith(" vs torch") or key.endswith(" vs torch float64")
+
+    values = [v for k, v in errors.items() if f" {dtype} vs " in k and is_torch(k) == against_torch]
     return max(values) if values else None

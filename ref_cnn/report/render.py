@@ -12,7 +12,7 @@ from ref_cnn.report.collect import worst
 READING = (
     "Errors are max |ours − witness| / max |witness| over every case and every forward output "
     "and gradient of the equation. Against torch the tests require ≤ 1e-10 in float64 and "
-    "≤ 2e-5 in float32; the other witnesses are scipy.signal, torch.nn.grad, the literal loop "
+    "≤ 2e-5 in float32 (float32 deep networks: against torch in float64, see test_architectures); the other witnesses are scipy.signal, torch.nn.grad, the literal loop "
     "versions (≤ 1e-10) and central finite differences (≤ 1e-6, limited by their own "
     "truncation error). 0.0e+00 means bit-for-bit equal; – means the tests compare exactly "
     "(shapes, counts) or record no error."

@@ -22,33 +22,30 @@ def _batchnorm(m: tnn.BatchNorm2d, child, dtype):
     )
 
 
+def _residual(m, child, stages: int) -> Residual:
+    """conv1 → bn1 → ReLU → … → conv_k → bn_k, + x or downsample(x), → ReLU (torchvision's
+    order); torch reuses one ReLU module, the twin needs one per use for its caches."""
+    body = []
+    for i in range(1, stages + 1):
+        if i > 1:
+            body.append((None, L.ReLU()))
+        body += [
+            (f"conv{i}", child(getattr(m, f"conv{i}"), f"conv{i}")),
+            (f"bn{i}", child(getattr(m, f"bn{i}"), f"bn{i}")),
+        ]
+    return Residual(body, None if m.downsample is None else child(m.downsample, "downsample"))
+
+
 @register_converter(tv_resnet.BasicBlock)
 def _basic_block(m, child, dtype):
-    """conv1 → bn1 → ReLU → conv2 → bn2, + x or downsample(x), → ReLU (torchvision's order)."""
-    body = [
-        ("conv1", child(m.conv1, "conv1")),
-        ("bn1", child(m.bn1, "bn1")),
-        (None, L.ReLU()),
-        ("conv2", child(m.conv2, "conv2")),
-        ("bn2", child(m.bn2, "bn2")),
-    ]
-    return Residual(body, None if m.downsample is None else child(m.downsample, "downsample"))
+    """Two 3×3 convs with BatchNorm [MB-16, MB-17]."""
+    return _residual(m, child, 2)
 
 
 @register_converter(tv_resnet.Bottleneck)
 def _bottleneck(m, child, dtype):
-    """1×1 → 3×3 (stride) → 1×1 convs with BatchNorm and ReLU, + shortcut, → ReLU."""
-    body = [
-        ("conv1", child(m.conv1, "conv1")),
-        ("bn1", child(m.bn1, "bn1")),
-        (None, L.ReLU()),
-        ("conv2", child(m.conv2, "conv2")),
-        ("bn2", child(m.bn2, "bn2")),
-        (None, L.ReLU()),
-        ("conv3", child(m.conv3, "conv3")),
-        ("bn3", child(m.bn3, "bn3")),
-    ]
-    return Residual(body, None if m.downsample is None else child(m.downsample, "downsample"))
+    """1×1 → 3×3 (stride) → 1×1 convs with BatchNorm [MB-16, MB-17]."""
+    return _residual(m, child, 3)
 
 
 @register_converter(tv_resnet.ResNet)

@@ -151,7 +151,9 @@ def _max_and_argmax(x: np.ndarray, g: PoolGeometry, need_index: bool):
         if best is None:
             best = v.copy()
             if need_index:
-                idx = np.zeros(best.shape, dtype=np.int32)
+                idx = np.zeros(
+                    best.shape, dtype=np.int8 if g.kernel[0] * g.kernel[1] <= 127 else np.int32
+                )
                 better = np.empty(best.shape, dtype=bool)
             continue
         if not need_index:

@@ -37,8 +37,10 @@ from ref_cnn._io import write_atomic  # noqa: E402
 
 
 def timed(fn: Callable, reps: int, min_seconds: float) -> list[float]:
-    """At least `reps` calls and `min_seconds` of them; the first call of the block is
-    dropped (the other library's threads may still be spinning)."""
+    """At least `reps` calls and `min_seconds` of them, after a pause that lets the other
+    library's worker threads stop spinning (OpenMP spins for up to ~0.2 s after a call);
+    the first call of the block is dropped."""
+    time.sleep(0.3)
     out, start_block = [], time.perf_counter()
     fn()
     while len(out) < reps or time.perf_counter() - start_block < min_seconds:
@@ -374,7 +376,7 @@ def main(argv=None) -> int:
         f"Machine: {platform.processor() or platform.machine()}, {threads} BLAS threads; Python {platform.python_version()}, "
         f"NumPy {np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads). BLAS: {'; '.join(blas)}.",
         "",
-        "Medians over alternating blocks of repetitions after a warm-up, in one process. ratio = ref_cnn / torch "
+        "Medians over alternating blocks of repetitions after a warm-up, in one process; each block starts after a 0.3 s pause so that the other library's threads have stopped spinning. ratio = ref_cnn / torch "
         "(lower is better; for the literal-loop row the second column is ref_cnn's fast path). Peak memory: the largest "
         "extra allocation during one ref_cnn call; for conv rows also as a multiple of the im2col matrix.",
         "",

@@ -32,9 +32,16 @@ def write_atomic(path: Path, write: Callable[[object], None] | bytes | str) -> P
         pause = float(os.environ.get("REF_CNN_PAUSE_BEFORE_RENAME", "0") or 0)
         if pause > 0:
             time.sleep(pause)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -150,3 +150,27 @@ def test_train_eval_follow_torch_and_to_torch_round_trip():
 def test_backward_before_forward_is_a_clear_error():
     with pytest.raises(RuntimeError, match="before forward"):
         ref_cnn.nn.Conv2d(1, 1, 3).backward(np.zeros((1, 1, 2, 2)))
+
+
+@pytest.mark.parametrize("scheme", ["torch", "uniform01", "he"])
+@eq("IC-12")
+def test_initialisation_schemes(scheme):
+    """torch's default U(±1/√fan_in), AV's U[0, 1), He N(0, 2/fan_in): statistics of the draws."""
+    from ref_cnn.nn.init import initialise
+
+    model = ref_cnn.nn.Sequential(
+        ref_cnn.nn.Conv2d(16, 32, 3), ref_cnn.nn.Flatten(), ref_cnn.nn.Linear(288, 64)
+    )
+    initialise(model, scheme, np.random.default_rng(0))
+    w = model.params()["0.weight"]  # fan_in = 16·3·3 = 144, 4608 draws
+    if scheme == "torch":
+        assert np.abs(w).max() <= 1 / 12 and abs(w.std() - 1 / 12 / np.sqrt(3)) < 0.002
+        assert np.abs(model.params()["0.bias"]).max() <= 1 / 12
+    elif scheme == "uniform01":
+        assert w.min() >= 0 and w.max() < 1 and abs(w.mean() - 0.5) < 0.02
+        assert not model.params()["0.bias"].any()
+    else:
+        assert abs(w.std() - np.sqrt(2 / 144)) < 4 * np.sqrt(2 / 144) / np.sqrt(2 * w.size)
+        assert not model.params()["2.bias"].any()
+    with pytest.raises(ValueError, match="scheme must be one of"):
+        initialise(model, "xavier")

@@ -11,6 +11,7 @@ import numpy as np
 
 from ref_cnn.functional.conv import conv_geometry
 from ref_cnn.functional.correlate import MODES
+from ref_cnn.functional.im2col import pad_nchw
 from ref_cnn.functional.pool import pool_geometry
 
 
@@ -37,15 +38,10 @@ def correlate2d(a, k, mode="valid"):
     return out
 
 
-def _padded(x, g):
-    (t, b), (l, r) = g.padding
-    return np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)))
-
-
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """MB-5 / IC-4 as written: every output pixel is a sum over channels and the filter."""
     g = conv_geometry(x, w, b, stride, padding, dilation, groups)
-    xp = _padded(x, g)
+    xp = pad_nchw(x, g.padding)
     (sh, sw), (dh, dw) = g.stride, g.dilation
     cg, og = g.c_in // g.groups, g.c_out // g.groups
     y = np.zeros(g.out_shape, dtype=x.dtype)
@@ -69,7 +65,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
 def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
     """Each forward product w·x sends dy·x to ∂E/∂w and dy·w to ∂E/∂x [IC-5, IC-6, IC-7]."""
     g = conv_geometry(x, w, None, stride, padding, dilation, groups)
-    xp = _padded(x, g)
+    xp = pad_nchw(x, g.padding)
     dxp = np.zeros_like(xp)
     dw = np.zeros_like(w)
     db = np.zeros(g.c_out, dtype=x.dtype)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ref_cnn import nn
+from ref_cnn.functional.init import uniform01
 
 MODELS = ("article", "lenet")
 
@@ -18,8 +19,8 @@ def article(seed: int = 0, dtype=np.float64) -> nn.Sequential:
     rng = np.random.default_rng(seed)
     conv = nn.Conv2d(1, 3, 5, bias=False, dtype=dtype)
     dense = nn.Linear(1728, 1, bias=False, dtype=dtype)
-    conv.params()["weight"][...] = rng.uniform(size=(3, 1, 5, 5))  # AV: np.random.uniform
-    dense.params()["weight"][...] = rng.uniform(size=(1, 1728))
+    conv.params()["weight"][...] = uniform01((3, 1, 5, 5), rng)  # AV: np.random.uniform
+    dense.params()["weight"][...] = uniform01((1, 1728), rng)
     return nn.Sequential(conv, nn.Sigmoid(), nn.Flatten(), dense, nn.Standardize(), nn.Sigmoid())
 
 

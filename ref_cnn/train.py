@@ -152,7 +152,6 @@ def train(cfg: Config, resume: Path | None = None, progress: bool = True, log=pr
         meta, state = load_checkpoint(Path(resume), model, opt)
         if meta["config"]["model"] != cfg.model:
             raise ValueError(f"{resume} holds a {meta['config']['model']} model, not {cfg.model}")
-    initial = {k: v.copy() for k, v in models.build(cfg.model, cfg.seed).params().items()}
     log(f"data {cfg.data}: sizes {splits.sizes()} (train/dev/test, seed {cfg.seed})")
     for epoch in range(state.epoch + 1, cfg.epochs + 1):
         started = time.perf_counter()
@@ -197,7 +196,7 @@ def train(cfg: Config, resume: Path | None = None, progress: bool = True, log=pr
         else None,
     }
     if cfg.torch and cfg.model == "lenet":
-        metrics["torch"] = train_torch_twin(cfg, splits, initial, progress)
+        metrics["torch"] = train_torch_twin(cfg, splits, progress)
     write_atomic(out / "metrics.json", json.dumps(metrics, indent=1) + "\n")
     write_plots(out, cfg, model, state.history, splits.test)
     if cfg.augment:
@@ -213,7 +212,7 @@ def train(cfg: Config, resume: Path | None = None, progress: bool = True, log=pr
     return metrics
 
 
-def train_torch_twin(cfg: Config, splits: Splits, initial: dict, progress: bool) -> dict:
+def train_torch_twin(cfg: Config, splits: Splits, progress: bool) -> dict:
     """The same LeNet, start and batches, trained by torch on the CPU (for the s/epoch ratio)."""
     import torch
     from tqdm import tqdm
@@ -221,10 +220,7 @@ def train_torch_twin(cfg: Config, splits: Splits, initial: dict, progress: bool)
     from ref_cnn.nn.convert import to_torch
 
     module = models.torch_twin(cfg.model).double()
-    twin = models.build(cfg.model, cfg.seed)
-    for name, value in twin.params().items():
-        value[...] = initial[name]
-    to_torch(twin, module)
+    to_torch(models.build(cfg.model, cfg.seed), module)  # the run's initial weights
     opt = torch.optim.SGD(module.parameters(), lr=cfg.lr, momentum=cfg.momentum)
     x, y = torch.from_numpy(splits.train.x), torch.from_numpy(splits.train.y)
     seconds = []

@@ -55,6 +55,15 @@ def _filter_grad(delta1):
     return F.conv2d_backward(delta1, s["x"], s["f"])[1]  # AV-14: Σ_l X_l ⋆ δ_l
 
 
+def _filter_grad_distance(flawed) -> dict:
+    """How far a flawed ∂E/∂f is from the correct one."""
+    correct = _state()["df"]
+    return {
+        "cosine(flawed ∂E/∂f, correct)": cosine(flawed, correct),
+        "relative error": relative_error(flawed, correct),
+    }
+
+
 def averaged_delta() -> Erratum:
     """The code averages δ over the 200 images before correlating it with every image."""
     s = _state()
@@ -70,10 +79,7 @@ def averaged_delta() -> Erratum:
         "δ1 = ∂E/∂Z1 is averaged over the images (np.average over axis 1) and the average is correlated with every image, then divided by the number of images again",
         "∂E/∂f = Σ_l X_l ⋆ δ1_l: each image is correlated with its own δ1 (AV-14), summed (or averaged once, if E is a mean)",
         "the filter gradient points elsewhere: images and errors no longer pair up, so the filters learn the average image weighted by the average error",
-        {
-            "cosine(flawed ∂E/∂f, correct)": cosine(flawed, s["df"]),
-            "relative error": relative_error(flawed, s["df"]),
-        },
+        _filter_grad_distance(flawed),
         "ref_cnn.errata.av.averaged_delta",
     )
 
@@ -89,10 +95,7 @@ def missing_sigmoid_derivative() -> Erratum:
         "∂A1/∂Z1 = A1(1 − A1) is computed but left out of the product, so δ1 = Wᵀ·δ2",
         "δ1 = (Wᵀ·δ2) ⊙ A1(1 − A1) (AV-13)",
         "every pixel's error keeps full weight even where the conv sigmoid is saturated; the direction changes",
-        {
-            "cosine(flawed ∂E/∂f, correct)": cosine(flawed, s["df"]),
-            "relative error": relative_error(flawed, s["df"]),
-        },
+        _filter_grad_distance(flawed),
         "ref_cnn.errata.av.missing_sigmoid_derivative",
     )
 
@@ -110,10 +113,7 @@ def resize_order() -> Erratum:
         "the flattened error is laid out filter by filter (3 × 576, as the forward reshape made it) but is resized as if channels came last",
         "reshape back in the forward order, (3, 24, 24) (AV-4 read backwards)",
         "each filter receives an interleaved mixture of all three filters' errors at the wrong pixels",
-        {
-            "cosine(flawed ∂E/∂f, correct)": cosine(flawed, s["df"]),
-            "relative error": relative_error(flawed, s["df"]),
-        },
+        _filter_grad_distance(flawed),
         "ref_cnn.errata.av.resize_order",
     )
 

@@ -33,7 +33,7 @@ def initialise(
     N(0, 2/fan_in), fan_in = C_in·k·k). For the last two the biases are set to zero
     (as IC's code does) unless zero_bias=False, which leaves them as they are.
     """
-    from ref_cnn.functional.init import he_normal
+    from ref_cnn.functional.init import he_normal, uniform01
     from ref_cnn.nn.layers import Conv2d, Linear
 
     if scheme not in SCHEMES:
@@ -49,7 +49,7 @@ def initialise(
             if b is not None and b.shape == new_b.shape:
                 b[...] = new_b
         else:
-            new_w = rng.uniform(size=w.shape) if scheme == "uniform01" else he_normal(w.shape, rng)
+            new_w = (uniform01 if scheme == "uniform01" else he_normal)(w.shape, rng, w.dtype)
             if b is not None and zero_bias:
                 b[...] = 0
         w[...] = new_w

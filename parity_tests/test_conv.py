@@ -194,3 +194,38 @@ def test_large_batches_are_processed_in_chunks(budget, monkeypatch, parity):
         ("dx", "dw", "db"), conv2d_backward(dy, x, w, **kw), whole_grads, strict=True
     ):
         parity(name, ours, ref, witness="unchunked")
+
+
+@pytest.mark.parametrize(
+    "second",
+    [((4, 2, 9, 8), (2, 2, 3, 3), {"padding": 1}), ((5, 3, 7, 7), (4, 3, 2, 2), {"stride": 2})],
+    ids=["same-shapes", "other-shapes"],
+)
+@eq("IC-4", "IC-5", "IC-7")
+def test_two_layers_interleaved_do_not_share_results(second, parity):
+    """conv2d keeps its work buffers from call to call (`functional.scratch`); a layer's
+    output and gradients must survive the next layer's calls: forward A, forward B,
+    backward A, backward B, each compared with torch."""
+    from ref_cnn.functional import scratch
+
+    rng, xa, wa, ba = _data((4, 2, 9, 8), (2, 2, 3, 3), True, seed=11)
+    _, xb, wb, bb = _data(second[0], second[1], True, seed=12)
+    kwa, kwb = {"padding": 1}, second[2]
+    ya = conv2d(xa, wa, ba, **kwa)
+    yb = conv2d(xb, wb, bb, **kwb)
+    dya, dyb = rng.standard_normal(ya.shape), rng.standard_normal(yb.shape)
+    grads_a = conv2d_backward(dya, xa, wa, **kwa)
+    grads_b = conv2d_backward(dyb, xb, wb, **kwb)
+    held = [buf for buf in scratch._LOCAL.__dict__["pool"].values()]
+    for name, ours, (x, w, b, kw, dy) in (
+        ("A", (ya, *grads_a), (xa, wa, ba, kwa, dya)),
+        ("B", (yb, *grads_b), (xb, wb, bb, kwb, dyb)),
+    ):
+        assert not any(np.shares_memory(a, buf) for a in ours for buf in held)
+        ref = _torch_reference(x, w, b, kw, dy)
+        for label, a, r in zip(("y", "dx", "dw", "db"), ours, ref, strict=True):
+            parity(f"{name} {label}", a, r, witness="torch")
+    assert scratch.held_bytes() > 0
+    scratch.release()
+    assert scratch.held_bytes() == 0
+    parity("y after release", conv2d(xa, wa, ba, **kwa), ya, witness="before release")

@@ -16,9 +16,12 @@ With stride s the forward keeps every s-th window (IC-10), so the backward scatt
 back to those positions only: input rows that no window covers get zero gradient.
 
 Implementation: the padded input is viewed as patches (`im2col.windows`), copied once
-into a column matrix per group, and multiplied by the kernel matrix (BLAS). The input
-gradient is accumulated offset by offset over the kH·kW kernel positions. The literal
-loop transcription is `ref_cnn.literal.conv2d`/`conv2d_backward`.
+into a column matrix per group, and multiplied by the kernel matrix (BLAS). At stride 1
+(with no more output than input channels) the input gradient is the same kind of product
+on δ with the flipped kernel (`_flipped_geometry`); otherwise it is accumulated offset by
+offset over the kH·kW kernel positions. Intermediates live in buffers kept between calls
+(`functional.scratch`); results never do. The literal loop transcription is
+`ref_cnn.literal.conv2d`/`conv2d_backward`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import numpy as np
 
 from ref_cnn._checks import as_float_array, check_grad_shape, pair, same_dtype
 from ref_cnn.functional.im2col import Padding2, pad_nchw, windows
+from ref_cnn.functional.scratch import scratch
 from ref_cnn.functional.shapes import conv_output_size, same_padding
 
 
@@ -122,17 +126,22 @@ def _columns(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
     column): copying the strided patch view in this order reads whole output rows of the
     input at a time, and the product with the kernel matrix comes out channel-major.
     """
-    view = windows(pad_nchw(x, g.padding), g.kernel, g.stride, g.dilation, g.out_hw)
-    n, (ho, wo), (kh, kw), gr = g.n, g.out_hw, g.kernel, g.groups
-    view = view.reshape(n, gr, g.c_in // gr, ho, wo, kh, kw)  # (N, G, C_g, H_o, W_o, kH, kW)
-    cols = view.transpose(1, 2, 5, 6, 0, 3, 4)  # (G, C_g, kH, kW, N, H_o, W_o)
-    return cols.reshape(gr, (g.c_in // gr) * kh * kw, n * ho * wo)
+    (top, bottom), (left, right) = g.padding
+    if top or bottom or left or right:
+        shape = (g.n, g.c_in, g.in_hw[0] + top + bottom, g.in_hw[1] + left + right)
+        x = pad_nchw(x, g.padding, out=scratch("padded", shape, x.dtype))
+    view = windows(x, g.kernel, g.stride, g.dilation, g.out_hw)  # (N, C, H_o, W_o, kH, kW)
+    n, (ho, wo), (kh, kw) = g.n, g.out_hw, g.kernel
+    cols = scratch("cols", (g.c_in, kh, kw, n, ho, wo), x.dtype)
+    np.copyto(cols, view.transpose(1, 4, 5, 0, 2, 3))
+    return cols.reshape(g.groups, (g.c_in // g.groups) * kh * kw, n * ho * wo)
 
 
 MAX_ELEMENTS = 2**31  # refuse before allocating an array this large (torch would fail too)
 
 # Largest column matrix built at once; bigger batches are processed in chunks of images.
-COLUMN_BUDGET_BYTES = 256 * 2**20
+# (Its buffer is kept for the next call, see `scratch`.)
+COLUMN_BUDGET_BYTES = 64 * 2**20
 
 
 def _chunks(g: ConvGeometry, itemsize: int):
@@ -153,21 +162,21 @@ def _kernel_matrix(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
     return w.reshape(g.groups, g.c_out // g.groups, -1)
 
 
-def _to_nchw(prod: np.ndarray, g: ConvGeometry, b: np.ndarray | None = None) -> np.ndarray:
-    """(G, C_out/G, N·H_out·W_out) → (N, C_out, H_out, W_out), adding the bias on the way."""
+def _to_nchw(prod: np.ndarray, g: ConvGeometry, b, y: np.ndarray) -> None:
+    """(G, C_out/G, N·H_out·W_out) → y (N, C_out, H_out, W_out), adding the bias on the way."""
     ho, wo = g.out_hw
-    y = np.empty(g.out_shape, dtype=prod.dtype)
     src = prod.reshape(g.c_out, g.n, ho * wo).transpose(1, 0, 2)  # (N, C_out, H_o·W_o) view
     if b is None:
         y.reshape(g.n, g.c_out, ho * wo)[...] = src
     else:  # IC-4: + B_i (tied: one per channel), in the same pass as the transpose
         np.add(src, b.reshape(1, -1, 1), out=y.reshape(g.n, g.c_out, ho * wo))
-    return y
 
 
 def _from_nchw(dy: np.ndarray, g: ConvGeometry) -> np.ndarray:
     """(N, C_out, H_out, W_out) → (G, C_out/G, N·H_out·W_out), inverse of `_to_nchw`."""
-    return dy.transpose(1, 0, 2, 3).reshape(g.groups, g.c_out // g.groups, -1)
+    out = scratch("dy", (g.c_out, g.n, *g.out_hw), dy.dtype)
+    np.copyto(out, dy.transpose(1, 0, 2, 3))
+    return out.reshape(g.groups, g.c_out // g.groups, -1)
 
 
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
@@ -194,14 +203,17 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarra
         MB-5 writes the sum over i = 1..n_H, j = 1..n_W (the image size); the sum runs over
         the filter, i, j = 1..f. See `ref_cnn.errata`.
     """
-    g = conv_geometry(x, w, b, stride, padding, dilation, groups)
-    parts = [
-        _to_nchw(
-            _kernel_matrix(w, gc) @ _columns(x[lo:hi], gc), gc, b
-        )  # IC-4: B_i + Σ_j X_j ⋆ K_ij
-        for lo, hi, gc in _chunks(g, x.itemsize)
-    ]
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return _correlate(x, w, b, conv_geometry(x, w, b, stride, padding, dilation, groups))
+
+
+def _correlate(x: np.ndarray, w: np.ndarray, b, g: ConvGeometry) -> np.ndarray:
+    """`conv2d` for a checked geometry: column matrix × kernel matrix, a chunk at a time."""
+    y, km = np.empty(g.out_shape, dtype=x.dtype), _kernel_matrix(w, g)
+    for lo, hi, gc in _chunks(g, x.itemsize):
+        cols = _columns(x[lo:hi], gc)
+        prod = np.matmul(km, cols, out=scratch("prod", (*km.shape[:2], cols.shape[2]), x.dtype))
+        _to_nchw(prod, gc, b, y[lo:hi])  # IC-4: B_i + Σ_j X_j ⋆ K_ij
+    return y
 
 
 def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_dx=True):
@@ -226,23 +238,60 @@ def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_dx
     same_dtype(dy=dy, x=x)
     check_grad_shape(dy, g.out_shape)
     dw = np.zeros(w.shape, dtype=x.dtype)
-    dxs = []
+    flipped = _flipped_geometry(g) if need_dx else None
+    scatter = need_dx and flipped is None
+    km = _kernel_matrix(w, g)
+    dx = np.empty(x.shape, dtype=x.dtype) if scatter else None
     for lo, hi, gc in _chunks(g, x.itemsize):
         dyg = _from_nchw(dy[lo:hi], gc)  # (G, O_g, N·H_o·W_o)
         # IC-5 / AV-14: ∂E/∂K = X ⋆ δ, i.e. δ·colsᵀ summed over the batch and positions
         dw += (dyg @ _columns(x[lo:hi], gc).transpose(0, 2, 1)).reshape(w.shape)
-        if need_dx:
-            dxs.append(_col2im(_kernel_matrix(w, g).transpose(0, 2, 1) @ dyg, gc, x.dtype))
+        if scatter:
+            shape = (g.groups, km.shape[2], dyg.shape[2])
+            dcols = np.matmul(km.transpose(0, 2, 1), dyg, out=scratch("dcols", shape, x.dtype))
+            _col2im(dcols, gc, dx[lo:hi])
     db = dy.sum(axis=(0, 2, 3))  # IC-6: Σ over n, h, w
     if not need_dx:
         return None, dw, db
-    return dxs[0] if len(dxs) == 1 else np.concatenate(dxs), dw, db
+    if flipped is not None:  # IC-7 at stride 1: δ zero-padded, correlated with K flipped
+        return _correlate(dy, _flipped_kernel(w, g), None, flipped), dw, db
+    return dx, dw, db
 
 
-def _col2im(dcols: np.ndarray, g: ConvGeometry, dtype) -> np.ndarray:
+# The correlation form of the input gradient pays up to this many output channels per input
+# channel (measured with scripts/bench.py; beyond it the scatter below is faster).
+FLIP_RATIO = 1
+
+
+def _flipped_geometry(g: ConvGeometry) -> ConvGeometry | None:
+    """At stride 1 the input gradient Σ_i δ_i *_full K_ij (IC-7), cropped by the padding
+    (IC-11), is itself a correlation: δ zero-padded by d·(k − 1) − p on each side, with every
+    kernel rotated by 180° and input and output channels swapped. It then runs on the forward
+    path (one column copy and one product) instead of kH·kW scatter-adds. Returns that
+    correlation's geometry, or None where it does not apply (stride > 1, padding beyond the
+    kernel's reach) or does not pay (more than FLIP_RATIO output channels per input channel:
+    its column matrix has C_out·kH·kW rows, the scatter's C_in·kH·kW)."""
+    reach = [d * (k - 1) for k, d in zip(g.kernel, g.dilation, strict=True)]
+    pad = tuple((r - a, r - b) for (a, b), r in zip(g.padding, reach, strict=True))
+    if g.stride != (1, 1) or min(min(p) for p in pad) < 0 or g.c_out > FLIP_RATIO * g.c_in:
+        return None
+    return ConvGeometry(
+        g.n, g.c_out, g.c_in, g.groups, g.kernel, (1, 1), g.dilation, pad, g.out_hw, g.in_hw
+    )
+
+
+def _flipped_kernel(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """(C_out, C_g, kH, kW) → (C_in, C_out/G, kH, kW): wt[g·C_g + j, i, m, q] =
+    w[g·O_g + i, j, kH − 1 − m, kW − 1 − q], the kernel of `_flipped_geometry`."""
+    kh, kw = g.kernel
+    wg = w.reshape(g.groups, g.c_out // g.groups, g.c_in // g.groups, kh, kw)[..., ::-1, ::-1]
+    return np.ascontiguousarray(wg.transpose(0, 2, 1, 3, 4)).reshape(g.c_in, -1, kh, kw)
+
+
+def _col2im(dcols: np.ndarray, g: ConvGeometry, dx: np.ndarray) -> None:
     """Scatter-add column gradients back to the input [IC-7, IC-10, IC-11].
 
-    dcols: (G, C_g·kH·kW, N·H_out·W_out). Each kernel offset (m, q) adds its slice to the
+    dcols: (G, C_g·kH·kW, N·H_out·W_out); the result goes to dx (N, C_in, H, W). Each kernel offset (m, q) adds its slice to the
     strided positions it read in the forward pass; the sum over offsets is the full
     convolution of δ with K. Cropping the padding at the end is IC-11.
     """
@@ -252,7 +301,8 @@ def _col2im(dcols: np.ndarray, g: ConvGeometry, dtype) -> np.ndarray:
     kh, kw = g.kernel
     (sh, sw), (dh, dw) = g.stride, g.dilation
     d = dcols.reshape(g.c_in, kh, kw, g.n, ho, wo)  # (C, kH, kW, N, H_o, W_o)
-    dxp = np.zeros((g.c_in, g.n, h + top + bottom, w + left + right), dtype=dtype)  # channel-major
+    dxp = scratch("dx", (g.c_in, g.n, h + top + bottom, w + left + right), dx.dtype)
+    dxp.fill(0)  # channel-major
     for m in range(kh):
         for q in range(kw):
             r0, c0 = m * dh, q * dw
@@ -260,7 +310,7 @@ def _col2im(dcols: np.ndarray, g: ConvGeometry, dtype) -> np.ndarray:
                 :, m, q
             ]
     # IC-11: crop P on each side; back to (N, C, H, W)
-    return np.ascontiguousarray(dxp[:, :, top : top + h, left : left + w].transpose(1, 0, 2, 3))
+    np.copyto(dx, dxp[:, :, top : top + h, left : left + w].transpose(1, 0, 2, 3))
 
 
 def conv2d_untied(x, w, b, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:

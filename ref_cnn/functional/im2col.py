@@ -16,15 +16,24 @@ from ref_cnn.functional.shapes import conv_output_size
 Padding2 = tuple[tuple[int, int], tuple[int, int]]
 
 
-def pad_nchw(x: np.ndarray, padding: Padding2, value: float = 0.0) -> np.ndarray:
+def pad_nchw(x: np.ndarray, padding: Padding2, value: float = 0.0, out=None) -> np.ndarray:
     """Pad H and W of an NCHW array [MB-3]: p rows/columns of `value` on each side.
 
-    `padding` is ((top, bottom), (left, right)). Returns `x` itself when there is nothing to pad.
+    `padding` is ((top, bottom), (left, right)). Returns `x` itself when there is nothing to
+    pad; `out`, if given, is the (N, C, H + top + bottom, W + left + right) result array.
     """
     (top, bottom), (left, right) = padding
     if top == bottom == left == right == 0:
         return x
-    return np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value)
+    n, c, h, w = x.shape
+    if out is None:
+        out = np.empty((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
+    out[:, :, :top] = value  # the borders, then the interior: one pass (np.pad takes several)
+    out[:, :, top + h :] = value
+    out[:, :, top : top + h, :left] = value
+    out[:, :, top : top + h, left + w :] = value
+    out[:, :, top : top + h, left : left + w] = x
+    return out
 
 
 def windows(

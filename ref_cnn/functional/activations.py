@@ -8,6 +8,7 @@ overflow warnings), and NaN propagates as in torch.
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 
 from ref_cnn._checks import as_float_array, check_grad_shape, same_dtype
 
@@ -22,12 +23,12 @@ def _pair(dy, ref, ref_name):
 def sigmoid(x) -> np.ndarray:
     """σ(x) = 1/(1 + e^(−x)) [AV-6], any shape.
 
-    Computed as 1/(1 + e^(−|x|)) for x ≥ 0 and e^(−|x|)/(1 + e^(−|x|)) for x < 0, so e^(−x)
-    never overflows (AV's code overflows for x < −709 in float64).
+    scipy.special.expit computes it in one pass as 1/(1 + e^(−x)) for x ≥ 0 and
+    e^x/(1 + e^x) for x < 0, so the exponential never overflows (AV's code overflows for
+    x < −709 in float64); float32 stays float32.
     """
     x = as_float_array(x, "x")
-    z = np.exp(-np.abs(x))  # in (0, 1]: cannot overflow
-    return np.where(x >= 0, 1 / (1 + z), z / (1 + z))
+    return expit(x, out=np.empty_like(x))  # an array even for 0-d input
 
 
 def sigmoid_backward(dy, y) -> np.ndarray:

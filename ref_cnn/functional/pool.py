@@ -13,8 +13,11 @@ One deliberate difference: with dilation, a max-pool window can hold nothing but
 Both libraries output −∞ there; torch then routes that window's gradient to an unrelated
 input element, ref_cnn to none (no input influences a −∞ output).
 
-Each kernel offset reads one block of the input per call; with stride s the padded input
-is first split into its s_h·s_w stride phases, so that those blocks are contiguous.
+Each kernel offset reads one block of the input per call. The padded input is first split
+into its s_h·s_w stride phases, each stored as a flat (N, C, H_g, W_g) grid of one shape:
+then every offset's block is a single contiguous run of its phase, and the elementwise
+work runs on contiguous memory. Grid positions that are not windows (i ≥ H_out or
+j ≥ W_out) are computed, then dropped; in the backward pass their δ is 0.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from ref_cnn._checks import as_float_array, check_grad_shape, pair
 from ref_cnn.functional.conv import MAX_ELEMENTS
-from ref_cnn.functional.im2col import pad_nchw
 from ref_cnn.functional.shapes import pool_output_size
 
 
@@ -48,9 +51,6 @@ class PoolGeometry:
             )
         return out[0], out[1]
 
-    def padded(self, x: np.ndarray, value: float) -> np.ndarray:
-        return pad_nchw(x, self.pads(), value=value)
-
     def padded_shape(self, x: np.ndarray) -> tuple[int, int, int, int]:
         (t, b), (l, r) = self.pads()
         return (x.shape[0], x.shape[1], x.shape[2] + t + b, x.shape[3] + l + r)
@@ -71,36 +71,94 @@ class PoolGeometry:
     def phases(self) -> set[tuple[int, int]]:
         return {key for _, key, _, _ in self.offsets()}
 
-    def split(self, xp: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
-        """The padded input by stride phase: plane (r, t) = xp[:, :, r::s_h, t::s_w], contiguous,
-        so that every kernel offset reads a contiguous block instead of a strided one."""
-        sh, sw = self.stride
-        if (sh, sw) == (1, 1):
-            return {(0, 0): xp}
-        return {(r, t): np.ascontiguousarray(xp[:, :, r::sh, t::sw]) for r, t in self.phases()}
+    def grid(self) -> tuple[int, int]:
+        """(H_g, W_g): the shape every phase plane is stored in, the largest phase of the
+        padded input (H_g ≥ H_out + the largest block start, likewise W_g)."""
+        hp, wp = (self.in_hw[a] + sum(self.pads()[a]) for a in (0, 1))
+        return -(-hp // self.stride[0]), -(-wp // self.stride[1])
+
+    def _phase(self, phase: tuple[int, int], n_grid: tuple[int, int]):
+        """The part of phase plane (r, t) that holds real input: plane rows [i0, i1) and
+        columns [j0, j1), and the input rows and columns (strided slices) they hold. Plane
+        position i is padded position r + i·s, input position r + i·s − p."""
+        out = []
+        for a in (0, 1):
+            s, p, n = self.stride[a], self.pads()[a][0], self.in_hw[a]
+            i0 = max(0, -(-(p - phase[a]) // s))
+            i1 = max(i0, min(n_grid[a], -(-(n + p - phase[a]) // s)))
+            start = phase[a] + i0 * s - p
+            out.append((slice(i0, i1), slice(start, start + (i1 - i0 - 1) * s + 1, s)))
+        (rows, x_rows), (cols, x_cols) = out
+        return (rows, cols), (x_rows, x_cols)
+
+    def split(self, x: np.ndarray, value: float) -> dict[tuple[int, int], np.ndarray]:
+        """The input padded with `value`, by stride phase: plane (r, t) holds x_pad[:, :, r::s_h,
+        t::s_w] in an (N, C, H_g, W_g) grid (the rest `value`), flattened. In the flat plane
+        every kernel offset's block of windows is one contiguous run (`block`), so the
+        elementwise work below runs on contiguous memory."""
+        n, c = x.shape[:2]
+        hg, wg = self.grid()
+        planes = {}
+        for key in self.phases():
+            plane = np.empty((n, c, hg, wg), dtype=x.dtype)
+            (rows, cols), x_part = self._phase(key, (hg, wg))
+            plane[:, :, : rows.start] = value  # the padding: only the border is filled
+            plane[:, :, rows.stop :] = value
+            plane[:, :, rows, : cols.start] = value
+            plane[:, :, rows, cols.stop :] = value
+            plane[:, :, rows, cols] = x[:, :, x_part[0], x_part[1]]
+            planes[key] = plane.reshape(-1)
+        return planes
+
+    def run(self, planes) -> int:
+        """Length of every block: the whole grid less the largest block start."""
+        wg = self.grid()[1]
+        size = next(iter(planes.values())).size
+        return size - max(a * wg + b for _, _, a, b in self.offsets())
 
     def block(self, planes, key, a: int, b: int) -> np.ndarray:
-        """The (N, C, H_out, W_out) values one kernel offset contributes to every window."""
-        ho, wo = self.out_hw
-        return planes[key][:, :, a : a + ho, b : b + wo]
+        """The values one kernel offset contributes to every window, on the flat grid:
+        element (n, c, i, j) of the grid is window (i, j) of image n, channel c for
+        i < H_out, j < W_out; the other elements are not windows (`windows` drops them)."""
+        start = a * self.grid()[1] + b
+        return planes[key][start : start + self.run(planes)]
 
-    def zero_planes(self, shape, dtype) -> dict[tuple[int, int], np.ndarray]:
-        """Gradient accumulators, one per stride phase (see `split`)."""
-        (sh, sw), (n, c, hp, wp) = self.stride, shape
-        return {
-            (r, t): np.zeros((n, c, -(-(hp - r) // sh), -(-(wp - t) // sw)), dtype=dtype)
-            for r, t in self.phases()
-        }
+    def windows(self, flat: np.ndarray, n: int, c: int) -> np.ndarray:
+        """(N, C, H_out, W_out) read-only view of the window positions of a flat grid array
+        (all of them lie within its `run`)."""
+        hg, wg = self.grid()
+        if (hg, wg) == self.out_hw and flat.size == n * c * hg * wg:
+            return flat.reshape(n, c, hg, wg)  # every grid position is a window
+        strides = tuple(flat.itemsize * k for k in (c * hg * wg, hg * wg, wg, 1))
+        return as_strided(flat, (n, c, *self.out_hw), strides, writeable=False)
 
-    def merge(self, planes, shape, dtype) -> np.ndarray:
-        """Inverse of `split` for gradients: the phase planes back into one padded array."""
-        sh, sw = self.stride
-        if (sh, sw) == (1, 1):
-            return planes[(0, 0)]
-        out = np.zeros(shape, dtype=dtype)
-        for (r, t), plane in planes.items():
-            out[:, :, r::sh, t::sw] = plane
-        return out
+    def on_grid(self, dy: np.ndarray, length: int) -> np.ndarray:
+        """dy (N, C, H_out, W_out) placed on the flat grid, 0 where there is no window."""
+        n, c = dy.shape[:2]
+        hg, wg = self.grid()
+        if (hg, wg) == self.out_hw and length == dy.size:
+            return dy.reshape(-1)  # every grid position is a window
+        full = np.zeros((n, c, hg, wg), dtype=dy.dtype)
+        full[:, :, : self.out_hw[0], : self.out_hw[1]] = dy
+        return full.reshape(-1)[:length]
+
+    def zero_planes(self, n: int, c: int, dtype) -> dict[tuple[int, int], np.ndarray]:
+        """Gradient accumulators, one flat grid per stride phase (see `split`)."""
+        hg, wg = self.grid()
+        return {key: np.zeros(n * c * hg * wg, dtype=dtype) for key in self.phases()}
+
+    def merge(self, planes, x: np.ndarray) -> np.ndarray:
+        """Inverse of `split` for gradients: the real-input part of each phase plane back
+        into a fresh (N, C, H, W) array (padding cropped, IC-11); phases no offset reads
+        get 0."""
+        n, c = x.shape[:2]
+        hg, wg = self.grid()
+        every = len(planes) == self.stride[0] * self.stride[1]  # then they cover all of x
+        dx = (np.empty if every else np.zeros)(x.shape, dtype=x.dtype)
+        for key, flat in planes.items():
+            (rows, cols), x_part = self._phase(key, (hg, wg))
+            dx[:, :, x_part[0], x_part[1]] = flat.reshape(n, c, hg, wg)[:, :, rows, cols]
+        return dx
 
 
 def pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode) -> PoolGeometry:
@@ -143,7 +201,7 @@ def _max_and_argmax(x: np.ndarray, g: PoolGeometry, need_index: bool):
     """Window maxima and the flat offset (m·kW + q) where each was found, scanning offsets in
     row-major order as torch does: a larger value replaces the maximum (so among ties the
     first one stays), and so does a NaN (NaN propagates)."""
-    planes = g.split(g.padded(x, -np.inf))  # padding is −∞: it never wins (not 0)
+    planes = g.split(x, -np.inf)  # padding is −∞: it never wins (not 0)
     has_nan = need_index and bool(np.isnan(x).any())
     best = idx = better = None
     for flat, key, a, b in g.offsets():
@@ -185,7 +243,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
         y: (N, C, H_out, W_out), H_out = ⌊(H + 2p − d·(k − 1) − 1)/s⌋ + 1 (MB-8).
     """
     g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
-    return _max_and_argmax(x, g, need_index=False)[0]  # IC-8: the window maximum
+    best = _max_and_argmax(x, g, need_index=False)[0]  # IC-8: the window maximum
+    return np.ascontiguousarray(g.windows(best, *x.shape[:2]))
 
 
 def max_pool2d_backward(
@@ -199,9 +258,10 @@ def max_pool2d_backward(
     g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
     dy = as_float_array(dy, "dy", ndim=4)
     check_grad_shape(dy, (*x.shape[:2], *g.out_hw))
-    _, idx = _max_and_argmax(x, g, need_index=True)  # (N, C, H_o, W_o)
-    grads = g.zero_planes(g.padded_shape(x), x.dtype)
-    hit, share = np.empty(idx.shape, dtype=bool), np.empty(dy.shape, dtype=x.dtype)
+    _, idx = _max_and_argmax(x, g, need_index=True)  # on the flat grid (see `split`)
+    grads = g.zero_planes(*x.shape[:2], x.dtype)
+    dy = g.on_grid(dy, idx.size)  # 0 off the windows: those add nothing anywhere
+    hit, share = np.empty(idx.shape, dtype=bool), np.empty(idx.shape, dtype=x.dtype)
     finite = bool(np.isfinite(dy).all())  # else dy·0 would spread NaN outside its window
     for flat, key, a, b in g.offsets():  # IC-8: dy to the position of the maximum
         np.equal(idx, flat, out=hit)
@@ -210,9 +270,7 @@ def max_pool2d_backward(
         else:
             share = np.where(hit, dy, 0).astype(x.dtype)
         g.block(grads, key, a, b)[...] += share
-    dxp = g.merge(grads, g.padded_shape(x), x.dtype)
-    ph, pw = g.padding
-    return dxp[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]]
+    return g.merge(grads, x)
 
 
 # ---------------------------------------------------------------- average pooling (IC-9)
@@ -253,11 +311,12 @@ def avg_pool2d(
         y: (N, C, H_out, W_out), H_out = ⌊(H + 2p − k)/s⌋ + 1 (MB-8).
     """
     g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
-    planes = g.split(g.padded(x, 0.0))
+    planes = g.split(x, 0.0)
     sums = None
     for _, key, a, b in g.offsets():  # Σ over the window, one kernel offset at a time
         v = g.block(planes, key, a, b)
         sums = v.copy() if sums is None else np.add(sums, v, out=sums)
+    sums = g.windows(sums, *x.shape[:2])
     return sums / _divisor(g, bool(count_include_pad)).astype(x.dtype)  # IC-9: the mean
 
 
@@ -269,9 +328,8 @@ def avg_pool2d_backward(
     dy = as_float_array(dy, "dy", ndim=4)
     check_grad_shape(dy, (*x.shape[:2], *g.out_hw))
     share = dy / _divisor(g, bool(count_include_pad)).astype(x.dtype)
-    grads = g.zero_planes(g.padded_shape(x), x.dtype)
+    grads = g.zero_planes(*x.shape[:2], x.dtype)
+    share = g.on_grid(share, g.run(grads))
     for _, key, a, b in g.offsets():  # IC-9: an equal share to every position of the window
         g.block(grads, key, a, b)[...] += share
-    dxp = g.merge(grads, g.padded_shape(x), x.dtype)
-    ph, pw = g.padding
-    return dxp[:, :, ph : ph + x.shape[2], pw : pw + x.shape[3]]
+    return g.merge(grads, x)

@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from ref_cnn import functional as F  # noqa: E402
 from ref_cnn import literal  # noqa: E402
 from ref_cnn._io import write_atomic  # noqa: E402
+from ref_cnn.functional import scratch  # noqa: E402
 
 
 def timed(fn: Callable, reps: int, min_seconds: float) -> list[float]:
@@ -51,16 +52,44 @@ def timed(fn: Callable, reps: int, min_seconds: float) -> list[float]:
 
 
 def compare(
-    ours: Callable, theirs: Callable | None, reps: int, blocks: int = 3, min_seconds: float = 0.3
+    ours: Callable, theirs: Callable | None, reps: int, blocks: int = 5, min_seconds: float = 0.2
 ):
-    """Medians over alternating blocks: ours, theirs, ours, theirs, …"""
+    """Alternating blocks: ours, theirs, ours, theirs, … Returns the medians over all
+    repetitions and the ratio ours/theirs of each pair of neighbouring blocks (the machine's
+    speed drifts by tens of percent over seconds; a pair of blocks shares its conditions)."""
     ours(), theirs and theirs()  # warm-up
-    a, b = [], []
+    a, b, ratios = [], [], []
     for _ in range(blocks):
-        a += timed(ours, reps, min_seconds)
+        block = timed(ours, reps, min_seconds)
+        a += block
         if theirs is not None:
-            b += timed(theirs, reps, min_seconds)
-    return statistics.median(a), statistics.median(b) if b else None
+            other = timed(theirs, reps, min_seconds)
+            b += other
+            ratios.append(statistics.median(block) / statistics.median(other))
+    return statistics.median(a), statistics.median(b) if b else None, ratios
+
+
+def _ratio(ratios: list[float]) -> str:
+    """Median ratio over block pairs, with the lowest and highest in brackets."""
+    if not ratios:
+        return "–"
+    return f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})"
+
+
+def _speedups(rows) -> list[str]:
+    """The AV step against the article-style loops (same dtype, float64, as NumPy's default)."""
+    times = {(name, dt): (a, b) for name, dt, a, b, *_ in rows}
+    loops = next(
+        (a for (name, _), (a, _) in times.items() if name.startswith("article-style")), None
+    )
+    step = times.get(("AV training step (200 images, standardised)", "float64"))
+    if loops is None or step is None:
+        return []
+    return [
+        "",
+        f"AV training step, float64, against the article-style per-patch loops: ref_cnn "
+        f"{loops / step[0]:.0f}× faster, torch {loops / step[1]:.0f}× faster.",
+    ]
 
 
 def peak_memory(fn: Callable) -> int:
@@ -358,15 +387,16 @@ def main(argv=None) -> int:
         sources, desc="benchmarks", file=sys.stderr
     ):
         reps = 1 if "ResNet" in name or "article-style" in name or "literal" in name else args.reps
-        t_ours, t_theirs = compare(
-            ours, theirs, reps, blocks=2 if reps == 1 else 3, min_seconds=0 if reps == 1 else 0.3
+        t_ours, t_theirs, ratios = compare(
+            ours, theirs, reps, blocks=3 if reps == 1 else 5, min_seconds=0 if reps == 1 else 0.2
         )
         t_ours *= scale[0] if scale else 1  # extrapolated rows
+        scratch.release()  # count the work buffers conv2d keeps between calls, too
         peak = peak_memory(ours)
-        rows.append((name, np.dtype(dtype).name, t_ours, t_theirs, peak, col_bytes))
-        ratio = f"{t_ours / t_theirs:.2f}" if t_theirs else "–"
+        rows.append((name, np.dtype(dtype).name, t_ours, t_theirs, ratios, peak, col_bytes))
+        ratio = _ratio(ratios)
         print(
-            f"{name:<70} {np.dtype(dtype).name:<8} {t_ours * 1e3:10.2f} ms {'' if t_theirs is None else f'{t_theirs * 1e3:10.2f} ms'} {ratio:>6}",
+            f"{name:<70} {np.dtype(dtype).name:<8} {t_ours * 1e3:10.2f} ms {'' if t_theirs is None else f'{t_theirs * 1e3:10.2f} ms'} {ratio:>18}",
             flush=True,
         )
 
@@ -376,20 +406,23 @@ def main(argv=None) -> int:
         f"Machine: {platform.processor() or platform.machine()}, {threads} BLAS threads; Python {platform.python_version()}, "
         f"NumPy {np.__version__}, torch {torch.__version__} ({torch.get_num_threads()} threads). BLAS: {'; '.join(blas)}.",
         "",
-        "Medians over alternating blocks of repetitions after a warm-up, in one process; each block starts after a 0.3 s pause so that the other library's threads have stopped spinning. ratio = ref_cnn / torch "
-        "(lower is better; for the literal-loop row the second column is ref_cnn's fast path). Peak memory: the largest "
-        "extra allocation during one ref_cnn call; for conv rows also as a multiple of the im2col matrix.",
+        "Times: medians over 5 alternating blocks (ref_cnn, torch, ref_cnn, …; at least 0.2 s each, after a warm-up), in one process; each block starts after a 0.3 s pause so that "
+        "the other library's threads have stopped spinning. ratio = ref_cnn / torch (lower is better; for the literal-loop row the second column is ref_cnn's fast path): the "
+        "median over the 5 pairs of neighbouring blocks, and in brackets the lowest and highest pair, because this machine's speed drifts by tens of percent within seconds. "
+        "Peak memory: the largest extra allocation during one ref_cnn call, counting the work buffers conv2d keeps between calls (`ref_cnn.functional.scratch`); "
+        "for conv rows also as a multiple of the im2col matrix.",
         "",
         "Rerun: `.venv/bin/python scripts/bench.py` (or `--only conv2d`).",
         "",
         "| benchmark | dtype | ref_cnn ms | torch ms | ratio | peak extra memory |",
         "|---|---|---|---|---|---|",
     ]
-    for name, dt, a, b, peak, col in rows:
+    for name, dt, a, b, ratios, peak, col in rows:
         mem = f"{peak / 2**20:.1f} MiB" + (f" ({peak / col:.1f}× im2col)" if col else "")
         lines.append(
-            f"| {name} | {dt} | {a * 1e3:.2f} | {'–' if b is None else f'{b * 1e3:.2f}'} | {'–' if b is None else f'{a / b:.2f}'} | {mem} |"
+            f"| {name} | {dt} | {a * 1e3:.2f} | {'–' if b is None else f'{b * 1e3:.2f}'} | {_ratio(ratios)} | {mem} |"
         )
+    lines += _speedups(rows)
     if not args.only:
         write_atomic(args.out, "\n".join(lines) + "\n")
         print(f"wrote {args.out}")

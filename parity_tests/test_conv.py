@@ -229,3 +229,31 @@ def test_two_layers_interleaved_do_not_share_results(second, parity):
     scratch.release()
     assert scratch.held_bytes() == 0
     parity("y after release", conv2d(xa, wa, ba, **kwa), ya, witness="before release")
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "kw"),
+    [
+        ((2, 4, 9, 8), (4, 4, 3, 3), {"padding": 1}),
+        ((2, 4, 9, 8), (2, 2, 3, 2), {"padding": (2, 1), "dilation": 2, "groups": 2}),
+        ((3, 3, 8, 7), (3, 3, 4, 4), {"padding": "same"}),
+    ],
+    ids=["pad-1", "groups-2-dilation-2", "same-even-kernel"],
+)
+@eq("IC-7", "IC-11")
+def test_input_gradient_by_flipped_kernel_equals_the_scatter(
+    x_shape, w_shape, kw, parity, monkeypatch
+):
+    """At stride 1 conv2d_backward computes dx as δ correlated with the flipped kernel; the
+    offset-by-offset scatter-add computes the same sum. Both against torch."""
+    from ref_cnn.functional import conv as conv_module
+
+    rng, x, w, _ = _data(x_shape, w_shape, False, seed=13)
+    geometry = conv_module.conv_geometry(x, w, None, **kw)
+    assert conv_module._flipped_geometry(geometry) is not None
+    dy = rng.standard_normal(conv2d(x, w, **kw).shape)
+    dx_ref = _torch_reference(x, w, None, kw, dy)[1]
+    parity("dx (flipped kernel)", conv2d_backward(dy, x, w, **kw)[0], dx_ref, witness="torch")
+    monkeypatch.setattr(conv_module, "FLIP_RATIO", 0)  # every layer takes the scatter path
+    assert conv_module._flipped_geometry(geometry) is None
+    parity("dx (scatter)", conv2d_backward(dy, x, w, **kw)[0], dx_ref, witness="torch")

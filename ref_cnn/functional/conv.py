@@ -119,12 +119,14 @@ def conv_geometry(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> Co
     return ConvGeometry(n, c_in, c_out, groups, (kh, kw), s, d, pad, (h, wd), out)
 
 
-def _columns(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
+def _columns(x: np.ndarray, g: ConvGeometry, per_image: bool = False) -> np.ndarray:
     """The im2col matrix of every group [AV-3]: (G, C_g·kH·kW, N·H_out·W_out), a copy.
 
     Rows are (channel, kernel row, kernel column), columns are (image, output row, output
     column): copying the strided patch view in this order reads whole output rows of the
     input at a time, and the product with the kernel matrix comes out channel-major.
+    per_image: one matrix per image instead, (N, G, C_g·kH·kW, H_out·W_out), whose products
+    come out in NCHW order.
     """
     (top, bottom), (left, right) = g.padding
     if top or bottom or left or right:
@@ -132,9 +134,14 @@ def _columns(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
         x = pad_nchw(x, g.padding, out=scratch("padded", shape, x.dtype))
     view = windows(x, g.kernel, g.stride, g.dilation, g.out_hw)  # (N, C, H_o, W_o, kH, kW)
     n, (ho, wo), (kh, kw) = g.n, g.out_hw, g.kernel
+    rows = (g.c_in // g.groups) * kh * kw
+    if per_image:
+        cols = scratch("cols", (n, g.c_in, kh, kw, ho, wo), x.dtype)
+        np.copyto(cols, view.transpose(0, 1, 4, 5, 2, 3))
+        return cols.reshape(n, g.groups, rows, ho * wo)
     cols = scratch("cols", (g.c_in, kh, kw, n, ho, wo), x.dtype)
     np.copyto(cols, view.transpose(1, 4, 5, 0, 2, 3))
-    return cols.reshape(g.groups, (g.c_in // g.groups) * kh * kw, n * ho * wo)
+    return cols.reshape(g.groups, rows, n * ho * wo)
 
 
 MAX_ELEMENTS = 2**31  # refuse before allocating an array this large (torch would fail too)
@@ -174,7 +181,7 @@ def _to_nchw(prod: np.ndarray, g: ConvGeometry, b, y: np.ndarray) -> None:
 
 def _from_nchw(dy: np.ndarray, g: ConvGeometry) -> np.ndarray:
     """(N, C_out, H_out, W_out) → (G, C_out/G, N·H_out·W_out), inverse of `_to_nchw`."""
-    out = scratch("dy", (g.c_out, g.n, *g.out_hw), dy.dtype)
+    out = scratch("outputs", (g.c_out, g.n, *g.out_hw), dy.dtype)  # as the forward's product
     np.copyto(out, dy.transpose(1, 0, 2, 3))
     return out.reshape(g.groups, g.c_out // g.groups, -1)
 
@@ -209,9 +216,18 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarra
 def _correlate(x: np.ndarray, w: np.ndarray, b, g: ConvGeometry) -> np.ndarray:
     """`conv2d` for a checked geometry: column matrix × kernel matrix, a chunk at a time."""
     y, km = np.empty(g.out_shape, dtype=x.dtype), _kernel_matrix(w, g)
+    # More outputs than column rows (a 1-channel input, many filters): one product per image,
+    # written straight into y, saves the product matrix (larger than the columns here).
+    per_image = g.c_out >= g.c_in * g.kernel[0] * g.kernel[1]
     for lo, hi, gc in _chunks(g, x.itemsize):
+        if per_image:
+            out = y[lo:hi].reshape(hi - lo, g.groups, g.c_out // g.groups, -1)
+            np.matmul(km, _columns(x[lo:hi], gc, per_image=True), out=out)
+            if b is not None:
+                y[lo:hi] += b.reshape(-1, 1, 1)  # IC-4: + B_i
+            continue
         cols = _columns(x[lo:hi], gc)
-        prod = np.matmul(km, cols, out=scratch("prod", (*km.shape[:2], cols.shape[2]), x.dtype))
+        prod = np.matmul(km, cols, out=scratch("outputs", (*km.shape[:2], cols.shape[2]), x.dtype))
         _to_nchw(prod, gc, b, y[lo:hi])  # IC-4: B_i + Σ_j X_j ⋆ K_ij
     return y
 
@@ -248,7 +264,8 @@ def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_dx
         dw += (dyg @ _columns(x[lo:hi], gc).transpose(0, 2, 1)).reshape(w.shape)
         if scatter:
             shape = (g.groups, km.shape[2], dyg.shape[2])
-            dcols = np.matmul(km.transpose(0, 2, 1), dyg, out=scratch("dcols", shape, x.dtype))
+            # the column matrix is spent: its buffer takes the column gradients
+            dcols = np.matmul(km.transpose(0, 2, 1), dyg, out=scratch("cols", shape, x.dtype))
             _col2im(dcols, gc, dx[lo:hi])
     db = dy.sum(axis=(0, 2, 3))  # IC-6: Σ over n, h, w
     if not need_dx:
@@ -301,7 +318,8 @@ def _col2im(dcols: np.ndarray, g: ConvGeometry, dx: np.ndarray) -> None:
     kh, kw = g.kernel
     (sh, sw), (dh, dw) = g.stride, g.dilation
     d = dcols.reshape(g.c_in, kh, kw, g.n, ho, wo)  # (C, kH, kW, N, H_o, W_o)
-    dxp = scratch("dx", (g.c_in, g.n, h + top + bottom, w + left + right), dx.dtype)
+    # the padded input is spent: its buffer takes the padded input gradient
+    dxp = scratch("padded", (g.c_in, g.n, h + top + bottom, w + left + right), dx.dtype)
     dxp.fill(0)  # channel-major
     for m in range(kh):
         for q in range(kw):

@@ -266,6 +266,36 @@ def test_nan_propagates_through_conv_like_torch():
     np.testing.assert_array_equal(np.isnan(ours), np.isnan(n(tf.conv2d(t(x), t(W), padding=1))))
 
 
+@pytest.mark.parametrize(
+    "where",
+    ["x-nan", "w-inf", "dy-nan", "w-nan-one-filter"],
+)
+@pytest.mark.parametrize("stride", [1, 2], ids=["stride-1", "stride-2"])
+@eq("IC-5", "IC-7")
+def test_non_finite_values_reach_the_same_gradients_as_torch(where, stride):
+    """NaN and inf in x, w or δ give NaN/inf in exactly the gradient entries where torch has
+    them: the fast paths' extra zero columns must not spread them (inf·0 = NaN)."""
+    rng = np.random.default_rng(21)
+    x, w = rng.standard_normal((2, 2, 7, 6)), rng.standard_normal((5, 2, 3, 3))
+    dy = rng.standard_normal(F.conv2d(x, w, padding=1, stride=stride).shape)
+    if where == "x-nan":
+        x[1, 0, 2, 0] = np.nan
+    elif where == "w-inf":
+        w[0, 1, 0, 2] = np.inf
+    elif where == "dy-nan":
+        dy[0, 3, 1, 1] = np.nan
+    else:
+        w[4] = np.nan
+    xt, wt = t(x, True), t(w, True)
+    tf.conv2d(xt, wt, padding=1, stride=stride).backward(t(dy))
+    dx, dw, _ = F.conv2d_backward(dy, x, w, padding=1, stride=stride)
+    for ours, ref in ((dx, n(xt.grad)), (dw, n(wt.grad))):
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref))
+        np.testing.assert_array_equal(np.isinf(ours), np.isinf(ref))
+        finite = np.isfinite(ref)
+        np.testing.assert_allclose(ours[finite], ref[finite], rtol=1e-10, atol=1e-12)
+
+
 @eq("MB-6")
 def test_float32_in_float32_out():
     x, w = X.astype(np.float32), W.astype(np.float32)

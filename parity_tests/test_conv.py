@@ -257,3 +257,29 @@ def test_input_gradient_by_flipped_kernel_equals_the_scatter(
     monkeypatch.setattr(conv_module, "FLIP_RATIO", 0)  # every layer takes the scatter path
     assert conv_module._flipped_geometry(geometry) is None
     parity("dx (scatter)", conv2d_backward(dy, x, w, **kw)[0], dx_ref, witness="torch")
+
+
+@eq("IC-4", "IC-5", "IC-7")
+def test_threads_keep_their_own_work_buffers(parity):
+    """Two threads running different layers at once get the results of running alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    layers = []
+    for seed, (xs, ws, kw) in enumerate(
+        [((6, 3, 12, 11), (5, 3, 3, 3), {"padding": 1}), ((4, 2, 9, 9), (2, 2, 5, 5), {})]
+    ):
+        rng, x, w, b = _data(xs, ws, True, seed=30 + seed)
+        dy = rng.standard_normal(conv2d(x, w, b, **kw).shape)
+        layers.append((x, w, b, kw, dy))
+
+    def run(layer):
+        x, w, b, kw, dy = layer
+        return [(conv2d(x, w, b, **kw), *conv2d_backward(dy, x, w, **kw)) for _ in range(30)]
+
+    alone = [run(layer)[0] for layer in layers]
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(run, layers))
+    for name, ref, results in zip(("A", "B"), alone, together, strict=True):
+        for result in results:
+            for label, ours, expected in zip(("y", "dx", "dw", "db"), result, ref, strict=True):
+                parity(f"{name} {label}", ours, expected, witness="same layer alone")

@@ -240,23 +240,25 @@ def test_two_layers_interleaved_do_not_share_results(second, parity):
     ],
     ids=["pad-1", "groups-2-dilation-2", "same-even-kernel"],
 )
-@eq("IC-7", "IC-11")
-def test_input_gradient_by_flipped_kernel_equals_the_scatter(
-    x_shape, w_shape, kw, parity, monkeypatch
-):
-    """At stride 1 conv2d_backward computes dx as δ correlated with the flipped kernel; the
-    offset-by-offset scatter-add computes the same sum. Both against torch."""
+@eq("IC-5", "IC-7", "IC-11")
+def test_gradients_from_delta_columns_equal_the_scatter(x_shape, w_shape, kw, parity, monkeypatch):
+    """At stride 1 conv2d_backward takes dx and dw from δ's column matrix (dx: δ correlated
+    with the flipped kernel); x's column matrix and the offset-by-offset scatter-add give
+    the same sums. Both against torch."""
     from ref_cnn.functional import conv as conv_module
 
     rng, x, w, _ = _data(x_shape, w_shape, False, seed=13)
     geometry = conv_module.conv_geometry(x, w, None, **kw)
     assert conv_module._flipped_geometry(geometry) is not None
     dy = rng.standard_normal(conv2d(x, w, **kw).shape)
-    dx_ref = _torch_reference(x, w, None, kw, dy)[1]
-    parity("dx (flipped kernel)", conv2d_backward(dy, x, w, **kw)[0], dx_ref, witness="torch")
-    monkeypatch.setattr(conv_module, "FLIP_RATIO", 0)  # every layer takes the scatter path
-    assert conv_module._flipped_geometry(geometry) is None
-    parity("dx (scatter)", conv2d_backward(dy, x, w, **kw)[0], dx_ref, witness="torch")
+    _, dx_ref, dw_ref, _ = _torch_reference(x, w, None, kw, dy)
+    for path in ("delta's columns", "x's columns and scatter"):
+        if path != "delta's columns":
+            monkeypatch.setattr(conv_module, "FLIP_RATIO", 0)  # every layer takes this path
+            assert conv_module._flipped_geometry(geometry) is None
+        dx, dw, _ = conv2d_backward(dy, x, w, **kw)
+        parity(f"dx ({path})", dx, dx_ref, witness="torch")
+        parity(f"dw ({path})", dw, dw_ref, witness="torch")
 
 
 @eq("IC-4", "IC-5", "IC-7")

@@ -20,10 +20,11 @@ def pad_nchw(x: np.ndarray, padding: Padding2, value: float = 0.0, out=None) -> 
     """Pad H and W of an NCHW array [MB-3]: p rows/columns of `value` on each side.
 
     `padding` is ((top, bottom), (left, right)). Returns `x` itself when there is nothing to
-    pad; `out`, if given, is the (N, C, H + top + bottom, W + left + right) result array.
+    pad and no `out`; `out`, if given, is the (N, C, H + top + bottom, W + left + right) result
+    array (x may then be any strided view, and is copied in even without padding).
     """
     (top, bottom), (left, right) = padding
-    if top == bottom == left == right == 0:
+    if top == bottom == left == right == 0 and out is None:
         return x
     n, c, h, w = x.shape
     if out is None:

@@ -29,6 +29,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ref_cnn._checks import as_float_array, check_grad_shape, pair
 from ref_cnn.functional.conv import MAX_ELEMENTS
+from ref_cnn.functional.im2col import pad_nchw
 from ref_cnn.functional.shapes import pool_output_size
 
 
@@ -102,11 +103,8 @@ class PoolGeometry:
         for key in self.phases():
             plane = np.empty((n, c, hg, wg), dtype=x.dtype)
             (rows, cols), x_part = self._phase(key, (hg, wg))
-            plane[:, :, : rows.start] = value  # the padding: only the border is filled
-            plane[:, :, rows.stop :] = value
-            plane[:, :, rows, : cols.start] = value
-            plane[:, :, rows, cols.stop :] = value
-            plane[:, :, rows, cols] = x[:, :, x_part[0], x_part[1]]
+            pads = ((rows.start, hg - rows.stop), (cols.start, wg - cols.stop))
+            pad_nchw(x[:, :, x_part[0], x_part[1]], pads, value, out=plane)
             planes[key] = plane.reshape(-1)
         return planes
 

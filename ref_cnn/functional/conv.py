@@ -227,10 +227,19 @@ def _correlate(x: np.ndarray, w: np.ndarray, b, g: ConvGeometry) -> np.ndarray:
             if b is not None:
                 y[lo:hi] += b.reshape(-1, 1, 1)  # IC-4: + B_i
             continue
-        cols = _columns(x[lo:hi], gc)
-        prod = np.matmul(km, cols, out=scratch("outputs", (*km.shape[:2], cols.shape[2]), x.dtype))
-        _to_nchw(prod, gc, b, y[lo:hi])  # IC-4: B_i + Σ_j X_j ⋆ K_ij
+        _multiply(km, x[lo:hi], gc, b, y[lo:hi])  # IC-4: B_i + Σ_j X_j ⋆ K_ij
     return y
+
+
+def _multiply(km: np.ndarray, x: np.ndarray, g: ConvGeometry, b, y: np.ndarray) -> np.ndarray:
+    """y (N, C_out, H_out, W_out) = kernel matrix × column matrix of x (+ b), one chunk.
+
+    Returns the column matrix (a work buffer, valid until the next call that takes one).
+    """
+    cols = _columns(x, g)
+    prod = np.matmul(km, cols, out=scratch("outputs", (*km.shape[:2], cols.shape[2]), x.dtype))
+    _to_nchw(prod, g, b, y)
+    return cols
 
 
 def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_dx=True):
@@ -285,9 +294,7 @@ def _flipped_gradients(dy, x, w, g: ConvGeometry, gt: ConvGeometry):
     kt = _kernel_matrix(_flipped_kernel(w, g), gt)  # (G, C_g, O_g·kH·kW)
     dx, dwt = np.empty(x.shape, dtype=x.dtype), np.zeros((g.groups, cg, og * kh * kw), x.dtype)
     for lo, hi, gc in _chunks(gt, x.itemsize):
-        cols = _columns(dy[lo:hi], gc)  # (G, O_g·kH·kW, N·H·W)
-        prod = np.matmul(kt, cols, out=scratch("outputs", (*kt.shape[:2], cols.shape[2]), x.dtype))
-        _to_nchw(prod, gc, None, dx[lo:hi])  # IC-7
+        cols = _multiply(kt, dy[lo:hi], gc, None, dx[lo:hi])  # IC-7; cols (G, O_g·kH·kW, N·H·W)
         # δ's padded copy is spent: its buffer takes x channel-major, (G, C_g, N·H·W)
         xm = scratch("padded", (g.c_in, hi - lo, *g.in_hw), x.dtype)
         np.copyto(xm, x[lo:hi].transpose(1, 0, 2, 3))

@@ -11,8 +11,9 @@ import torch
 import torch.nn.functional as tf
 from conftest import n, t
 
+from ref_cnn import functional as F
 from ref_cnn.av_network import av_backward, av_forward
-from ref_cnn.errata import av, av_derivation, ic, mb
+from ref_cnn.errata import av, av_derivation, ic, mb, mb_layer
 
 eq = pytest.mark.equation
 
@@ -129,3 +130,46 @@ def test_av_filter_gradient_is_a_correlation_not_a_convolution(parity):
     parity("∂E/∂f = X ⋆ δ1", s["df"], reference, witness="torch.nn.grad")
     loop = av_derivation.article_loop_filter_gradient(s["x"], s["delta1"])
     parity("the article's window loop", loop, reference, witness="torch.nn.grad")
+
+
+@pytest.mark.parametrize("psi", ["relu", "sigmoid", "tanh"])
+@eq("MB-9")
+def test_mb_layer_applies_psi_once(psi, parity):
+    m = mb_layer.psi_applied_twice().measured
+    name = {"relu": "ReLU", "sigmoid": "sigmoid", "tanh": "tanh"}[psi]
+    if psi == "relu":
+        assert m["ReLU: max |ψ(ψ(z)) − ψ(z)|"] == 0.0  # idempotent: the slip is invisible
+    else:
+        assert m[f"{name}: max |ψ(ψ(z)) − ψ(z)|"] > 0.2
+    rng = np.random.default_rng(0)
+    x, w, b = rng.standard_normal((2, 3, 8, 8)), rng.standard_normal((4, 3, 3, 3)), np.ones(4)
+    ours = getattr(F, psi)(F.conv2d(x, w, b))  # ψ once, after the bias
+    parity(f"{psi}(conv2d + b)", ours, n(getattr(torch, psi)(tf.conv2d(t(x), t(w), t(b)))))
+
+
+@pytest.mark.parametrize(
+    "s, p", [(1, 0), (2, 0), (2, 1), (3, 2)], ids=["s1-p0", "s2-p0", "s2-p1", "s3-p2"]
+)
+@eq("MB-5", "MB-6")
+def test_mb_conv_index_needs_stride_and_padding(s, p, parity):
+    m = mb_layer.conv_index_ignores_stride_and_padding().measured
+    assert m["s = 2, p = 0 (7×7, f = 3): relative error vs conv2d"] > 0.5
+    assert m["s = 1, p = 1 on the image"].startswith("IndexError")
+    rng = np.random.default_rng(s + 10 * p)
+    image, kernel = rng.standard_normal((9, 9, 2)), rng.standard_normal((3, 3, 2))
+    ours = mb_layer.conv_with_stride_and_padding(image, kernel, s, p)
+    x, k = (t(a.transpose(2, 0, 1)[None]) for a in (image, kernel))
+    parity(f"MB-5 index s={s} p={p}", ours, n(tf.conv2d(x, k, stride=s, padding=p))[0, 0])
+
+
+@eq("MB-8")
+def test_mb_pool_index_needs_stride(parity):
+    m = mb_layer.pool_index_ignores_stride().measured
+    assert m["f = s = 2 on 8×8: fraction of outputs ≠ max_pool2d"] > 0.5
+    assert m["fraction of the input never read"] > 0.5
+    a = np.random.default_rng(1).standard_normal((9, 9, 3))  # 9: the last row fills no window
+    for f, s in ((2, 2), (3, 2), (2, 1)):
+        ours = mb_layer.pool_with_stride(a, f, s).transpose(2, 0, 1)[None]
+        parity(
+            f"MB-8 index f={f} s={s}", ours, n(tf.max_pool2d(t(a.transpose(2, 0, 1)[None]), f, s))
+        )

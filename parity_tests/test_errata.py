@@ -173,3 +173,29 @@ def test_mb_pool_index_needs_stride(parity):
         parity(
             f"MB-8 index f={f} s={s}", ours, n(tf.max_pool2d(t(a.transpose(2, 0, 1)[None]), f, s))
         )
+
+
+@eq("IC-4", "IC-6", "MB-10")
+def test_ic_bias_one_per_kernel_in_the_text_one_per_pixel_in_the_code(parity):
+    m = ic.bias_per_kernel_in_text_per_pixel_in_code().measured
+    assert m["bias parameters, code (depth 5, 26×26 output)"] == 5 * 26 * 26
+    assert m["bias parameters, text (one per kernel)"] == 5
+    assert m["after one step: max spread of the bias within a channel"] > 0.1
+    assert m["shift error after one step, code"] > 0.1
+    assert m["shift error after one step, one bias per kernel"] < 1e-12
+    assert m["a 32×32 input"].startswith("ValueError")
+    rng = np.random.default_rng(3)  # one bias per kernel: torch's Conv2d and its gradient
+    x, w, b = rng.standard_normal((2, 1, 28, 28)), rng.standard_normal((5, 1, 3, 3)), np.ones(5)
+    dy = rng.standard_normal((2, 5, 26, 26))
+    conv = torch.nn.Conv2d(1, 5, 3).double()
+    assert conv.bias.numel() == m["bias parameters, text (one per kernel)"]
+    bt = t(b, True)
+    tf.conv2d(t(x), t(w), bt).backward(t(dy))
+    parity("∂E/∂b, one per kernel", F.conv2d_backward(dy, x, w)[2], n(bt.grad))
+
+
+def test_the_registry_runs_every_demonstration_once():
+    from ref_cnn.errata import registry
+
+    names = [f"{d.__module__}.{d.__name__}" for d in registry.DEMOS]
+    assert len(set(names)) == len(names) >= 20

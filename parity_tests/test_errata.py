@@ -5,11 +5,27 @@ The report's errata section is generated from these same demonstrations.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import torch
+import torch.nn.functional as tf
+from conftest import n, t
 
-from ref_cnn.errata import av, ic, mb
+from ref_cnn.av_network import av_backward, av_forward
+from ref_cnn.errata import av, av_derivation, ic, mb
 
 eq = pytest.mark.equation
+
+
+def _torch_av_grads(x, y, f, w, b, standardized):
+    """AV's chain in torch autograd: (∂E/∂f, ∂E/∂W, ∂E/∂b), Z2 optionally standardised."""
+    ft, wt, bt = t(f, True), t(w, True), t(b, True)
+    z2 = torch.sigmoid(tf.conv2d(t(x), ft)).flatten(1) @ wt + bt
+    if standardized:
+        z2 = (z2 - z2.mean()) / z2.std(correction=0)
+    e = 0.5 * torch.sum((t(y) - torch.sigmoid(z2)) ** 2)
+    e.backward()
+    return n(ft.grad), n(wt.grad), n(bt.grad)
 
 
 @eq("AV-14")
@@ -75,3 +91,41 @@ def test_ic_maxpool_ties():
     assert m["windows with a tie (ReLU input)"] > 0
     assert m["relative error vs torch"] > 0.1
     assert m["ref_cnn vs torch, max |difference|"] == 0.0
+
+
+@eq("AV-5", "AV-11")
+def test_av_dense_bias_is_in_the_equations_and_dead_in_the_code(parity):
+    m = av_derivation.dense_bias_left_out().measured
+    assert m["code's pipeline: max |O(b = 1) − O(b = 0)|"] < 1e-14
+    assert m["code's pipeline: |∂E/∂b|"] < 1e-12
+    assert m["equations' pipeline: |∂E/∂b| / max |∂E/∂W|"] > 0.1
+    s = av.article_state()
+    f, w, b = av_derivation.zero_mean_start()
+    _, _, db = av_backward(av_forward(s["x"], f, w, b), s["y"], f, w)
+    parity("∂E/∂b, equations' model", db, _torch_av_grads(s["x"], s["y"], f, w, b, False)[2])
+    assert m["equations' pipeline (zero-mean start): |∂E/∂b|"] == pytest.approx(abs(db[0]))
+
+
+@eq("AV-10", "AV-14")
+def test_av_paths_reduce_the_loss_differently(parity):
+    m = av_derivation.reductions_differ_per_path().measured
+    assert m["(‖∂W‖/‖∂f‖) code ÷ (‖∂W‖/‖∂f‖) ∇E"] == pytest.approx(200)
+    assert m["share of the step's norm on the filters, code"] < 0.01
+    assert m["share of the step's norm on the filters, ∇E"] > 0.1
+    assert m["cosine(code's (∂W, ∂f) step, ∇E)"] < 0.95
+    s = av.article_state()  # ∇E, both paths summed, is torch's gradient of Σ E
+    df, dw, _ = _torch_av_grads(s["x"], s["y"], s["f"], s["w"], np.zeros(1), True)
+    parity("∂E/∂f, standardised chain", s["df"], df)
+    parity("∂E/∂W, standardised chain", s["dw"], dw)
+
+
+@eq("AV-14")
+def test_av_filter_gradient_is_a_correlation_not_a_convolution(parity):
+    m = av_derivation.filter_gradient_is_a_correlation().measured
+    assert m["cosine(Σ_l X_l * δ1_l convolved, correct)"] < 0.5
+    assert m["relative error, convolved"] > 1
+    s = av.article_state()
+    reference = n(torch.nn.grad.conv2d_weight(t(s["x"]), s["f"].shape, t(s["delta1"])))
+    parity("∂E/∂f = X ⋆ δ1", s["df"], reference, witness="torch.nn.grad")
+    loop = av_derivation.article_loop_filter_gradient(s["x"], s["delta1"])
+    parity("the article's window loop", loop, reference, witness="torch.nn.grad")

@@ -199,3 +199,14 @@ def test_the_registry_runs_every_demonstration_once():
 
     names = [f"{d.__module__}.{d.__name__}" for d in registry.DEMOS]
     assert len(set(names)) == len(names) >= 20
+
+
+@eq("AV-5")
+def test_av_worked_linear_example_is_a_2_vector(parity):
+    m = av_derivation.worked_linear_example_shapes().measured
+    assert m["printed entries W_13 … W_24 read from the (4, 2) W"].startswith("IndexError")
+    assert m["Wᵀ·X with the printed 2 × 4 matrix taken as W"].startswith("ValueError")
+    assert m["shape of Z (one sample)"] == [2]
+    rng = np.random.default_rng(0)
+    w, x, b = rng.standard_normal((4, 2)), rng.standard_normal((3, 4)), rng.standard_normal(2)
+    parity("Z = Wᵀ·X + b", F.linear(x, w, b), n(tf.linear(t(x), t(w.T), t(b))))

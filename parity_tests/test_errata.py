@@ -13,6 +13,7 @@ eq = pytest.mark.equation
 
 
 @eq("AV-14")
+@pytest.mark.train
 def test_av_conv_gradient_errata_change_the_direction():
     for demo in (av.averaged_delta, av.missing_sigmoid_derivative, av.resize_order):
         measured = demo().measured
@@ -21,6 +22,7 @@ def test_av_conv_gradient_errata_change_the_direction():
 
 
 @eq("AV-14")
+@pytest.mark.train
 def test_av_loop_raises_and_ignores_the_filter_index():
     m = av.loop_indexes_delta_by_image().measured
     assert m["exception with 200 images"].startswith("IndexError")
@@ -28,6 +30,7 @@ def test_av_loop_raises_and_ignores_the_filter_index():
 
 
 @eq("AV-15")
+@pytest.mark.train
 def test_av_undifferentiated_standardisation_trains_worse():
     m = av.standardization_not_differentiated().measured
     assert m["cosine(flawed ∂E/∂W, correct)"] < 0.9
@@ -35,11 +38,13 @@ def test_av_undifferentiated_standardisation_trains_worse():
 
 
 @eq("AV-13")
+@pytest.mark.train
 def test_av_updated_weights_bias_the_filter_gradient():
     assert av.updated_weights_used_for_backprop().measured["relative error of ∂E/∂f"] > 1e-3
 
 
 @eq("AV-6", "AV-1", "AV-15")
+@pytest.mark.train
 def test_av_small_errata():
     m = av.sigmoid_overflow().measured
     assert (m["warnings, article form"], m["warnings, ref_cnn"]) == (1, 0)
@@ -50,6 +55,7 @@ def test_av_small_errata():
 
 
 @eq("MB-5", "MB-6", "MB-7", "MB-13")
+@pytest.mark.torch
 def test_mb_errata():
     m = mb.sum_bounds_run_over_the_image().measured
     assert m["as printed, output (1, 1)"].startswith("IndexError")
@@ -70,6 +76,7 @@ def test_mb_errata():
 
 
 @eq("IC-8")
+@pytest.mark.torch
 def test_ic_maxpool_ties():
     m = ic.maxpool_ties_duplicate_the_gradient().measured
     assert m["windows with a tie (ReLU input)"] > 0

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ref_cnn import functional as F
+from ref_cnn._extras import require
 
 RTOL = 1e-10
 
@@ -130,9 +131,7 @@ LINEAR_CASES = [
 
 
 def _torch():
-    import torch
-
-    return torch
+    return require("torch", "the conformance kit's torch reference")
 
 
 def _quiet_conv(*args, **kw):

@@ -42,3 +42,14 @@ def max_pool2d_backward_all_ties(
             if x[n, c, r, s] == top:
                 dx[n, c, r, s] += dy[n, c, i, j]
     return dx
+
+
+def conv2d_nan(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """Right shape, right dtype, every value NaN: a max-based metric used to pass it."""
+    return np.full_like(F.conv2d(x, w, b, stride, padding, dilation, groups), np.nan)
+
+
+def conv2d_one_ulp_off(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """Correct but for one ulp added to every element: rounding, not a bug (must pass)."""
+    y = F.conv2d(x, w, b, stride, padding, dilation, groups)
+    return y + np.spacing(np.abs(y))

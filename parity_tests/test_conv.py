@@ -221,7 +221,7 @@ def test_two_layers_interleaved_do_not_share_results(second, parity):
     dya, dyb = rng.standard_normal(ya.shape), rng.standard_normal(yb.shape)
     grads_a = conv2d_backward(dya, xa, wa, **kwa)
     grads_b = conv2d_backward(dyb, xb, wb, **kwb)
-    held = [buf for buf in scratch._LOCAL.__dict__["pool"].values()]
+    held = scratch.held_buffers()
     for name, ours, (x, w, b, kw, dy) in (
         ("A", (ya, *grads_a), (xa, wa, ba, kwa, dya)),
         ("B", (yb, *grads_b), (xb, wb, bb, kwb, dyb)),

@@ -2,6 +2,14 @@
 
 from ref_cnn import functional, nn
 from ref_cnn.nn.convert import from_torch, to_torch
+from ref_cnn.threads import get_num_threads, set_num_threads
 
-__all__ = ["functional", "nn", "from_torch", "to_torch"]
+__all__ = [
+    "functional",
+    "nn",
+    "from_torch",
+    "to_torch",
+    "get_num_threads",
+    "set_num_threads",
+]
 __version__ = "0.1.0"

@@ -87,17 +87,57 @@ def _train_parser(sub) -> None:
 
 
 def _check_parser(sub) -> None:
-    from ref_cnn.conformance import OPS
+    from ref_cnn.conformance import FRAMEWORKS, LAYOUTS, OP_NAMES
 
     p = sub.add_parser(
         "check",
         help="run the parity cases of one op against your own implementation",
-        description="Run every parity case of OP against TARGET (a function with the signature of "
-        "ref_cnn.functional's OP), compare with torch in float64 and with ref_cnn, print a table and the "
-        "first failing case in full. Exit status 1 if any case fails.",
+        description="Run every parity case of OP against TARGET and print a table (the worst "
+        "relative error per case, the bound, ref_cnn's own error) and the first failing case in "
+        "full: shapes, options, which output, where its largest error sits. TARGET may be a NumPy "
+        "function with the signature of ref_cnn.functional's OP (a forward such as conv2d, or a "
+        "backward such as conv2d_backward returning every gradient), or a torch or JAX forward "
+        "function with that signature, whose gradients the kit takes through autograd / jax.vjp "
+        "with a random upstream gradient. The witness is torch's float64 autograd on the same "
+        "values; NaN and inf must sit where torch's do. A case whose options TARGET does not "
+        "support can raise NotImplementedError: it is counted as skipped. Exit status 1 if any "
+        "case fails.",
+        epilog="examples:\n"
+        "  python -m ref_cnn check torch.nn.functional:conv2d --op conv2d\n"
+        "  python -m ref_cnn check mypkg.layers:conv2d_backward --op conv2d_backward\n"
+        "  python -m ref_cnn check mypkg.jax_ops:max_pool2d --op max_pool2d --dtype float32 "
+        "--layout nhwc",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("target", help="PACKAGE.MODULE:FUNCTION, importable from the current directory")
-    p.add_argument("--op", required=True, choices=sorted(OPS), help="which op's cases to run")
+    p.add_argument(
+        "target",
+        help="PACKAGE.MODULE:FUNCTION, importable from the current directory "
+        "(e.g. torch.nn.functional:conv2d)",
+    )
+    p.add_argument("--op", required=True, choices=OP_NAMES, help="which op's cases to run")
+    p.add_argument(
+        "--dtype",
+        choices=["float64", "float32"],
+        default="float64",
+        help="float64: bound 1e-10 relative to torch float64 (default); float32: the suite's "
+        "float32 rule, ten times torch float32's own error against float64 on the same case "
+        "(at least ten float32 ulps)",
+    )
+    p.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="nchw",
+        help="nhwc: images (N, H, W, C) and conv weights (kH, kW, C_in/groups, C_out) "
+        "(default nchw: as torch)",
+    )
+    p.add_argument(
+        "--framework",
+        choices=FRAMEWORKS,
+        default="auto",
+        help="what TARGET takes and returns; auto (default) detects it from TARGET's module or "
+        "one trial call. torch: tensors in, gradients by autograd (linear's weight is "
+        "F.linear's (out, in) = wᵀ); jax: gradients by jax.vjp, x64 enabled for float64",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return 0
     if args.command == "check":
-        from ref_cnn.conformance import check, format_results, load
+        from ref_cnn.conformance import check, format_results, load, passed
 
         sys.path.insert(0, str(Path.cwd()))
         try:
@@ -146,9 +186,13 @@ def main(argv: list[str] | None = None) -> int:
         except (ValueError, ImportError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        results = check(fn, args.op)
+        try:
+            results = check(fn, args.op, args.dtype, args.layout, args.framework)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         print(format_results(args.op, args.target, results))
-        return 0 if all(r.ok for r in results) else 1
+        return 0 if passed(results) else 1
     if args.command == "docs":
         from ref_cnn.report.docs import write_equations_doc
 

@@ -23,7 +23,7 @@ LR = 0.5  # the article never defines lr; the rate our faithful variant trains w
 
 
 @functools.cache
-def _state():
+def article_state():
     """x, y, f, w and the correct per-image δ's of the standardised forward pass."""
     x, y = av_binary(200, seed=0)
     f, w = initial_params(seed=0)
@@ -51,13 +51,13 @@ def _state():
 
 
 def _filter_grad(delta1):
-    s = _state()
+    s = article_state()
     return F.conv2d_backward(delta1, s["x"], s["f"])[1]  # AV-14: Σ_l X_l ⋆ δ_l
 
 
 def _filter_grad_distance(flawed) -> dict:
     """How far a flawed ∂E/∂f is from the correct one."""
-    correct = _state()["df"]
+    correct = article_state()["df"]
     return {
         "cosine(flawed ∂E/∂f, correct)": cosine(flawed, correct),
         "relative error": relative_error(flawed, correct),
@@ -66,7 +66,7 @@ def _filter_grad_distance(flawed) -> dict:
 
 def averaged_delta() -> Erratum:
     """The code averages δ over the 200 images before correlating it with every image."""
-    s = _state()
+    s = article_state()
     mean_delta = s["delta1"].mean(axis=0)  # (3, 24, 24): one δ for all images
     n = s["x"].shape[0]
     flawed = np.stack(
@@ -86,7 +86,7 @@ def averaged_delta() -> Erratum:
 
 def missing_sigmoid_derivative() -> Erratum:
     """The code computes A1(1 − A1) and never multiplies it in."""
-    s = _state()
+    s = article_state()
     flawed = _filter_grad(s["de_da1"].reshape(s["delta1"].shape))  # no · A1(1 − A1)
     return Erratum(
         "AV-code-2",
@@ -102,7 +102,7 @@ def missing_sigmoid_derivative() -> Erratum:
 
 def resize_order() -> Erratum:
     """The 1728-vector ordered (filter, row, column) is resized to (24, 24, 3)."""
-    s = _state()
+    s = article_state()
     n = s["x"].shape[0]
     scrambled = s["delta1"].reshape(n, 1728).reshape(n, 24, 24, 3).transpose(0, 3, 1, 2)
     flawed = _filter_grad(np.ascontiguousarray(scrambled))
@@ -120,7 +120,7 @@ def resize_order() -> Erratum:
 
 def loop_indexes_delta_by_image() -> Erratum:
     """backprop_convolve indexes δ's last axis (3 filters) with the image index."""
-    s = _state()
+    s = article_state()
     x_av = s["x"][:, 0].transpose(1, 2, 0)  # the article's (28, 28, N) layout
     delta = s["delta1"].mean(axis=0).transpose(1, 2, 0)  # the article's (24, 24, 3)
 
@@ -158,7 +158,7 @@ def loop_indexes_delta_by_image() -> Erratum:
 
 def standardization_not_differentiated() -> Erratum:
     """Z2 is standardised in the forward pass; the backward pass skips that step."""
-    s = _state()
+    s = article_state()
     flawed_dw = s["fwd"].a1.T @ s["de_dz2s"]  # δ2 taken before the standardisation
     x, y, f, w = s["x"], s["y"], s["f"], s["w"]
 
@@ -192,7 +192,7 @@ def standardization_not_differentiated() -> Erratum:
 
 def updated_weights_used_for_backprop() -> Erratum:
     """W is updated before it carries the error back to the convolution layer."""
-    s = _state()
+    s = article_state()
     w_new = s["w"] - LR * s["dw"]
     d1 = F.sigmoid_backward((s["de_dz2"] @ w_new.T).reshape(s["delta1"].shape), s["a1"])
     flawed = _filter_grad(d1)
@@ -257,7 +257,7 @@ def convolution_is_correlation() -> Erratum:
 
 def uniform_init_saturates() -> Erratum:
     """U[0, 1) filters and weights: σ(Z2) is exactly 1.0 for every image in float64."""
-    s = _state()
+    s = article_state()
     info = output_saturation(s["x"], s["f"], s["w"])
     return Erratum(
         "AV-code-8",

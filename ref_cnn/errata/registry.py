@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from ref_cnn.errata import av, ic, mb
+from ref_cnn.errata import av, av_derivation, ic, mb, mb_layer
 
-DEMOS = [*av.DEMOS, *mb.DEMOS, *ic.DEMOS]
-CHECKED_CORRECT = [*av.CHECKED_CORRECT, *mb.CHECKED_CORRECT, *ic.CHECKED_CORRECT]
+DEMOS = [*av.DEMOS, *av_derivation.DEMOS, *mb.DEMOS, *mb_layer.DEMOS, *ic.DEMOS]
+CHECKED_CORRECT = [
+    *av.CHECKED_CORRECT,
+    *av_derivation.CHECKED_CORRECT,
+    *mb.CHECKED_CORRECT,
+    *mb_layer.CHECKED_CORRECT,
+    *ic.CHECKED_CORRECT,
+]
 
 
 def run_all(progress=None) -> list[dict]:

@@ -4,8 +4,9 @@ A fresh 70 MiB column matrix costs about as much in page faults (the kernel zero
 memory) as the copy that fills it, so conv2d builds its intermediates in buffers kept
 from the previous call instead. Nothing returned to a caller ever lives in one of them:
 outputs and gradients are always fresh arrays, so a layer's result can't be overwritten by
-the next layer's call (tested with two layers interleaved). Buffers are per thread and per
-dtype, grow to the largest request and stay until `release()`.
+the next layer's call (tested with two layers interleaved). Buffers are per thread (each of
+ref_cnn's worker threads has its own, `ref_cnn.threads`) and per dtype, grow to the largest
+request and stay until `release()`.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import threading
 
 import numpy as np
 
-_LOCAL = threading.local()
+_POOLS: dict[int, dict] = {}  # thread id → {(role, dtype): buffer}
 
 
 def scratch(role: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-    """An uninitialised array of `shape`, a view of the buffer for `role` (one role per
-    intermediate of a call: two live intermediates must not share a role)."""
-    pool = _LOCAL.__dict__.setdefault("pool", {})
+    """An uninitialised array of `shape`, a view of this thread's buffer for `role` (one role
+    per intermediate of a call: two live intermediates must not share a role)."""
+    pool = _POOLS.setdefault(threading.get_ident(), {})
     key = (role, np.dtype(dtype).str)
     size = int(np.prod(shape, dtype=np.int64))
     buf = pool.get(key)
@@ -29,11 +30,17 @@ def scratch(role: str, shape: tuple[int, ...], dtype) -> np.ndarray:
     return buf[:size].reshape(shape)
 
 
+def held_buffers() -> list[np.ndarray]:
+    """Every thread's buffers."""
+    return [buf for pool in list(_POOLS.values()) for buf in list(pool.values())]
+
+
 def held_bytes() -> int:
-    """Bytes this thread's buffers hold."""
-    return sum(buf.nbytes for buf in _LOCAL.__dict__.get("pool", {}).values())
+    """Bytes every thread's buffers hold."""
+    return sum(buf.nbytes for buf in held_buffers())
 
 
 def release() -> None:
-    """Free this thread's buffers (the next call allocates them again)."""
-    _LOCAL.__dict__.pop("pool", None)
+    """Free every thread's buffers (the next call allocates them again). Call it while no
+    ref_cnn op is running in another thread."""
+    _POOLS.clear()

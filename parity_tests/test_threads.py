@@ -1,0 +1,137 @@
+"""ref_cnn's thread count and pool (`ref_cnn.threads`): the knob, its defaults, the pool's
+contract (order, nesting, errors, no oversubscription)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import ref_cnn
+from ref_cnn import threads
+
+
+@pytest.fixture
+def fresh(monkeypatch):
+    """Forget the decided thread count (and restore it afterwards)."""
+    monkeypatch.setattr(threads, "_num_threads", None)
+    for name in (threads.ENV_VAR, *threads._BLAS_ENV_VARS):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+@pytest.fixture
+def no_threadpoolctl(fresh):
+    """As if threadpoolctl were not installed."""
+    fresh.setattr(threads, "_controller", False)
+    return fresh
+
+
+def test_set_and_get(fresh):
+    ref_cnn.set_num_threads(3)
+    assert ref_cnn.get_num_threads() == 3
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, "4", True, None])
+def test_set_rejects_bad_counts(bad):
+    with pytest.raises((TypeError, ValueError), match="number of threads"):
+        ref_cnn.set_num_threads(bad)
+
+
+def test_env_var_comes_first(fresh):
+    fresh.setenv(threads.ENV_VAR, "5")
+    fresh.setenv("OMP_NUM_THREADS", "7")
+    assert ref_cnn.get_num_threads() == 5
+
+
+def test_env_var_must_be_a_positive_int(fresh):
+    fresh.setenv(threads.ENV_VAR, "many")
+    with pytest.raises(ValueError, match="REF_CNN_NUM_THREADS='many'"):
+        ref_cnn.get_num_threads()
+
+
+def test_default_follows_blas(fresh):
+    if not threads.blas_limitable():
+        pytest.skip("threadpoolctl is not installed or sees no BLAS library")
+    assert ref_cnn.get_num_threads() == threads.blas_num_threads()
+
+
+def test_default_without_threadpoolctl_reads_the_blas_env_vars(no_threadpoolctl):
+    assert threads.blas_num_threads() is None and not threads.blas_limitable()
+    no_threadpoolctl.setenv("OMP_NUM_THREADS", "6,2")  # OpenMP's nested form: the first
+    assert ref_cnn.get_num_threads() == 6
+
+
+def test_default_without_anything_is_the_cpu_count(no_threadpoolctl):
+    assert ref_cnn.get_num_threads() == threads._cpu_count() >= 1
+
+
+def test_parallel_map_keeps_the_order_and_uses_several_threads(fresh):
+    ref_cnn.set_num_threads(4)
+    barrier = threading.Barrier(2, timeout=10)  # passes only if two tasks run at once
+
+    def task(i):
+        if i < 2:
+            barrier.wait()
+        return i * i, threading.get_ident()
+
+    out = threads.parallel_map(task, list(range(9)), blas=False)
+    assert [v for v, _ in out] == [i * i for i in range(9)]
+    assert len({ident for _, ident in out}) >= 2
+
+
+def test_parallel_map_with_one_thread_runs_on_the_caller(fresh):
+    ref_cnn.set_num_threads(1)
+    me = threading.get_ident()
+    assert threads.parallel_map(lambda i: threading.get_ident(), [0, 1, 2]) == [me] * 3
+
+
+def test_nested_regions_run_inline(fresh):
+    ref_cnn.set_num_threads(3)
+    inner = threads.parallel_map(
+        lambda i: threads.parallel_map(lambda j: (i, j, threading.get_ident()), [0, 1]),
+        [0, 1, 2],
+        blas=False,
+    )
+    for i, pairs in enumerate(inner):
+        assert [(a, b) for a, b, _ in pairs] == [(i, 0), (i, 1)]
+        assert pairs[0][2] == pairs[1][2]  # both on the thread that ran task i
+
+
+def test_a_task_error_reaches_the_caller(fresh):
+    ref_cnn.set_num_threads(2)
+
+    def task(i):
+        if i == 3:
+            raise ArithmeticError("task 3")
+        return i
+
+    with pytest.raises(ArithmeticError, match="task 3"):
+        threads.parallel_map(task, list(range(6)), blas=False)
+    assert threads.parallel_map(lambda i: i, [1, 2]) == [1, 2]  # the pool still works
+
+
+def test_blas_tasks_run_on_one_blas_thread(fresh):
+    """Our threads × BLAS threads never exceed the thread count: inside a region that calls
+    BLAS, BLAS runs on one thread; after it, BLAS has its own count back."""
+    if not threads.blas_limitable():
+        pytest.skip("threadpoolctl is not installed or sees no BLAS library")
+    before = threads.blas_num_threads()
+    ref_cnn.set_num_threads(2)
+    seen = threads.parallel_map(lambda i: threads.blas_num_threads(), [0, 1, 2])
+    assert seen == [1, 1, 1] if before > 1 else [before] * 3
+    assert threads.blas_num_threads() == before
+
+
+def test_without_threadpoolctl_blas_tasks_stay_on_the_caller(no_threadpoolctl):
+    ref_cnn.set_num_threads(4)
+    me = threading.get_ident()
+    assert threads.parallel_map(lambda i: threading.get_ident(), [0, 1, 2]) == [me] * 3
+
+
+@pytest.mark.parametrize(("n", "grain"), [(0, 3), (1, 3), (7, 3), (9, 3), (5, 10), (4, 0)])
+def test_spans_cover_the_range_in_order(n, grain):
+    out = threads.spans(n, grain)
+    assert out[0][0] == 0 and out[-1][1] == n
+    assert all(a[1] == b[0] for a, b in zip(out, out[1:], strict=False))
+    assert all(0 < hi - lo <= max(grain, 1) for lo, hi in out) or n == 0

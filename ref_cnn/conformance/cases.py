@@ -1,0 +1,117 @@
+"""The kit's cases: each names the edge case it covers (shared with the parity suite).
+
+Shapes are NCHW; a conv case's weight is (C_out, C_in/groups, kH, kW). `kw` holds the
+options, passed by torch's keyword names.
+"""
+
+from __future__ import annotations
+
+
+def _conv(id_, x, w, bias=True, **kw):
+    return {"id": id_, "x": x, "w": w, "bias": bias, "kw": kw}
+
+
+# (N, C_in, H, W), (C_out, C_in/groups, kH, kW): each names the edge case it covers
+CONV_CASES = [
+    _conv("MB-5-multichannel-cin3-cout4", (2, 3, 7, 6), (4, 3, 3, 3)),
+    _conv("AV-14-av-layer-nobias", (3, 1, 12, 12), (3, 1, 5, 5), bias=False),
+    _conv("MB-3-p1", (2, 2, 6, 6), (3, 2, 3, 3), padding=1),
+    _conv("IC-11-p-pair-2x1", (1, 2, 5, 7), (2, 2, 3, 2), padding=(2, 1)),
+    _conv("IC-11-pad-larger-than-kernel", (1, 1, 4, 4), (2, 1, 2, 2), padding=3),
+    _conv("MB-4-s2", (2, 2, 8, 8), (3, 2, 3, 3), stride=2),
+    _conv("IC-10-s3-not-dividing", (1, 2, 10, 9), (2, 2, 3, 2), stride=3),
+    _conv("IC-10-s2x1-p1-k3x2", (2, 1, 7, 8), (2, 1, 3, 2), stride=(2, 1), padding=1),
+    _conv("MB-7-same-odd", (1, 3, 6, 5), (2, 3, 3, 3), padding="same"),
+    _conv("MB-7-same-even-kernel", (1, 2, 6, 7), (2, 2, 4, 2), padding="same"),
+    _conv("MB-7-same-dilated", (1, 1, 9, 9), (2, 1, 3, 3), padding="same", dilation=2),
+    _conv("MB-7-valid-string", (1, 2, 5, 5), (1, 2, 3, 3), padding="valid"),
+    _conv("MB-7-1x1", (2, 4, 5, 5), (3, 4, 1, 1)),
+    _conv("dilation-2", (1, 2, 9, 8), (2, 2, 3, 3), dilation=2),
+    _conv("dilation-2x3-s2-p2", (2, 1, 11, 12), (2, 1, 2, 3), dilation=(2, 3), stride=2, padding=2),
+    _conv("groups-2", (2, 4, 6, 6), (6, 2, 3, 3), groups=2),
+    _conv("groups-depthwise", (2, 3, 6, 5), (3, 1, 3, 3), groups=3, padding=1),
+    _conv("groups-depthwise-multiplier-2", (1, 2, 5, 5), (4, 1, 2, 2), groups=2, stride=2),
+    _conv("kernel-as-large-as-input", (2, 2, 5, 4), (3, 2, 5, 4)),
+    _conv("nonsquare-input-kernel", (1, 1, 3, 9), (1, 1, 2, 4)),
+    _conv("batch-1-channel-1", (1, 1, 4, 4), (1, 1, 2, 2)),
+]
+
+
+def _pool(id_, shape, **kw):
+    return {"id": id_, "x": shape, "kw": kw}
+
+
+# windows both poolings must get right: strides, padding, ceil_mode, overlap
+_SHARED_POOL_CASES = [
+    _pool("IC-10-k3x2-s2x1", (1, 2, 7, 5), kernel_size=(3, 2), stride=(2, 1)),
+    _pool("ceil-mode", (2, 1, 8, 9), kernel_size=3, stride=2, ceil_mode=True),
+    _pool(
+        "ceil-mode-window-would-start-in-padding",
+        (1, 2, 6, 6),
+        kernel_size=2,
+        stride=2,
+        padding=1,
+        ceil_mode=True,
+    ),
+    _pool("overlap-s1", (1, 1, 9, 9), kernel_size=3, stride=1),
+]
+
+MAX_POOL_CASES = [
+    _pool("IC-8-k2-default-stride", (2, 3, 6, 6), kernel_size=2),
+    *_SHARED_POOL_CASES,
+    _pool("pad1-minus-inf", (1, 2, 7, 7), kernel_size=3, stride=2, padding=1),
+    _pool("dilation-2", (1, 2, 10, 9), kernel_size=2, dilation=2, stride=1),
+    _pool(
+        "dilation-2x1-p1-ceil",
+        (2, 1, 11, 10),
+        kernel_size=3,
+        dilation=(2, 1),
+        stride=2,
+        padding=1,
+        ceil_mode=True,
+    ),
+    _pool("kernel-as-large-as-input", (1, 1, 5, 4), kernel_size=(5, 4)),
+    {**_pool("IC-8-ties-k2", (2, 2, 6, 6), kernel_size=2), "ties": True},
+    {
+        **_pool("IC-8-plateau-overlapping-p1", (1, 2, 6, 6), kernel_size=3, stride=1, padding=1),
+        "ties": True,
+    },
+]
+
+AVG_POOL_CASES = [
+    _pool("IC-9-k2-default-stride", (2, 3, 6, 6), kernel_size=2),
+    *_SHARED_POOL_CASES,
+    _pool("pad1-count-pad", (1, 2, 7, 7), kernel_size=3, stride=2, padding=1),
+    _pool(
+        "pad1-no-count-pad",
+        (1, 2, 7, 7),
+        kernel_size=3,
+        stride=2,
+        padding=1,
+        count_include_pad=False,
+    ),
+    _pool(
+        "ceil-mode-no-count-pad",
+        (1, 1, 8, 7),
+        kernel_size=3,
+        stride=2,
+        padding=1,
+        ceil_mode=True,
+        count_include_pad=False,
+    ),
+]
+
+LINEAR_CASES = [
+    {"id": "AV-5-4inputs-2neurons", "shape": (4, 6, 2)},
+    {"id": "AV-av-dense-1728-to-1", "shape": (200, 1728, 1)},
+    {"id": "batch-1", "shape": (1, 5, 7)},
+    {"id": "more-neurons-than-inputs", "shape": (9, 3, 4)},
+]
+
+
+# (N, C, H, W): training-mode batch norm, weight γ and bias β of shape (C,)
+BATCH_NORM_CASES = [
+    {"id": "BN-4-channels", "x": (4, 3, 5, 5), "kw": {}},
+    {"id": "BN-batch-2-eps-1e-3", "x": (2, 2, 3, 4), "kw": {"eps": 1e-3}},
+    {"id": "BN-1x1-spatial", "x": (8, 4, 1, 1), "kw": {}},
+]

@@ -1,0 +1,166 @@
+"""What the kit knows about each op: its cases, its inputs, torch's and ref_cnn's versions.
+
+An op is named by its forward function (`conv2d`). A NumPy target is either that forward
+function or its backward (`conv2d_backward`, the signature of `ref_cnn.functional`); a torch
+or JAX target is a forward function, and its gradients come from autograd / `jax.vjp`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ref_cnn import functional as F
+from ref_cnn.conformance.cases import (
+    AVG_POOL_CASES,
+    BATCH_NORM_CASES,
+    CONV_CASES,
+    LINEAR_CASES,
+    MAX_POOL_CASES,
+)
+from ref_cnn.functional.batchnorm import batch_norm_train, batch_norm_train_backward
+
+Arrays = dict[str, "np.ndarray | None"]
+
+
+@dataclass(frozen=True)
+class Op:
+    """args: the forward's array arguments in order (None where a case has no bias);
+    backward_args: the arrays the NumPy backward takes after dy; grads: the names of what
+    the backward returns, in order (d + argument name); spatial: arrays laid out NCHW."""
+
+    name: str
+    cases: list[dict]
+    inputs: Callable[[dict, np.random.Generator], Arrays]
+    torch_forward: Callable  # (torch, tensors in args order, **kw) → tensor
+    forward: Callable  # ref_cnn's
+    backward: Callable  # ref_cnn's
+    args: tuple[str, ...]
+    backward_args: tuple[str, ...]
+    grads: tuple[str, ...]
+    spatial: tuple[str, ...] = ("x",)
+    weight_layout: str = ""  # "conv": w is (C_out, C_in/g, kH, kW) and moves with the layout
+
+
+def _conv_inputs(case, rng) -> Arrays:
+    x, w = rng.standard_normal(case["x"]), rng.standard_normal(case["w"])
+    b = rng.standard_normal(case["w"][0]) if case["bias"] else None
+    return {"x": x, "w": w, "b": b}
+
+
+def _torch_conv(torch, x, w, b, **kw):
+    with warnings.catch_warnings():  # torch's note about even kernels with padding="same"
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.nn.functional.conv2d(x, w, b, **kw)
+
+
+def _pool_inputs(case, rng) -> Arrays:
+    # ties: small integers, so windows share their maximum (torch: the first one wins)
+    if case.get("ties"):
+        return {"x": rng.integers(0, 3, case["x"]).astype(np.float64)}
+    return {"x": rng.standard_normal(case["x"])}
+
+
+def _linear_inputs(case, rng) -> Arrays:
+    n, m, k = case["shape"]
+    return {
+        "x": rng.standard_normal((n, m)),
+        "w": rng.standard_normal((m, k)),  # the article's (m, n): Z = Wᵀ·X + b
+        "b": rng.standard_normal(k),
+    }
+
+
+def _batch_norm_inputs(case, rng) -> Arrays:
+    c = case["x"][1]
+    return {
+        "x": rng.standard_normal(case["x"]) * 2 + 0.5,
+        "weight": rng.standard_normal(c),
+        "bias": rng.standard_normal(c),
+    }
+
+
+def _torch_batch_norm(torch, x, weight, bias, eps=1e-5):
+    return torch.nn.functional.batch_norm(x, None, None, weight, bias, training=True, eps=eps)
+
+
+def _bn_forward(x, weight, bias, eps=1e-5):
+    return batch_norm_train(x, weight, bias, eps)[0]
+
+
+OPS: dict[str, Op] = {
+    op.name: op
+    for op in (
+        Op(
+            "conv2d",
+            CONV_CASES,
+            _conv_inputs,
+            _torch_conv,
+            F.conv2d,
+            F.conv2d_backward,
+            args=("x", "w", "b"),
+            backward_args=("x", "w"),
+            grads=("dx", "dw", "db"),
+            weight_layout="conv",
+        ),
+        Op(
+            "max_pool2d",
+            MAX_POOL_CASES,
+            _pool_inputs,
+            lambda torch, x, **kw: torch.nn.functional.max_pool2d(x, **kw),
+            F.max_pool2d,
+            F.max_pool2d_backward,
+            args=("x",),
+            backward_args=("x",),
+            grads=("dx",),
+        ),
+        Op(
+            "avg_pool2d",
+            AVG_POOL_CASES,
+            _pool_inputs,
+            lambda torch, x, **kw: torch.nn.functional.avg_pool2d(x, **kw),
+            F.avg_pool2d,
+            F.avg_pool2d_backward,
+            args=("x",),
+            backward_args=("x",),
+            grads=("dx",),
+        ),
+        Op(
+            "linear",
+            LINEAR_CASES,
+            _linear_inputs,
+            lambda torch, x, w, b: x @ w + b,
+            F.linear,
+            F.linear_backward,
+            args=("x", "w", "b"),
+            backward_args=("x", "w"),
+            grads=("dx", "dw", "db"),
+            spatial=(),
+        ),
+        Op(
+            "batch_norm_train",
+            BATCH_NORM_CASES,
+            _batch_norm_inputs,
+            _torch_batch_norm,
+            _bn_forward,
+            batch_norm_train_backward,
+            args=("x", "weight", "bias"),
+            backward_args=("x", "weight"),
+            grads=("dx", "dweight", "dbias"),
+        ),
+    )
+}
+
+# what `--op` accepts: every forward op and its NumPy backward
+OP_NAMES = sorted([*OPS, *(f"{name}_backward" for name in OPS)])
+
+
+def resolve(op: str) -> tuple[Op, bool]:
+    """'conv2d' → (the conv op, False); 'conv2d_backward' → (the conv op, True)."""
+    backward = op.endswith("_backward")
+    spec = OPS.get(op.removesuffix("_backward"))
+    if spec is None:
+        raise ValueError(f"op must be one of {OP_NAMES}, got {op!r}")
+    return spec, backward

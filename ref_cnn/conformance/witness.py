@@ -1,0 +1,61 @@
+"""The expected outputs of a case: torch autograd (float64) with a random upstream gradient.
+
+Every output the kit compares is named: "y" for the forward, "dx", "dw", "db" (d + the
+argument's name) for the gradients. Without torch installed, ref_cnn's own float64
+forward/backward pair is the witness (it is itself held to torch at 1e-10 by the suite).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ref_cnn.conformance.ops import Arrays, Op
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def torch_outputs(op: Op, arrays: Arrays, kw: dict, make_dy: Callable) -> dict[str, np.ndarray]:
+    """y and every gradient through torch autograd, in the arrays' dtype.
+
+    make_dy(shape) → the upstream gradient (a NumPy array). A missing bias is a zero bias
+    with a gradient, so that "db" exists for the NumPy backward (its sum over N, H, W).
+    """
+    import torch
+
+    tensors = {}
+    for name in op.args:
+        a = arrays[name]
+        if a is None:  # no bias: a zero one, which changes nothing in y
+            a = np.zeros(arrays[op.args[1]].shape[0], arrays["x"].dtype)
+        tensors[name] = torch.tensor(a, requires_grad=True)
+    y = op.torch_forward(torch, *tensors.values(), **kw)
+    dy = make_dy(tuple(y.shape))
+    y.backward(torch.tensor(dy))
+    out = {"y": y.detach().numpy(), "dy": dy}
+    out.update({f"d{name}": t.grad.numpy() for name, t in tensors.items()})
+    return out
+
+
+def ref_cnn_outputs(op: Op, arrays: Arrays, kw: dict, make_dy: Callable) -> dict[str, np.ndarray]:
+    """The same outputs from ref_cnn's forward/backward pair."""
+    y = np.asarray(op.forward(*(arrays[name] for name in op.args), **kw))
+    dy = make_dy(y.shape)
+    grads = op.backward(dy, *(arrays[name] for name in op.backward_args), **kw)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    out = {"y": y, "dy": dy}
+    out.update(zip(op.grads, grads, strict=True))
+    return out
+
+
+def outputs(
+    op: Op, arrays: Arrays, kw: dict, make_dy: Callable, use_torch: bool
+) -> dict[str, np.ndarray]:
+    return (torch_outputs if use_torch else ref_cnn_outputs)(op, arrays, kw, make_dy)

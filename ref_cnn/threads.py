@@ -1,0 +1,208 @@
+"""ref_cnn's own threads: how many there are, and the pool that runs them.
+
+NumPy runs its matrix products on the BLAS library's threads, but everything else (the
+column copies of conv2d, the scatter-adds, the layout transposes, pooling, elementwise
+passes) on the one thread that called it. ref_cnn splits that work over a pool of threads:
+NumPy releases the GIL inside its loops, so the threads run at the same time.
+
+The number of threads is, in this order of precedence:
+
+1. the last `set_num_threads(n)`;
+2. the environment variable ``REF_CNN_NUM_THREADS``;
+3. the BLAS library's thread count, read with `threadpoolctl` where it is installed;
+4. ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS`` or ``OMP_NUM_THREADS``, the first one set;
+5. the number of CPUs this process may run on.
+
+A parallel region (`parallel_map`) runs each task's products on one BLAS thread where
+threadpoolctl can set that (so that our threads × BLAS threads never exceed the cores),
+and splits only work that holds no BLAS call where it cannot (`blas_limitable`).
+Results do not depend on the thread count: callers cut work into tasks by its shape only,
+never by the number of threads, and combine the tasks' partial results in task order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from typing import TypeVar
+
+T = TypeVar("T")
+
+ENV_VAR = "REF_CNN_NUM_THREADS"
+_BLAS_ENV_VARS = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
+
+_lock = threading.Lock()
+_num_threads: int | None = None  # None: not decided yet (see `get_num_threads`)
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_local = threading.local()  # .worker: this thread runs a task of a parallel region
+_controller = None  # threadpoolctl.ThreadpoolController, once looked up (False: unavailable)
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return int(value)
+
+
+def _env_threads(name: str) -> int | None:
+    """A thread count from an environment variable ("4", or OpenMP's "4,2": the first)."""
+    text = os.environ.get(name, "").split(",")[0].strip()
+    if not text:
+        return None
+    try:
+        return _positive_int(int(text), name)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"environment variable {name}={os.environ[name]!r} must be a positive integer"
+        ) from err
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the CPUs this process may use (Linux)
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _blas_controller():
+    """threadpoolctl's controller of the loaded BLAS libraries, or None without threadpoolctl."""
+    global _controller
+    if _controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _controller = ThreadpoolController().select(user_api="blas")
+        except ImportError:
+            _controller = False
+    return _controller or None
+
+
+def blas_num_threads() -> int | None:
+    """The BLAS library's thread count (threadpoolctl), or None where it cannot be read."""
+    controller = _blas_controller()
+    counts = [lib.num_threads for lib in controller.lib_controllers] if controller else []
+    return max(counts) if counts else None
+
+
+def default_num_threads() -> int:
+    """The thread count before any `set_num_threads` (see the module's precedence list)."""
+    for source in (
+        lambda: _env_threads(ENV_VAR),
+        blas_num_threads,
+        *(lambda name=name: _env_threads(name) for name in _BLAS_ENV_VARS),
+        _cpu_count,
+    ):
+        n = source()
+        if n is not None:
+            return n
+    return 1  # not reached: _cpu_count always answers
+
+
+def get_num_threads() -> int:
+    """The number of threads ref_cnn splits its own (non-BLAS) work over."""
+    global _num_threads
+    if _num_threads is None:
+        _num_threads = default_num_threads()
+    return _num_threads
+
+
+def set_num_threads(n: int) -> None:
+    """Use `n` threads for ref_cnn's own work from now on (1: all of it on the calling thread).
+
+    The BLAS library's own thread count is left as it is (set it with threadpoolctl, or
+    OPENBLAS_NUM_THREADS before NumPy loads); inside a parallel region each of our threads
+    runs its products on one BLAS thread. Results are the same for every `n`.
+    """
+    global _num_threads
+    _num_threads = _positive_int(n, "the number of threads")
+
+
+def blas_limitable() -> bool:
+    """Whether a parallel region can run its BLAS calls on one BLAS thread each
+    (threadpoolctl is installed and sees the BLAS library). Without it, only tasks that
+    make no BLAS call may be split over threads, or the threads would multiply."""
+    controller = _blas_controller()
+    return bool(controller and controller.lib_controllers)
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """BLAS on one thread for the duration (threadpoolctl; the setting is process-wide, so
+    it is taken only while the calling thread waits on its tasks)."""
+    controller = _blas_controller()
+    if not controller or blas_num_threads() == 1:
+        yield
+        return
+    with controller.limit(limits=1):
+        yield
+
+
+def _executor(size: int) -> ThreadPoolExecutor:
+    """The shared pool, with at least `size` workers (rebuilt when the count grows)."""
+    global _pool, _pool_size
+    with _lock:
+        if _pool is None or _pool_size < size:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(size, thread_name_prefix="ref_cnn")
+            _pool_size = size
+        return _pool
+
+
+def _run_task(fn: Callable[[T], object], item: T):
+    _local.worker = True
+    try:
+        return fn(item)
+    finally:
+        _local.worker = False
+
+
+def parallel_map(fn: Callable[[T], object], items: Sequence[T], blas: bool = True) -> list:
+    """[fn(item) for item in items], the items shared among `get_num_threads()` threads.
+
+    The results come back in the order of `items`. The calling thread takes part, so one
+    thread (or one item, or a call from inside a task) runs everything on it, in order.
+    blas: whether `fn` calls BLAS. Such tasks run in parallel only where BLAS can be held to
+    one thread per task (`blas_limitable`); elsewhere they run one after another, each
+    product on all of BLAS's threads.
+    """
+    threads = min(get_num_threads(), len(items))
+    if threads <= 1 or getattr(_local, "worker", False) or (blas and not blas_limitable()):
+        return [fn(item) for item in items]
+    pool = _executor(threads - 1)
+    results: list = [None] * len(items)
+    next_item = iter(range(len(items)))
+    take = threading.Lock()
+
+    def drain() -> None:  # each thread takes the next item until none is left
+        while True:
+            with take:
+                i = next(next_item, None)
+            if i is None:
+                return
+            results[i] = _run_task(fn, items[i])
+
+    with _one_blas_thread() if blas else contextlib.nullcontext():
+        helpers = [pool.submit(drain) for _ in range(threads - 1)]
+        try:
+            drain()
+        finally:
+            wait(helpers)
+        for f in helpers:
+            f.result()  # re-raises a task's exception here
+    return results
+
+
+def spans(n: int, grain: int) -> list[tuple[int, int]]:
+    """[lo, hi) ranges of at most `grain` covering range(n), in order (at least one range).
+    Cut work by its shape with this, never by the thread count, so that results don't
+    depend on how many threads run them."""
+    grain = max(1, grain)
+    return [(lo, min(lo + grain, n)) for lo in range(0, max(n, 1), grain)]

@@ -84,6 +84,26 @@ MISSING = {
     "dev": _HYPOTHESIS_WHY,
 }
 
+
+@pytest.fixture(autouse=True, scope="session")
+def _parallel_path():
+    """The whole suite runs on ref_cnn's parallel path (`ref_cnn.threads`): 3 threads, and
+    work cut into tiny tasks, so that even the small test arrays are split."""
+    import ref_cnn
+    from ref_cnn import threads
+    from ref_cnn.functional import batchnorm
+
+    knobs = [(threads, "ELEMENTWISE_BLOCK", 64), (batchnorm, "BLOCK_BYTES", 1)]
+    before = ref_cnn.get_num_threads(), [getattr(m, name) for m, name, _ in knobs]
+    ref_cnn.set_num_threads(3)
+    for module, name, value in knobs:
+        setattr(module, name, value)
+    yield
+    ref_cnn.set_num_threads(before[0])
+    for (module, name, _), value in zip(knobs, before[1], strict=True):
+        setattr(module, name, value)
+
+
 # the one error metric (ref_cnn/_metric.py, shared with the report and the conformance kit):
 # NaN/±inf placement must match the witness; then max |ours − reference| ≤ RTOL · max |reference|
 # (a norm-wise relative bound: sums that cancel to ~0 in one element would make an

@@ -136,7 +136,11 @@ EQUATIONS: tuple[Equation, ...] = (
         "Filter gradient",
         "∂E/∂f = X ⋆ δ1, the valid cross-correlation of the input with δ1 = ∂E/∂Z1, summed over images",
         "torch.nn.grad.conv2d_weight; autograd",
-        ("ref_cnn.functional.conv2d_backward", "ref_cnn.av_network.av_backward"),
+        (
+            "ref_cnn.functional.conv2d_backward",
+            "ref_cnn.functional.conv2d_backward_readable",
+            "ref_cnn.av_network.av_backward",
+        ),
     ),
     Equation(
         "AV-15",
@@ -182,7 +186,11 @@ EQUATIONS: tuple[Equation, ...] = (
         "Convolution product on a volume",
         "conv(I,K)_{x,y} = Σ_{i=1..f} Σ_{j=1..f} Σ_{k=1..n_C} K_{i,j,k}·I_{x+i−1, y+j−1, k}",
         "torch conv2d, C_in > 1",
-        ("ref_cnn.functional.conv2d", "ref_cnn.literal.conv2d"),
+        (
+            "ref_cnn.functional.conv2d",
+            "ref_cnn.functional.conv2d_readable",
+            "ref_cnn.literal.conv2d",
+        ),
     ),
     Equation(
         "MB-6",
@@ -325,14 +333,23 @@ EQUATIONS: tuple[Equation, ...] = (
         "Convolutional layer forward",
         "Y_i = B_i + Σ_{j=1..n} X_j ⋆ K_ij, i = 1..d; B_i may be untied (one bias per output position, as in the post's code) or tied (one per channel)",
         "torch conv2d (+ an explicit bias tensor for the untied case)",
-        ("ref_cnn.functional.conv2d", "ref_cnn.functional.conv2d_untied", "ref_cnn.literal.conv2d"),
+        (
+            "ref_cnn.functional.conv2d",
+            "ref_cnn.functional.conv2d_readable",
+            "ref_cnn.functional.conv2d_untied",
+            "ref_cnn.literal.conv2d",
+        ),
     ),
     Equation(
         "IC-5",
         "Kernel gradient",
         "∂E/∂K_ij = X_j ⋆ ∂E/∂Y_i",
         "autograd; torch.nn.grad.conv2d_weight",
-        ("ref_cnn.functional.conv2d_backward", "ref_cnn.literal.conv2d_backward"),
+        (
+            "ref_cnn.functional.conv2d_backward",
+            "ref_cnn.functional.conv2d_backward_readable",
+            "ref_cnn.literal.conv2d_backward",
+        ),
     ),
     Equation(
         "IC-6",
@@ -346,7 +363,11 @@ EQUATIONS: tuple[Equation, ...] = (
         "Input gradient",
         "∂E/∂X_j = Σ_i ∂E/∂Y_i *_full K_ij",
         "autograd; torch.nn.grad.conv2d_input",
-        ("ref_cnn.functional.conv2d_backward", "ref_cnn.literal.conv2d_backward"),
+        (
+            "ref_cnn.functional.conv2d_backward",
+            "ref_cnn.functional.conv2d_backward_readable",
+            "ref_cnn.literal.conv2d_backward",
+        ),
     ),
     Equation(
         "IC-8",
@@ -356,6 +377,8 @@ EQUATIONS: tuple[Equation, ...] = (
         (
             "ref_cnn.functional.max_pool2d",
             "ref_cnn.functional.max_pool2d_backward",
+            "ref_cnn.functional.max_pool2d_readable",
+            "ref_cnn.functional.max_pool2d_backward_readable",
             "ref_cnn.literal.max_pool2d",
         ),
     ),
@@ -367,6 +390,8 @@ EQUATIONS: tuple[Equation, ...] = (
         (
             "ref_cnn.functional.avg_pool2d",
             "ref_cnn.functional.avg_pool2d_backward",
+            "ref_cnn.functional.avg_pool2d_readable",
+            "ref_cnn.functional.avg_pool2d_backward_readable",
             "ref_cnn.literal.avg_pool2d",
         ),
     ),

@@ -133,7 +133,43 @@ def filter_gradient_is_a_correlation() -> Erratum:
     )
 
 
-DEMOS = [dense_bias_left_out, reductions_differ_per_path, filter_gradient_is_a_correlation]
+def _error(fn) -> str:
+    try:
+        return f"no exception: shape {np.shape(fn())}"
+    except (IndexError, ValueError) as exc:
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+
+
+def worked_linear_example_shapes() -> Erratum:
+    """The worked Z = Wᵀ·X + b: a 2-vector labelled 'Z_2x2', and Wᵀ's entries indexed as W's."""
+    rng = np.random.default_rng(0)
+    w, x, b = rng.standard_normal((4, 2)), rng.standard_normal(4), rng.standard_normal(2)
+    as_printed = np.ascontiguousarray(w.T)  # a W indexed as printed: W_{rc} at (r, c), 2 × 4
+    z = F.linear(x[None], w, b)[0]  # AV-5: Z = Wᵀ·X + b, one sample
+    return Erratum(
+        "AV-text-3",
+        "AV",
+        "Fully Connected Layer, the worked linear transformation with 4 features and 2 neurons",
+        "W is said to have 'shape (4, 2)', but the matrix written for Wᵀ has entries W_11 … W_14 and W_21 … W_24 (W indexed neuron first, as a 2 × 4 W), and the result is labelled 'Z_2x2'",
+        "with W of shape (4, 2), Wᵀ's first row is W_11, W_21, W_31, W_41, and Z = Wᵀ·X + b is a 2-vector (2 × 1), one value per neuron (AV-5)",
+        "notation only, but a reader who fills a (4, 2) array from the printed indices reaches W_14, which does not exist; Z has 2 values, not 4",
+        {
+            "printed entries W_13 … W_24 read from the (4, 2) W": _error(
+                lambda: [w[r, c] for r in range(2) for c in range(4)]
+            ),
+            "Wᵀ·X with the printed 2 × 4 matrix taken as W": _error(lambda: as_printed.T @ x),
+            "shape of Z (one sample)": list(z.shape),
+        },
+        "ref_cnn.errata.av_derivation.worked_linear_example_shapes",
+    )
+
+
+DEMOS = [
+    dense_bias_left_out,
+    reductions_differ_per_path,
+    filter_gradient_is_a_correlation,
+    worked_linear_example_shapes,
+]
 
 CHECKED_CORRECT = [
     "AV: backprop_convolve.py's window sum X[j:j+24, k:k+24]·δ is a cross-correlation, the right operation for ∂E/∂f (once δ is indexed by filter and paired with its image).",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from ref_cnn.errata import av, av_derivation, ic, mb
+from ref_cnn.errata import av, av_derivation, ic, mb, mb_layer
 
-DEMOS = [*av.DEMOS, *av_derivation.DEMOS, *mb.DEMOS, *ic.DEMOS]
+DEMOS = [*av.DEMOS, *av_derivation.DEMOS, *mb.DEMOS, *mb_layer.DEMOS, *ic.DEMOS]
 CHECKED_CORRECT = [
     *av.CHECKED_CORRECT,
     *av_derivation.CHECKED_CORRECT,
     *mb.CHECKED_CORRECT,
+    *mb_layer.CHECKED_CORRECT,
     *ic.CHECKED_CORRECT,
 ]
 

@@ -114,6 +114,12 @@ def _run_case(fn, spec, backward, fw, case, dtype, layout, rtol, use_torch) -> C
         "shapes": {k: None if a is None else a.shape for k, a in arrays.items()},
         "options": kw,
     }
+    if layout != "nchw":
+        inputs["passed"] = {
+            k: targets.to_layout(spec, k, a, layout).shape
+            for k, a in arrays.items()
+            if a is not None
+        }
     result = CaseResult(case["id"], "ok", 0.0, float("nan"), bounds[names[0]], inputs=inputs)
     runner = (
         (targets.run_numpy_backward if backward else targets.run_numpy_forward)

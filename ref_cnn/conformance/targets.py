@@ -17,6 +17,7 @@ targets take `torch.nn.functional.linear`'s (n, m) = wᵀ, and their dw is trans
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -107,7 +108,9 @@ def run_torch(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) -> dict:
     if op.name == "linear":
         inputs["w"] = np.ascontiguousarray(inputs["w"].T)  # F.linear's (n, m)
     tensors = {n: torch.tensor(a, requires_grad=True) for n, a in inputs.items()}
-    y = fn(*(tensors.get(n) for n in op.args), **kw)
+    with warnings.catch_warnings():  # torch's note on padding="same" with an even kernel
+        warnings.filterwarnings("ignore", "Using padding='same'", UserWarning)
+        y = fn(*(tensors.get(n) for n in op.args), **kw)
     y.backward(torch.tensor(to_layout(op, "y", dy, layout)))
     out = {"y": from_layout(op, "y", y.detach().numpy(), layout)}
     for n, t in tensors.items():

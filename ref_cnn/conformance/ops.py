@@ -43,6 +43,14 @@ class Op:
     grads: tuple[str, ...]
     spatial: tuple[str, ...] = ("x",)
     weight_layout: str = ""  # "conv": w is (C_out, C_in/g, kH, kW) and moves with the layout
+    # the size of a zero bias standing in for a missing one (the NumPy backward returns db)
+    bias_size: Callable[[Arrays, dict], int] = lambda arrays, kw: arrays["w"].shape[0]
+    integer_args: tuple[str, ...] = ()  # inputs with no gradient (indices)
+    backward_kw: Callable[[dict], dict] = lambda kw: kw  # the options the backward takes
+    nhwc: bool = True  # False: the options name NCHW axes (pad widths, flat indices)
+
+    def differentiable(self, arrays: Arrays) -> list[str]:
+        return [n for n in self.args if arrays.get(n) is not None and n not in self.integer_args]
 
 
 def _conv_inputs(case, rng) -> Arrays:

@@ -140,6 +140,7 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.conv2d_backward",
             "ref_cnn.functional.conv2d_backward_readable",
             "ref_cnn.av_network.av_backward",
+            "ref_cnn.literal.av14_filter_gradient",
         ),
     ),
     Equation(
@@ -349,6 +350,7 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.conv2d_backward",
             "ref_cnn.functional.conv2d_backward_readable",
             "ref_cnn.literal.conv2d_backward",
+            "ref_cnn.literal.ic5_kernel_gradient",
         ),
     ),
     Equation(
@@ -367,6 +369,7 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.conv2d_backward",
             "ref_cnn.functional.conv2d_backward_readable",
             "ref_cnn.literal.conv2d_backward",
+            "ref_cnn.literal.ic7_input_gradient",
         ),
     ),
     Equation(

@@ -69,7 +69,10 @@ EQUATIONS: tuple[Equation, ...] = (
         "Linear transformation",
         "Z = Wᵀ·X + b, W of shape (m inputs, n neurons)",
         "torch Linear with weight = Wᵀ",
-        ("ref_cnn.functional.linear",),
+        (
+            "ref_cnn.functional.linear",
+            "ref_cnn.functional.linear_backward",
+        ),
     ),
     Equation(
         "AV-6",
@@ -168,7 +171,11 @@ EQUATIONS: tuple[Equation, ...] = (
         "Zero padding",
         "p rows/columns of zeros on each of the four sides",
         "torch padding / F.pad",
-        ("ref_cnn.functional.conv2d",),
+        (
+            "ref_cnn.functional.conv2d",
+            "ref_cnn.functional.pad",
+            "ref_cnn.functional.pad_backward",
+        ),
     ),
     Equation(
         "MB-4",
@@ -207,6 +214,9 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.max_pool2d",
             "ref_cnn.functional.avg_pool2d",
             "ref_cnn.functional.pool_output_size",
+            "ref_cnn.functional.adaptive_avg_pool2d",
+            "ref_cnn.functional.adaptive_max_pool2d",
+            "ref_cnn.functional.max_unpool2d",
         ),
     ),
     Equation(
@@ -234,7 +244,11 @@ EQUATIONS: tuple[Equation, ...] = (
         "Fully connected layer",
         "z_j = Σ_l w_{j,l}·a_l + b_j; a_j = ψ(z_j); a volume is flattened to n_H·n_W·n_C first",
         "torch Flatten + Linear",
-        ("ref_cnn.functional.flatten", "ref_cnn.functional.linear"),
+        (
+            "ref_cnn.functional.flatten",
+            "ref_cnn.functional.linear",
+            "ref_cnn.functional.linear_backward",
+        ),
     ),
     Equation(
         "MB-12",
@@ -318,6 +332,8 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.correlate2d",
             "ref_cnn.functional.convolve2d",
             "ref_cnn.functional.full_output_size",
+            "ref_cnn.functional.conv_transpose2d",
+            "ref_cnn.literal.conv_transpose2d",
         ),
     ),
     Equation(
@@ -332,21 +348,35 @@ EQUATIONS: tuple[Equation, ...] = (
         "Kernel gradient",
         "∂E/∂K_ij = X_j ⋆ ∂E/∂Y_i",
         "autograd; torch.nn.grad.conv2d_weight",
-        ("ref_cnn.functional.conv2d_backward", "ref_cnn.literal.conv2d_backward"),
+        (
+            "ref_cnn.functional.conv2d_backward",
+            "ref_cnn.literal.conv2d_backward",
+            "ref_cnn.functional.conv_transpose2d_backward",
+        ),
     ),
     Equation(
         "IC-6",
         "Bias gradient",
         "∂E/∂B_i = ∂E/∂Y_i (untied); summed over positions when tied",
         "autograd",
-        ("ref_cnn.functional.conv2d_backward", "ref_cnn.functional.conv2d_untied_backward"),
+        (
+            "ref_cnn.functional.conv2d_backward",
+            "ref_cnn.functional.conv2d_untied_backward",
+            "ref_cnn.functional.conv_transpose2d_backward",
+        ),
     ),
     Equation(
         "IC-7",
         "Input gradient",
         "∂E/∂X_j = Σ_i ∂E/∂Y_i *_full K_ij",
         "autograd; torch.nn.grad.conv2d_input",
-        ("ref_cnn.functional.conv2d_backward", "ref_cnn.literal.conv2d_backward"),
+        (
+            "ref_cnn.functional.conv2d_backward",
+            "ref_cnn.literal.conv2d_backward",
+            "ref_cnn.functional.conv_transpose2d",
+            "ref_cnn.functional.conv_transpose2d_backward",
+            "ref_cnn.literal.conv_transpose2d",
+        ),
     ),
     Equation(
         "IC-8",
@@ -357,6 +387,10 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.max_pool2d",
             "ref_cnn.functional.max_pool2d_backward",
             "ref_cnn.literal.max_pool2d",
+            "ref_cnn.functional.adaptive_max_pool2d",
+            "ref_cnn.functional.adaptive_max_pool2d_backward",
+            "ref_cnn.functional.max_unpool2d",
+            "ref_cnn.functional.max_unpool2d_backward",
         ),
     ),
     Equation(
@@ -368,6 +402,8 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.avg_pool2d",
             "ref_cnn.functional.avg_pool2d_backward",
             "ref_cnn.literal.avg_pool2d",
+            "ref_cnn.functional.adaptive_avg_pool2d",
+            "ref_cnn.functional.adaptive_avg_pool2d_backward",
         ),
     ),
     Equation(
@@ -386,7 +422,12 @@ EQUATIONS: tuple[Equation, ...] = (
         "Padding in conv",
         "output n + 2P − k + 1; the input gradient is the full convolution cropped by P on each side",
         "torch, padding > 0, forward and backward",
-        ("ref_cnn.functional.conv2d", "ref_cnn.functional.conv2d_backward"),
+        (
+            "ref_cnn.functional.conv2d",
+            "ref_cnn.functional.conv2d_backward",
+            "ref_cnn.functional.conv_transpose2d",
+            "ref_cnn.functional.pad_backward",
+        ),
     ),
     Equation(
         "IC-12",

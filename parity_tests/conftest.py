@@ -3,17 +3,106 @@
 `parity(quantity, ours, reference)` asserts that two arrays agree to the dtype's bound
 and records the measured error on the test node, where `scripts/parity_report.py` reads
 it back per equation ID (the test's `equation` marker).
+
+torch is optional here (the numpy-only pass runs without it). Every test module imports
+without torch, torchvision and hypothesis: a module takes them through `optional(...)`, and
+a test that needs one carries the marker `torch` (or `torchvision`). Where the package is
+absent those tests are deselected by their marker and the summary says how many and why;
+an unmarked test that touches an absent package fails with an ImportError naming the extra.
 """
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
-import torch
 
 from ref_cnn._metric import RTOL64, compare
 
-torch.set_num_threads(1)  # deterministic reductions; both sides run single-threaded here
+EXTRA_OF = {"torch": "torch", "torchvision": "torch", "hypothesis": "dev", "tqdm": "train"}
+EXTRA_OF.update(mlxtend="train", matplotlib="train")
+
+
+def _try_import(name: str):
+    """(module, None) or (None, why it does not import) — torchvision can be installed and
+    still fail to import beside a torch it was not built for."""
+    try:
+        return importlib.import_module(name), None
+    except Exception as exc:  # ImportError, or RuntimeError from a mismatched torchvision
+        return None, f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+class Absent:
+    """Stands in for a package that is not installed. Attribute chains stay lazy (a module
+    level `torch.optim.SGD` in a parameter list, or `class M(tnn.Module)`), and any call
+    raises an ImportError that names the extra that provides the package."""
+
+    def __init__(self, name: str, why: str):
+        self._name, self._why = name, why
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return Absent(f"{self._name}.{attr}", self._why)
+
+    def __call__(self, *args, **kwargs):
+        top = self._name.split(".")[0]
+        raise ImportError(
+            f"{self._name} is needed but {top} does not import ({self._why}): "
+            f'pip install "ref_cnn[{EXTRA_OF.get(top, "dev")}]", or mark the test '
+            f"@pytest.mark.{top if top in ('torch', 'torchvision') else 'torch'} so that it is "
+            "deselected where the package is absent"
+        )
+
+    def __mro_entries__(self, bases):
+        return (object,)
+
+
+def optional(name: str):
+    """`import name`, or an `Absent` stand-in when it does not import."""
+    module, why = _try_import(name)
+    return module if module is not None else Absent(name, why)
+
+
+_torch, _TORCH_WHY = _try_import("torch")
+if _torch is not None:
+    _torch.set_num_threads(1)  # deterministic reductions; both sides run single-threaded here
+    _TORCHVISION_WHY = _try_import("torchvision")[1]
+else:
+    _TORCHVISION_WHY = f"torch does not import ({_TORCH_WHY})"
+torch = _torch if _torch is not None else Absent("torch", _TORCH_WHY)
+# hypothesis builds the property tests at import: without it that module is not collected
+# (pytest_terminal_summary says so). Each of its tests is marked `torch` as well.
+_HYPOTHESIS_WHY = _try_import("hypothesis")[1]
+collect_ignore = ["test_properties.py"] if _HYPOTHESIS_WHY else []
+_TRAIN_WHY = next(filter(None, (_try_import(m)[1] for m in ("tqdm", "mlxtend"))), None)
+MISSING = {
+    "torch": _TORCH_WHY,
+    "torchvision": _TORCHVISION_WHY,
+    "train": _TRAIN_WHY,
+    "dev": _HYPOTHESIS_WHY,
+}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _parallel_path():
+    """The whole suite runs on ref_cnn's parallel path (`ref_cnn.threads`): 3 threads, and
+    work cut into tiny tasks, so that even the small test arrays are split."""
+    import ref_cnn
+    from ref_cnn import threads
+    from ref_cnn.functional import batchnorm
+
+    knobs = [(threads, "ELEMENTWISE_BLOCK", 64), (batchnorm, "BLOCK_BYTES", 1)]
+    before = ref_cnn.get_num_threads(), [getattr(m, name) for m, name, _ in knobs]
+    ref_cnn.set_num_threads(3)
+    for module, name, value in knobs:
+        setattr(module, name, value)
+    yield
+    ref_cnn.set_num_threads(before[0])
+    for (module, name, _), value in zip(knobs, before[1], strict=True):
+        setattr(module, name, value)
+
 
 # the one error metric (ref_cnn/_metric.py, shared with the report and the conformance kit):
 # NaN/±inf placement must match the witness; then max |ours − reference| ≤ RTOL · max |reference|
@@ -22,12 +111,12 @@ torch.set_num_threads(1)  # deterministic reductions; both sides run single-thre
 RTOL = {np.dtype(np.float64): RTOL64, np.dtype(np.float32): 2e-5}
 
 
-def t(a: np.ndarray, grad: bool = False) -> torch.Tensor:
+def t(a: np.ndarray, grad: bool = False):
     """NumPy → torch, same dtype, a copy (so torch can never alias our arrays)."""
     return torch.tensor(np.array(a), requires_grad=grad)
 
 
-def n(x: torch.Tensor) -> np.ndarray:
+def n(x) -> np.ndarray:
     return x.detach().numpy()
 
 
@@ -113,8 +202,44 @@ def equation_ids(item) -> list[str]:
 
 def pytest_collection_modifyitems(config, items):
     out = config.getoption("--equation-ids-out")
-    if out:
+    if out:  # every collected test, before any is deselected for a missing package
         import json
 
         with open(out, "w", encoding="utf-8") as fh:
             json.dump({item.nodeid: equation_ids(item) for item in items}, fh)
+    # torchvision implies torch; tests whose package is absent are deselected, and said so.
+    for item in items:
+        if item.get_closest_marker("torchvision") and not item.get_closest_marker("torch"):
+            item.add_marker("torch")
+    dropped = {}
+    for marker in MISSING:
+        if MISSING[marker]:
+            for item in items:
+                if item.get_closest_marker(marker) and item.nodeid not in dropped:
+                    dropped[item.nodeid] = (item, marker)
+    if dropped:
+        config.hook.pytest_deselected(items=[item for item, _ in dropped.values()])
+        items[:] = [item for item in items if item.nodeid not in dropped]
+        config._ref_cnn_dropped = {
+            m: sum(1 for _, k in dropped.values() if k == m) for m in MISSING
+        }
+
+
+def pytest_report_header(config):
+    have = ", ".join(f"{m} {'absent' if why else 'yes'}" for m, why in MISSING.items())
+    return f"ref_cnn extras: {have}"
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if _HYPOTHESIS_WHY:
+        terminalreporter.write_line(
+            f"not collected: test_properties.py (hypothesis: {_HYPOTHESIS_WHY}); "
+            'pip install "ref_cnn[dev]" to run it'
+        )
+    for marker, count in getattr(config, "_ref_cnn_dropped", {}).items():
+        if count:
+            extra = marker if marker in ("train", "dev") else "torch"
+            terminalreporter.write_line(
+                f"deselected {count} tests marked '{marker}': {MISSING[marker]} "
+                f'(pip install "ref_cnn[{extra}]" to run them)'
+            )

@@ -9,10 +9,11 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
-from conftest import n, t
+from conftest import n, optional, t
 
 from ref_cnn import functional as F
+
+torch = optional("torch")
 
 eq = pytest.mark.equation
 
@@ -43,6 +44,7 @@ def _run(name, x, dy):
 @pytest.mark.parametrize("scale", [1.0, 30.0, 1000.0], ids=["scale1", "scale30", "scale1000"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("name", PARAMS)
+@pytest.mark.torch
 def test_activation_matches_torch(name, dtype, scale, parity):
     """Forward and backward, including |x| up to 1000 where a naive e^(−x) overflows."""
     rng = np.random.default_rng(0)
@@ -80,6 +82,7 @@ def test_sigmoid_derivative_written_on_the_output():
 
 @pytest.mark.parametrize("name", list(ACTS))
 @eq("MB-9")
+@pytest.mark.torch
 def test_nan_propagates_like_torch(name):
     x = np.array([[np.nan, 1.0, -2.0]])
     ours = ACTS[name][0](x)

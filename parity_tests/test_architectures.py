@@ -7,22 +7,23 @@ twins: logits, input gradient, every parameter gradient and the running statisti
 from __future__ import annotations
 
 import copy
-import importlib
 
 import numpy as np
 import pytest
-import torch
-import torch.nn as tnn
-import torchvision
-from conftest import RTOL, n, t
+from conftest import RTOL, n, optional, t
 
 import ref_cnn
 from ref_cnn.nn import Conv2d, ReLU, Sigmoid
 from ref_cnn.nn.blocks import BatchNorm2d, Concat, Residual
 
+torch = optional("torch")
+tnn = optional("torch.nn")
+torchvision = optional("torchvision")
+
 eq = pytest.mark.equation
-tv_resnet = importlib.import_module("torchvision.models.resnet")
-tv_googlenet = importlib.import_module("torchvision.models.googlenet")
+pytestmark = pytest.mark.torch
+tv_resnet = optional("torchvision.models.resnet")
+tv_googlenet = optional("torchvision.models.googlenet")
 DEEP_RTOL = {np.float64: 1e-10, np.float32: 1e-4}  # float32 through ~20 layers of BatchNorm
 
 
@@ -210,6 +211,7 @@ def test_residual_identity_claim(activation, batchnorm, beta, input_sign, passes
     ],
 )
 @eq("MB-16", "MB-17")
+@pytest.mark.torchvision
 def test_torchvision_residual_blocks(build, shape, mode, dtype, parity):
     torch.manual_seed(0)
     check_twin(_randomise_bn(build()), shape, dtype, parity, mode, rtol=DEEP_RTOL[dtype])
@@ -279,6 +281,7 @@ def test_article_inception_module(dtype, parity):
     ],
 )
 @eq("MB-18")
+@pytest.mark.torchvision
 def test_torchvision_inception_parts(build, shape, mode, dtype, parity):
     torch.manual_seed(0)
     check_twin(_randomise_bn(build()), shape, dtype, parity, mode, rtol=DEEP_RTOL[dtype])
@@ -290,6 +293,7 @@ def test_torchvision_inception_parts(build, shape, mode, dtype, parity):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("mode", ["train", "eval"])
 @eq("MB-16", "MB-17")
+@pytest.mark.torchvision
 def test_resnet18(mode, dtype, parity):
     torch.manual_seed(0)
     check_twin(
@@ -305,6 +309,7 @@ def test_resnet18(mode, dtype, parity):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("mode", ["train", "eval"])
 @eq("MB-18")
+@pytest.mark.torchvision
 def test_googlenet(mode, dtype, parity):
     """Train mode with dropout p = 0: torch's dropout mask cannot be reproduced (ref_cnn's
     Dropout draws its own seeded mask; its train/eval behaviour is tested separately).
@@ -316,6 +321,7 @@ def test_googlenet(mode, dtype, parity):
     check_twin(module, (2, 3, 64, 64), dtype, parity, mode, rtol=DEEP_RTOL[dtype])
 
 
+@pytest.mark.torchvision
 def test_googlenet_with_aux_logits_is_refused_by_name():
     with pytest.raises(TypeError, match="aux_logits=True"):
         ref_cnn.from_torch(torchvision.models.googlenet(aux_logits=True, init_weights=True))

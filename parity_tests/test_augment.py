@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-import torchvision.transforms.v2.functional as TF
+from conftest import optional
 
 from ref_cnn import augment as A
+
+torch = optional("torch")
+TF = optional("torchvision.transforms.v2.functional")
 
 eq = pytest.mark.equation
 pytestmark = eq("MB-14")
@@ -51,6 +53,7 @@ LAYOUTS = [pytest.param(True, id="batch"), pytest.param(False, id="single")]
         pytest.param(A.pad, TF.pad, ((1, 2, 3, 0),), id="pad-ltrb"),
     ],
 )
+@pytest.mark.torchvision
 def test_exact_operations(ours, theirs, args, dtype, batch):
     img = images(dtype, batch)
     np.testing.assert_array_equal(ours(img, *args), tv(theirs, img, *args))
@@ -59,6 +62,7 @@ def test_exact_operations(ours, theirs, args, dtype, batch):
 @pytest.mark.parametrize("channels", [1, 3], ids=["1-channel", "3-channels"])
 @pytest.mark.parametrize("batch", LAYOUTS)
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.torchvision
 def test_grayscale(dtype, batch, channels):
     """uint8 exact; float within 2 ulp: torch fuses g·0.587 and b·0.114 into the two
     additions (one rounding each instead of two), which NumPy cannot do."""
@@ -73,6 +77,7 @@ def test_grayscale(dtype, batch, channels):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("angle", [30, -47.5, 90, 180, 270, 123])
 @pytest.mark.parametrize("expand", [False, True], ids=["same-size", "expand"])
+@pytest.mark.torchvision
 def test_rotate_nearest_is_exact_except_at_half_pixel_ties(angle, expand, dtype):
     """Exact, except where a sampling point lies exactly halfway between two pixels (a
     quarter turn of a non-square image keeps its size only with half-pixel offsets): there
@@ -114,6 +119,7 @@ def test_rotate_nearest_is_exact_except_at_half_pixel_ties(angle, expand, dtype)
     ],
     ids=["30", "expand", "center", "fill"],
 )
+@pytest.mark.torchvision
 def test_rotate_bilinear_within_stated_tolerance(kw, dtype, atol):
     img = images(dtype, h=10, w=8)
     ours = A.rotate(img, interpolation="bilinear", **kw)
@@ -125,6 +131,7 @@ def test_rotate_bilinear_within_stated_tolerance(kw, dtype, atol):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+@pytest.mark.torchvision
 def test_rotate_nearest_with_fill(dtype):
     img = images(dtype)
     np.testing.assert_array_equal(
@@ -143,6 +150,7 @@ def test_rotate_nearest_with_fill(dtype):
         pytest.param(A.adjust_hue, TF.adjust_hue, -0.4, id="hue-negative"),
     ],
 )
+@pytest.mark.torchvision
 def test_colour_adjustments(ours, theirs, factor, dtype):
     """float: same formula, summation order may differ → 1e-6 (float32 arithmetic for hue);
     uint8: truncation after float32 arithmetic → at most 1 level apart, and rarely."""
@@ -156,6 +164,7 @@ def test_colour_adjustments(ours, theirs, factor, dtype):
         )
 
 
+@pytest.mark.torchvision
 def test_rgb_hsv_round_trip_and_torchvision_hsv():
     from torchvision.transforms.v2.functional._color import _hsv_to_rgb, _rgb_to_hsv
 
@@ -168,6 +177,7 @@ def test_rgb_hsv_round_trip_and_torchvision_hsv():
     np.testing.assert_allclose(A.hsv_to_rgb(hsv), img, atol=1e-12)
 
 
+@pytest.mark.torchvision
 def test_random_crop_is_a_crop_of_the_padded_image_and_seeded():
     img = images(np.float64, batch=False)
     a = A.random_crop(img, (6, 7), np.random.default_rng(3), padding=2)
@@ -178,6 +188,7 @@ def test_random_crop_is_a_crop_of_the_padded_image_and_seeded():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.torchvision
 def test_gaussian_noise_formula_and_statistics(dtype):
     img = images(dtype, h=64, w=64)
     ours = A.gaussian_noise(img, np.random.default_rng(0), mean=0.0, sigma=0.1, clip=False)

@@ -19,6 +19,7 @@ def av_data():
 
 
 @eq("AV-15")
+@pytest.mark.train
 def test_data_is_200_real_digits_with_the_binary_label(av_data):
     x, y = av_data
     assert x.shape == (200, 1, 28, 28) and y.shape == (200, 1)
@@ -29,6 +30,7 @@ def test_data_is_200_real_digits_with_the_binary_label(av_data):
 
 
 @eq("AV-15")
+@pytest.mark.train
 def test_article_initialisation_saturates_the_output_sigmoid_in_float64(av_data):
     """U[0, 1) filters and weights: Z2 ≈ 400, σ(Z2) == 1.0 exactly, all gradients 0."""
     x, y = av_data
@@ -41,6 +43,8 @@ def test_article_initialisation_saturates_the_output_sigmoid_in_float64(av_data)
 
 @pytest.mark.parametrize("setting", ["article", "standardized"])
 @eq("AV-15", "AV-12")
+@pytest.mark.train
+@pytest.mark.torch
 def test_training_trajectory_equals_torch(av_data, setting, parity):
     x, y = av_data
     f, w = ex.initial_params(seed=0)

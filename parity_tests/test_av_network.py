@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as tf
-from conftest import n, t
+from conftest import n, optional, t
 
 from ref_cnn.av_network import av_backward, av_forward, av_loss
+
+torch = optional("torch")
+tf = optional("torch.nn.functional")
 
 eq = pytest.mark.equation
 
@@ -42,6 +43,7 @@ def _torch_chain(x, y, f, w, b):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @eq("AV-7", "AV-5", "AV-6")
+@pytest.mark.torch
 def test_forward_summary_matches_torch_chain(dtype, parity):
     x, y, f, w, b = _setup(dtype)
     ours = av_forward(x, f, w, b)
@@ -54,6 +56,7 @@ def test_forward_summary_matches_torch_chain(dtype, parity):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @eq("AV-8", "AV-9", "AV-10", "AV-11", "AV-13", "AV-14")
+@pytest.mark.torch
 def test_every_gradient_of_the_chain_matches_autograd(dtype, parity):
     x, y, f, w, b = _setup(dtype)
     fwd = av_forward(x, f, w, b)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch.nn.functional as tf
-from conftest import n, t
+from conftest import n, optional, t
 
 from ref_cnn import functional as F
+
+tf = optional("torch.nn.functional")
 
 eq = pytest.mark.equation
 rng = np.random.default_rng(0)
@@ -259,6 +260,7 @@ def test_inputs_are_never_modified(call):
 
 
 @eq("IC-4")
+@pytest.mark.torch
 def test_nan_propagates_through_conv_like_torch():
     x = X.copy()
     x[0, 1, 2, 3] = np.nan
@@ -272,6 +274,7 @@ def test_nan_propagates_through_conv_like_torch():
 )
 @pytest.mark.parametrize("stride", [1, 2], ids=["stride-1", "stride-2"])
 @eq("IC-5", "IC-7")
+@pytest.mark.torch
 def test_non_finite_values_reach_the_same_gradients_as_torch(where, stride):
     """NaN and inf in x, w or δ give NaN/inf in exactly the gradient entries where torch has
     them: the fast paths' extra zero columns must not spread them (inf·0 = NaN)."""

@@ -26,6 +26,7 @@ def _params(path: Path) -> dict[str, np.ndarray]:
 
 
 @eq("MB-13", "MB-15")
+@pytest.mark.train
 def test_two_epochs_then_resume_two_equals_four_straight(tmp_path):
     quiet = dict(progress=False, log=lambda *_: None)
     small = dict(model="lenet", limit=320, augment=True)  # 5 augmented batches of 64 per epoch
@@ -58,6 +59,7 @@ def test_two_epochs_then_resume_two_equals_four_straight(tmp_path):
         pytest.param("pickle", "not a readable ref_cnn checkpoint", id="pickled-object-refused"),
     ],
 )
+@pytest.mark.train
 def test_bad_checkpoint_gives_an_error_naming_the_file(tmp_path, content, message):
     path = tmp_path / "checkpoint.npz"
     if content is None:
@@ -79,6 +81,7 @@ def test_bad_checkpoint_gives_an_error_naming_the_file(tmp_path, content, messag
 
 
 @eq("AV-15")
+@pytest.mark.train
 def test_article_model_trains_from_the_command_line(tmp_path):
     out = tmp_path / "article"
     done = subprocess.run(
@@ -137,6 +140,7 @@ def test_help_explains_every_option():
     ],
     ids=["transposed-kernel", "stride-bug", "tie-rule"],
 )
+@pytest.mark.torch
 def test_check_catches_and_names_a_broken_implementation(target, op, bad_output):
     done = subprocess.run(
         [sys.executable, "-m", "ref_cnn", "check", target, "--op", op],

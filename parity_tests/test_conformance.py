@@ -11,11 +11,13 @@ from pathlib import Path
 import broken_impls
 import numpy as np
 import pytest
-import torch
+from conftest import optional
 
 from ref_cnn import conformance
 from ref_cnn import functional as F
 from ref_cnn.testing import assert_conforms
+
+torch = optional("torch")
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -37,6 +39,7 @@ def _cli(*args):
 # ------------------------------------------------------------------ the NaN and one-ulp convs
 
 
+@pytest.mark.torch
 def test_cli_fails_the_nan_conv_naming_the_nan():
     done = _cli("broken_impls:conv2d_nan", "--op", "conv2d", "--dtype", "float32")
     assert done.returncode == 1, done.stdout + done.stderr
@@ -69,6 +72,7 @@ def test_float32_rule_still_catches_an_error_ten_times_torchs():
 
 
 @pytest.mark.parametrize("op", ["conv2d", "max_pool2d", "avg_pool2d", "linear"])
+@pytest.mark.torch
 def test_torch_functional_passes_with_every_gradient_checked(op):
     """F.linear takes weight (n, m) = wᵀ: the kit hands torch targets that convention."""
     results = assert_conforms(getattr(torch.nn.functional, op), op)
@@ -76,6 +80,7 @@ def test_torch_functional_passes_with_every_gradient_checked(op):
     assert all(not r.unchecked for r in results)
 
 
+@pytest.mark.torch
 def test_cli_checks_torch_conv2d():
     done = _cli("torch.nn.functional:conv2d", "--op", "conv2d")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -115,6 +120,7 @@ def custom_torch_conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     return _ConvWrongKernelGrad.apply(x, w, b, stride, padding, dilation, groups)
 
 
+@pytest.mark.torch
 def test_a_custom_autograd_function_is_detected_as_torch_and_its_bad_gradient_named():
     with pytest.raises(AssertionError) as info:
         assert_conforms(custom_torch_conv, "conv2d")
@@ -124,6 +130,7 @@ def test_a_custom_autograd_function_is_detected_as_torch_and_its_bad_gradient_na
     assert "  dw: largest error" in text
 
 
+@pytest.mark.torch
 def test_torch_float32_kernels_pass_the_float32_rule():
     results = assert_conforms(torch.nn.functional.conv2d, "conv2d", dtype=np.float32)
     assert all(1e-8 < r.worst_rel < 1e-5 for r in results)
@@ -160,6 +167,7 @@ def test_nhwc_code_passes_with_layout_nhwc_and_fails_without():
         assert_conforms(nhwc_conv2d, "conv2d")
 
 
+@pytest.mark.torch
 def test_torch_target_in_nhwc():
     def torch_nhwc_pool(x, **kw):
         return torch.nn.functional.max_pool2d(x.permute(0, 3, 1, 2), **kw).permute(0, 2, 3, 1)

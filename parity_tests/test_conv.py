@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as tf
-from conftest import n, t
+from conftest import n, optional, t
 
 from ref_cnn import literal
 from ref_cnn.conformance import CONV_CASES
 from ref_cnn.functional import conv2d, conv2d_backward, conv2d_untied, conv2d_untied_backward
+
+torch = optional("torch")
+tf = optional("torch.nn.functional")
 
 eq = pytest.mark.equation
 
@@ -60,6 +61,7 @@ def _torch_reference(x, w, b, kw, dy):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES)
+@pytest.mark.torch
 def test_conv2d_matches_torch(x_shape, w_shape, bias, kw, dtype, parity):
     rng, x, w, b = _data(x_shape, w_shape, bias, dtype)
     y = conv2d(x, w, b, **kw)
@@ -73,6 +75,7 @@ def test_conv2d_matches_torch(x_shape, w_shape, bias, kw, dtype, parity):
 
 
 @pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES)
+@pytest.mark.torch
 def test_conv2d_backward_matches_torch_nn_grad(x_shape, w_shape, bias, kw, parity):
     """Second witness: torch.nn.grad.conv2d_input / conv2d_weight (no autograd)."""
     if isinstance(kw.get("padding"), str):
@@ -128,6 +131,7 @@ def test_stride_leaves_uncovered_rows_with_zero_gradient():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @eq("IC-4", "IC-6")
+@pytest.mark.torch
 def test_untied_bias_matches_torch(dtype, parity):
     """IC's layer: one bias per output position, B of shape (C_out, H_out, W_out)."""
     rng = np.random.default_rng(5)
@@ -202,6 +206,7 @@ def test_large_batches_are_processed_in_chunks(budget, monkeypatch, parity):
     ids=["same-shapes", "other-shapes"],
 )
 @eq("IC-4", "IC-5", "IC-7")
+@pytest.mark.torch
 def test_two_layers_interleaved_do_not_share_results(second, parity):
     """conv2d keeps its work buffers from call to call (`functional.scratch`); a layer's
     output and gradients must survive the next layer's calls: forward A, forward B,
@@ -241,6 +246,7 @@ def test_two_layers_interleaved_do_not_share_results(second, parity):
     ids=["pad-1", "groups-2-dilation-2", "same-even-kernel"],
 )
 @eq("IC-5", "IC-7", "IC-11")
+@pytest.mark.torch
 def test_gradients_from_delta_columns_equal_the_scatter(x_shape, w_shape, kw, parity, monkeypatch):
     """At stride 1 conv2d_backward takes dx and dw from δ's column matrix (dx: δ correlated
     with the flipped kernel); x's column matrix and the offset-by-offset scatter-add give

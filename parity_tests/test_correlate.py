@@ -8,11 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.signal as ss
-import torch.nn.functional as tf
-from conftest import n, t
+from conftest import n, optional, t
 
 from ref_cnn import literal
 from ref_cnn.functional import HEF, VEF, conv2d, convolve2d, correlate2d
+
+tf = optional("torch.nn.functional")
 
 eq = pytest.mark.equation
 
@@ -27,6 +28,7 @@ MODES = ["valid", "same", "full"]
 
 
 @eq("AV-1")
+@pytest.mark.torch
 def test_av1_worked_example():
     """The article's numbers: X = [[1,7,2],[11,1,23],[2,2,2]], f = [[1,1],[0,1]] → [[9,32],[14,26]]."""
     x = np.array([[1, 7, 2], [11, 1, 23], [2, 2, 2]])
@@ -41,6 +43,7 @@ def test_av1_worked_example():
 
 
 @eq("MB-1")
+@pytest.mark.torch
 def test_mb1_vertical_edge_filter_on_step_image():
     """6×6 image, bright left half (10) and dark right half (0): VEF responds only at the edge."""
     image = np.zeros((6, 6))
@@ -81,6 +84,7 @@ def test_convolve2d_matches_scipy(a_shape, k_shape, mode, parity):
 
 @pytest.mark.parametrize(("a_shape", "k_shape"), SHAPES)
 @eq("IC-1", "MB-2")
+@pytest.mark.torch
 def test_correlate2d_valid_matches_torch_conv2d(a_shape, k_shape, parity):
     rng = np.random.default_rng(2)
     a, k = rng.standard_normal(a_shape), rng.standard_normal(k_shape)

@@ -36,6 +36,7 @@ def make_mnist(
 
 
 @pytest.mark.parametrize("layout", ["torchvision-root", "flat-folder-gz"])
+@pytest.mark.torchvision
 def test_good_idx_files_load_through_torchvision(tmp_path, layout):
     flat = layout == "flat-folder-gz"
     images, labels = make_mnist(tmp_path / "root", gz=flat, flat=flat)
@@ -55,6 +56,7 @@ def test_good_idx_files_load_through_torchvision(tmp_path, layout):
         pytest.param(lambda b: b + b"xx", "trailing bytes", id="trailing-bytes"),
     ],
 )
+@pytest.mark.torchvision
 def test_damaged_idx_file_gives_an_error_naming_the_file(tmp_path, damage, message):
     make_mnist(tmp_path)
     path = tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte"
@@ -63,6 +65,7 @@ def test_damaged_idx_file_gives_an_error_naming_the_file(tmp_path, damage, messa
         data.torchvision_dataset("mnist", root=tmp_path)
 
 
+@pytest.mark.torchvision
 def test_missing_dataset_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="MNIST not found under"):
         data.torchvision_dataset("mnist", root=tmp_path)
@@ -81,6 +84,7 @@ def test_debian_fashion_mnist_is_found_automatically(tmp_path):
 
 
 @eq("AV-15")
+@pytest.mark.train
 def test_mnist_subset_is_shuffled_reproducibly():
     a, b, c = data.mnist_subset(0), data.mnist_subset(0), data.mnist_subset(1)
     np.testing.assert_array_equal(a.y, b.y)

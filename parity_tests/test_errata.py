@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as tf
-from conftest import n, t
+from conftest import n, optional, t
 
 from ref_cnn import functional as F
 from ref_cnn.av_network import av_backward, av_forward
 from ref_cnn.errata import av, av_derivation, ic, mb, mb_layer
+
+torch = optional("torch")
+tf = optional("torch.nn.functional")
 
 eq = pytest.mark.equation
 
@@ -30,6 +31,7 @@ def _torch_av_grads(x, y, f, w, b, standardized):
 
 
 @eq("AV-14")
+@pytest.mark.train
 def test_av_conv_gradient_errata_change_the_direction():
     for demo in (av.averaged_delta, av.missing_sigmoid_derivative, av.resize_order):
         measured = demo().measured
@@ -38,6 +40,7 @@ def test_av_conv_gradient_errata_change_the_direction():
 
 
 @eq("AV-14")
+@pytest.mark.train
 def test_av_loop_raises_and_ignores_the_filter_index():
     m = av.loop_indexes_delta_by_image().measured
     assert m["exception with 200 images"].startswith("IndexError")
@@ -45,6 +48,7 @@ def test_av_loop_raises_and_ignores_the_filter_index():
 
 
 @eq("AV-15")
+@pytest.mark.train
 def test_av_undifferentiated_standardisation_trains_worse():
     m = av.standardization_not_differentiated().measured
     assert m["cosine(flawed ∂E/∂W, correct)"] < 0.9
@@ -52,11 +56,13 @@ def test_av_undifferentiated_standardisation_trains_worse():
 
 
 @eq("AV-13")
+@pytest.mark.train
 def test_av_updated_weights_bias_the_filter_gradient():
     assert av.updated_weights_used_for_backprop().measured["relative error of ∂E/∂f"] > 1e-3
 
 
 @eq("AV-6", "AV-1", "AV-15")
+@pytest.mark.train
 def test_av_small_errata():
     m = av.sigmoid_overflow().measured
     assert (m["warnings, article form"], m["warnings, ref_cnn"]) == (1, 0)
@@ -67,6 +73,7 @@ def test_av_small_errata():
 
 
 @eq("MB-5", "MB-6", "MB-7", "MB-13")
+@pytest.mark.torch
 def test_mb_errata():
     m = mb.sum_bounds_run_over_the_image().measured
     assert m["as printed, output (1, 1)"].startswith("IndexError")
@@ -87,6 +94,7 @@ def test_mb_errata():
 
 
 @eq("IC-8")
+@pytest.mark.torch
 def test_ic_maxpool_ties():
     m = ic.maxpool_ties_duplicate_the_gradient().measured
     assert m["windows with a tie (ReLU input)"] > 0
@@ -95,6 +103,7 @@ def test_ic_maxpool_ties():
 
 
 @eq("AV-5", "AV-11")
+@pytest.mark.train
 def test_av_dense_bias_is_in_the_equations_and_dead_in_the_code(parity):
     m = av_derivation.dense_bias_left_out().measured
     assert m["code's pipeline: max |O(b = 1) − O(b = 0)|"] < 1e-14
@@ -108,6 +117,7 @@ def test_av_dense_bias_is_in_the_equations_and_dead_in_the_code(parity):
 
 
 @eq("AV-10", "AV-14")
+@pytest.mark.train
 def test_av_paths_reduce_the_loss_differently(parity):
     m = av_derivation.reductions_differ_per_path().measured
     assert m["(‖∂W‖/‖∂f‖) code ÷ (‖∂W‖/‖∂f‖) ∇E"] == pytest.approx(200)
@@ -121,6 +131,7 @@ def test_av_paths_reduce_the_loss_differently(parity):
 
 
 @eq("AV-14")
+@pytest.mark.train
 def test_av_filter_gradient_is_a_correlation_not_a_convolution(parity):
     m = av_derivation.filter_gradient_is_a_correlation().measured
     assert m["cosine(Σ_l X_l * δ1_l convolved, correct)"] < 0.5
@@ -134,6 +145,7 @@ def test_av_filter_gradient_is_a_correlation_not_a_convolution(parity):
 
 @pytest.mark.parametrize("psi", ["relu", "sigmoid", "tanh"])
 @eq("MB-9")
+@pytest.mark.torch
 def test_mb_layer_applies_psi_once(psi, parity):
     m = mb_layer.psi_applied_twice().measured
     name = {"relu": "ReLU", "sigmoid": "sigmoid", "tanh": "tanh"}[psi]
@@ -151,6 +163,7 @@ def test_mb_layer_applies_psi_once(psi, parity):
     "s, p", [(1, 0), (2, 0), (2, 1), (3, 2)], ids=["s1-p0", "s2-p0", "s2-p1", "s3-p2"]
 )
 @eq("MB-5", "MB-6")
+@pytest.mark.torch
 def test_mb_conv_index_needs_stride_and_padding(s, p, parity):
     m = mb_layer.conv_index_ignores_stride_and_padding().measured
     assert m["s = 2, p = 0 (7×7, f = 3): relative error vs conv2d"] > 0.5
@@ -163,6 +176,7 @@ def test_mb_conv_index_needs_stride_and_padding(s, p, parity):
 
 
 @eq("MB-8")
+@pytest.mark.torch
 def test_mb_pool_index_needs_stride(parity):
     m = mb_layer.pool_index_ignores_stride().measured
     assert m["f = s = 2 on 8×8: fraction of outputs ≠ max_pool2d"] > 0.5
@@ -176,6 +190,7 @@ def test_mb_pool_index_needs_stride(parity):
 
 
 @eq("IC-4", "IC-6", "MB-10")
+@pytest.mark.torch
 def test_ic_bias_one_per_kernel_in_the_text_one_per_pixel_in_the_code(parity):
     m = ic.bias_per_kernel_in_text_per_pixel_in_code().measured
     assert m["bias parameters, code (depth 5, 26×26 output)"] == 5 * 26 * 26
@@ -202,6 +217,7 @@ def test_the_registry_runs_every_demonstration_once():
 
 
 @eq("AV-5")
+@pytest.mark.torch
 def test_av_worked_linear_example_is_a_2_vector(parity):
     m = av_derivation.worked_linear_example_shapes().measured
     assert m["printed entries W_13 … W_24 read from the (4, 2) W"].startswith("IndexError")

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-import torch.nn as tnn
-from conftest import n, t
+from conftest import n, optional, t
 
 import ref_cnn
 from ref_cnn import functional as F
 from ref_cnn import models
+
+torch = optional("torch")
+tnn = optional("torch.nn")
 
 eq = pytest.mark.equation
 
@@ -68,6 +69,7 @@ STACKS = [
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize(("build", "shape"), STACKS)
 @eq("MB-9", "MB-11", "MB-12", "AV-7")
+@pytest.mark.torch
 def test_twin_matches_torch_forward_and_every_gradient(build, shape, dtype, parity):
     torch.manual_seed(0)
     module = build().to(torch.float64 if dtype == np.float64 else torch.float32).eval()
@@ -90,6 +92,7 @@ def test_twin_matches_torch_forward_and_every_gradient(build, shape, dtype, pari
 
 @eq("MB-8")
 @pytest.mark.parametrize("size", [1, 3, (2, 5), (7, 4)], ids=["1", "3", "2x5", "7x4-upsample-rows"])
+@pytest.mark.torch
 def test_adaptive_avg_pool_matches_torch(size, parity):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 3, 7, 10))
@@ -101,6 +104,7 @@ def test_adaptive_avg_pool_matches_torch(size, parity):
     parity("dx", F.adaptive_avg_pool2d_backward(dy, x, size), n(xt.grad))
 
 
+@pytest.mark.torch
 def test_dropout_train_mask_and_eval_identity():
     layer = ref_cnn.nn.Dropout(0.25, rng=np.random.default_rng(3))
     x = np.random.default_rng(4).standard_normal((200, 50))
@@ -117,6 +121,7 @@ def test_dropout_train_mask_and_eval_identity():
     np.testing.assert_array_equal(layer.forward(x), n(tnn.Dropout(0.25).eval()(t(x))))
 
 
+@pytest.mark.torch
 def test_unsupported_module_names_itself():
     module = tnn.Sequential(tnn.Conv2d(1, 2, 3), tnn.GRU(4, 4))
     with pytest.raises(TypeError, match=r"model\.1 of type torch\.nn\.modules\.rnn\.GRU"):
@@ -125,6 +130,7 @@ def test_unsupported_module_names_itself():
         ref_cnn.from_torch(tnn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect"))
 
 
+@pytest.mark.torch
 def test_train_eval_follow_torch_and_to_torch_round_trip():
     module = lenet().double()
     twin = ref_cnn.from_torch(module)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-from conftest import n, t
+from conftest import n, optional, t
 
 from ref_cnn.conformance import LINEAR_CASES
 from ref_cnn.functional import flatten, linear, linear_backward
+
+torch = optional("torch")
 
 eq = pytest.mark.equation
 
@@ -21,6 +22,7 @@ CASES = [pytest.param(*c["shape"], id=c["id"]) for c in LINEAR_CASES]
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize(("batch", "m", "k"), CASES)
 @eq("AV-5", "AV-10", "AV-11", "AV-13")
+@pytest.mark.torch
 def test_linear_matches_torch_linear(batch, m, k, dtype, parity):
     """torch.nn.Linear holds weight = Wᵀ, shape (neurons, inputs)."""
     rng = np.random.default_rng(0)
@@ -55,6 +57,7 @@ def test_linear_gradients_match_finite_differences(fd_check):
 
 
 @eq("MB-11")
+@pytest.mark.torch
 def test_mb11_fully_connected_on_a_flattened_volume(parity):
     """z_j = Σ_l w_{j,l}·a_l + b_j after flattening (n_H, n_W, n_C) → n_H·n_W·n_C; MB's w is Wᵀ."""
     rng = np.random.default_rng(2)

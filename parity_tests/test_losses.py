@@ -6,17 +6,19 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as tf
-from conftest import n, t
+from conftest import n, optional, t
 
 from ref_cnn import functional as F
+
+torch = optional("torch")
+tf = optional("torch.nn.functional")
 
 eq = pytest.mark.equation
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @eq("AV-8")
+@pytest.mark.torch
 def test_half_squared_error_matches_torch(dtype, parity):
     """E = Σ (y′ − O)²/2 and ∂E/∂O = −(y′ − O), against 0.5·sum((y − O)²) in autograd."""
     rng = np.random.default_rng(0)
@@ -31,6 +33,7 @@ def test_half_squared_error_matches_torch(dtype, parity):
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @eq("MB-13")
+@pytest.mark.torch
 def test_mse_matches_torch(dtype, reduction, parity):
     rng = np.random.default_rng(1)
     o, y = rng.standard_normal((6, 3)).astype(dtype), rng.standard_normal((6, 3)).astype(dtype)
@@ -45,6 +48,7 @@ def test_mse_matches_torch(dtype, reduction, parity):
 @pytest.mark.parametrize("extreme", [False, True], ids=["moderate", "saturated-p-0-and-1"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @eq("MB-13")
+@pytest.mark.torch
 def test_binary_cross_entropy_matches_torch(dtype, extreme, reduction, parity):
     """Including p exactly 0 and 1, where torch clamps the logs at −100."""
     rng = np.random.default_rng(2)
@@ -67,6 +71,7 @@ def test_binary_cross_entropy_matches_torch(dtype, extreme, reduction, parity):
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @eq("MB-13")
+@pytest.mark.torch
 def test_cross_entropy_matches_torch(dtype, reduction, scale, parity):
     """J = (1/m)·Σ −log softmax(z_i)[y_i], stable at logits of ±1000."""
     rng = np.random.default_rng(3)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-import torch.nn as tnn
-from conftest import n, t
+from conftest import n, optional, t
 
 import ref_cnn
 from ref_cnn import functional as F
 from ref_cnn import optim
+
+torch = optional("torch")
+tnn = optional("torch.nn")
 
 eq = pytest.mark.equation
 
@@ -44,6 +45,7 @@ CONFIGS = [
 
 @pytest.mark.parametrize(("ours_cls", "torch_cls", "kw"), CONFIGS)
 @eq("MB-13")
+@pytest.mark.torch
 def test_parameters_after_every_step_equal_torch(ours_cls, torch_cls, kw, parity):
     """A small conv net trained on a fixed batch with cross-entropy, 25 steps."""
     torch.manual_seed(0)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch.nn.functional as tf
-from conftest import n, t
+from conftest import n, optional, t
 
 from ref_cnn import literal
 from ref_cnn.conformance import AVG_POOL_CASES, MAX_POOL_CASES
 from ref_cnn.functional import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
+
+tf = optional("torch.nn.functional")
 
 eq = pytest.mark.equation
 
@@ -30,6 +31,7 @@ def _torch_pool(fn, x, dy, kw):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize(("shape", "kw"), MAX_CASES)
 @eq("MB-8", "IC-8", "IC-10")
+@pytest.mark.torch
 def test_max_pool_matches_torch(shape, kw, dtype, parity):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape).astype(dtype)
@@ -43,6 +45,7 @@ def test_max_pool_matches_torch(shape, kw, dtype, parity):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize(("shape", "kw"), AVG_CASES)
 @eq("MB-8", "IC-9", "IC-10")
+@pytest.mark.torch
 def test_avg_pool_matches_torch(shape, kw, dtype, parity):
     rng = np.random.default_rng(1)
     x = rng.standard_normal(shape).astype(dtype)
@@ -112,6 +115,7 @@ def test_avg_pool_gradient_matches_finite_differences(shape, kw, fd_check):
     ],
 )
 @eq("IC-8")
+@pytest.mark.torch
 def test_max_pool_ties_follow_torch_first_maximum(kw, parity):
     """Ties and plateaus: torch gives the whole gradient to the first maximum (row-major)."""
     rng = np.random.default_rng(6)
@@ -131,6 +135,7 @@ def test_max_pool_ties_follow_torch_first_maximum(kw, parity):
 
 
 @eq("IC-8")
+@pytest.mark.torch
 def test_max_pool_padding_is_minus_infinity_not_zero():
     """All-negative input with padding: a zero pad would win every border window."""
     x = -1.0 - np.arange(16, dtype=np.float64).reshape(1, 1, 4, 4)
@@ -140,6 +145,7 @@ def test_max_pool_padding_is_minus_infinity_not_zero():
 
 
 @eq("IC-8")
+@pytest.mark.torch
 def test_max_pool_nan_propagates_like_torch():
     x = np.arange(16, dtype=np.float64).reshape(1, 1, 4, 4)
     x[0, 0, 1, 2] = np.nan

@@ -26,6 +26,7 @@ def report_dir(tmp_path_factory):
     return out
 
 
+@pytest.mark.train
 def test_json_schema(report_dir):
     report = json.loads((report_dir / "parity.json").read_text(encoding="utf-8"))
     assert list(report) == [
@@ -88,6 +89,7 @@ def test_json_schema(report_dir):
     assert traj["max_rel_difference"] < 1e-9
 
 
+@pytest.mark.train
 def test_markdown_has_a_table_per_article_and_the_errata(report_dir):
     md = (report_dir / "parity.md").read_text(encoding="utf-8")
     assert md.count("| ID | what | status |") == 3

@@ -9,16 +9,18 @@ import itertools
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as tf
-from conftest import n, t
+from conftest import n, optional, t
 
 from ref_cnn import functional as F
+
+torch = optional("torch")
+tf = optional("torch.nn.functional")
 
 eq = pytest.mark.equation
 
 
 @eq("AV-2", "IC-1", "IC-3")
+@pytest.mark.torch
 def test_valid_and_full_sizes_match_torch_shapes():
     for size, f in itertools.product(range(1, 12), range(1, 6)):
         if f > size:
@@ -31,6 +33,7 @@ def test_valid_and_full_sizes_match_torch_shapes():
 
 
 @eq("MB-6", "IC-10", "IC-11")
+@pytest.mark.torch
 def test_conv_output_size_matches_torch_for_many_n_f_p_s_d():
     checked = 0
     for size, f, p, s, d in itertools.product(
@@ -47,6 +50,7 @@ def test_conv_output_size_matches_torch_for_many_n_f_p_s_d():
 
 
 @eq("MB-8", "IC-10")
+@pytest.mark.torch
 def test_pool_output_size_matches_torch_including_ceil_mode():
     checked = 0
     for size, f, p, s, d, ceil in itertools.product(
@@ -79,6 +83,7 @@ def test_same_padding_keeps_the_size_and_is_f_minus_1_over_2_for_odd_f():
     ],
 )
 @eq("AV-3")
+@pytest.mark.torch
 def test_im2col_matches_torch_unfold(kw, parity):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 3, 28, 28))
@@ -93,6 +98,7 @@ def test_im2col_matches_torch_unfold(kw, parity):
 
 
 @eq("AV-4")
+@pytest.mark.torch
 def test_flatten_matches_torch_and_gives_1728_for_the_av_network(parity):
     a1 = np.random.default_rng(1).standard_normal((200, 3, 24, 24))
     flat = F.flatten(a1)
@@ -101,6 +107,7 @@ def test_flatten_matches_torch_and_gives_1728_for_the_av_network(parity):
 
 
 @eq("IC-12")
+@pytest.mark.torch
 def test_he_normal_has_variance_2_over_fan_in_like_kaiming_normal():
     shape = (64, 32, 3, 3)  # fan_in = 288
     ours = F.he_normal(shape, np.random.default_rng(2))
@@ -123,6 +130,7 @@ def test_he_normal_has_variance_2_over_fan_in_like_kaiming_normal():
     ids=["rgb-3x3-16", "av-5x5-3-nobias", "1x1-64-32", "3x2-4-6"],
 )
 @eq("MB-10")
+@pytest.mark.torch
 def test_parameter_count_matches_torch_numel(f, c_in, c_out, bias):
     layer = torch.nn.Conv2d(c_in, c_out, f, bias=bias)
     assert F.conv_param_count(f, c_in, c_out, bias) == sum(p.numel() for p in layer.parameters())

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
 import ref_cnn
+from ref_cnn import functional as F
 from ref_cnn import threads
 
 
@@ -135,3 +137,32 @@ def test_spans_cover_the_range_in_order(n, grain):
     assert out[0][0] == 0 and out[-1][1] == n
     assert all(a[1] == b[0] for a, b in zip(out, out[1:], strict=False))
     assert all(0 < hi - lo <= max(grain, 1) for lo, hi in out) or n == 0
+
+
+# ---------------------------------------------------------------- the kernels on N threads
+
+
+def test_elementwise_blocks_match_one_pass(fresh):
+    fresh.setattr(threads, "ELEMENTWISE_BLOCK", 7)  # many blocks, a ragged last one
+    ref_cnn.set_num_threads(3)
+    rng = np.random.default_rng(0)
+    x, dy = rng.standard_normal((5, 3, 4, 2)), rng.standard_normal((5, 3, 4, 2))
+    x[0, 0, 0, 0], dy[1, 0, 0, 0] = np.nan, np.inf
+    np.testing.assert_array_equal(F.relu(x), np.maximum(x, 0))
+    np.testing.assert_array_equal(F.relu_backward(dy, x), np.where(x > 0, dy, 0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_batch_norm_is_the_same_on_1_and_n_threads(dtype, fresh):
+    from ref_cnn.functional import batchnorm as bn
+
+    fresh.setattr(bn, "BLOCK_BYTES", 1)  # one channel per task
+    rng = np.random.default_rng(0)
+    x, dy = (rng.standard_normal((4, 5, 6, 3)).astype(dtype) for _ in range(2))
+    w, b = (rng.standard_normal(5).astype(dtype) for _ in range(2))
+    results = {}
+    for n in (1, 3):
+        ref_cnn.set_num_threads(n)
+        results[n] = (*bn.batch_norm_train(x, w, b), *bn.batch_norm_train_backward(dy, x, w))
+    for one, many in zip(results[1], results[3], strict=True):
+        np.testing.assert_array_equal(one, many)

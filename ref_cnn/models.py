@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ref_cnn import nn
+from ref_cnn._extras import require
 from ref_cnn.functional.init import uniform01
 
 MODELS = ("article", "lenet")
@@ -48,7 +49,7 @@ def lenet(seed: int = 0, dtype=np.float64) -> nn.Sequential:
 
 def torch_twin(name: str):
     """The same architecture as a torch module (weights to be copied with `to_torch`)."""
-    import torch.nn as tnn
+    tnn = require("torch.nn", "models.torch_twin")
 
     if name == "lenet":
         return tnn.Sequential(

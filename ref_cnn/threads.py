@@ -206,3 +206,29 @@ def spans(n: int, grain: int) -> list[tuple[int, int]]:
     depend on how many threads run them."""
     grain = max(1, grain)
     return [(lo, min(lo + grain, n)) for lo in range(0, max(n, 1), grain)]
+
+
+# Elements per task of an elementwise pass (`elementwise`): a few hundred microseconds of
+# work each, so the GIL each task takes back costs little next to it.
+ELEMENTWISE_BLOCK = 2**20
+
+
+def elementwise(fn: Callable, out, *arrays) -> None:
+    """out[...] = fn(*arrays) computed block by block over the flattened arrays, in parallel.
+
+    Every array must have out's shape; `fn` must work elementwise (so each block's result is
+    the whole result's block, and the thread count changes nothing). Arrays that are not
+    C-contiguous are done in one piece.
+    """
+    if out.size <= ELEMENTWISE_BLOCK or not all(
+        a.flags.c_contiguous and a.shape == out.shape for a in (out, *arrays)
+    ):
+        out[...] = fn(*arrays)
+        return
+    flat_out, flat = out.reshape(-1), [a.reshape(-1) for a in arrays]
+
+    def block(span):
+        lo, hi = span
+        flat_out[lo:hi] = fn(*(a[lo:hi] for a in flat))
+
+    parallel_map(block, spans(out.size, ELEMENTWISE_BLOCK), blas=False)

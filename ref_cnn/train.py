@@ -18,6 +18,7 @@ import numpy as np
 
 from ref_cnn import functional as F
 from ref_cnn import models, optim
+from ref_cnn._extras import require
 from ref_cnn._io import write_atomic
 from ref_cnn.augment import augment_batch
 from ref_cnn.checkpoint import State, load_checkpoint, save_checkpoint
@@ -140,7 +141,7 @@ def make_optimizer(cfg: Config, model):
 
 def train(cfg: Config, resume: Path | None = None, progress: bool = True, log=print) -> dict:
     """Train, checkpoint every epoch into cfg.out, write plots and metrics.json; return the metrics."""
-    from tqdm import tqdm
+    tqdm = require("tqdm", "training").tqdm
 
     cfg = cfg.resolved()
     out = Path(cfg.out)
@@ -214,8 +215,8 @@ def train(cfg: Config, resume: Path | None = None, progress: bool = True, log=pr
 
 def train_torch_twin(cfg: Config, splits: Splits, progress: bool) -> dict:
     """The same LeNet, start and batches, trained by torch on the CPU (for the s/epoch ratio)."""
-    import torch
-    from tqdm import tqdm
+    torch = require("torch", "the torch twin's training run")
+    tqdm = require("tqdm", "training").tqdm
 
     from ref_cnn.nn.convert import to_torch
 

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ref_cnn._extras import require
 from ref_cnn._io import write_atomic
 from ref_cnn.augment import augment_batch
 
 
 def _pyplot():
-    import matplotlib
+    matplotlib = require("matplotlib", "the training plots")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -2,7 +2,8 @@
 # One entry point for the README's two commands.
 #   bash scripts/dev.sh report [ARGS]   set up .venv if needed, then run the parity report
 #   bash scripts/dev.sh test   [ARGS]   set up .venv if needed, then ruff + the whole test suite
-# Set-up is idempotent: it reinstalls only when pyproject.toml changed since the last install.
+# Set-up is idempotent: it reinstalls only when pyproject.toml or constraints.txt changed since
+# the last install. constraints.txt is the exact tested set (pyproject.toml keeps ranges).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -11,9 +12,10 @@ STAMP=$VENV/.installed-from
 if [ ! -x "$VENV/bin/python" ]; then
     "$PY" -m venv "$VENV"
 fi
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        -c constraints.txt -e ".[dev]"
     echo "$want" > "$STAMP"
 fi
 cmd=${1:-test}

@@ -11,6 +11,7 @@ import numpy as np
 from scipy.special import expit
 
 from ref_cnn._checks import as_float_array, check_grad_shape, same_dtype
+from ref_cnn.threads import elementwise
 
 
 def _pair(dy, ref, ref_name):
@@ -43,13 +44,17 @@ def sigmoid_backward(dy, y) -> np.ndarray:
 def relu(x) -> np.ndarray:
     """ReLU(x) = max(x, 0) [MB-9 ψ]; NaN stays NaN."""
     x = as_float_array(x, "x")
-    return np.maximum(x, 0)  # np.maximum propagates NaN, as torch.relu
+    y = np.empty_like(x)
+    elementwise(lambda v: np.maximum(v, 0), y, x)  # np.maximum propagates NaN, as torch.relu
+    return y
 
 
 def relu_backward(dy, x) -> np.ndarray:
     """∂E/∂x = dy where x > 0, else 0 (torch's choice at x = 0: gradient 0)."""
     _pair(dy, x, "x")
-    return np.where(x > 0, dy, np.zeros_like(dy))
+    dx = np.empty_like(dy)
+    elementwise(lambda d, v: np.where(v > 0, d, 0), dx, dy, x)
+    return dx
 
 
 def leaky_relu(x, negative_slope: float = 0.01) -> np.ndarray:

@@ -8,6 +8,9 @@ Training mode, for each channel c over the N·H·W values of the batch:
 
 Backward (training): ∂E/∂x = (1/√(σ² + ε))·(g − mean(g) − x̂·mean(g·x̂)), g = γ·∂E/∂y.
 Eval mode uses the running statistics, so it is a per-channel affine map.
+
+Every channel's statistics and values depend on that channel alone, so the training-mode
+passes run on blocks of channels in parallel (`ref_cnn.threads`), cut by size alone.
 """
 
 from __future__ import annotations
@@ -15,8 +18,22 @@ from __future__ import annotations
 import numpy as np
 
 from ref_cnn._checks import as_float_array, check_grad_shape
+from ref_cnn.threads import parallel_map, spans
 
 AXES = (0, 2, 3)
+
+# Bytes of input per task: a block of channels (see the module docstring).
+BLOCK_BYTES = 4 * 2**20
+
+
+def _by_channels(fn, x: np.ndarray, *per_channel):
+    """fn(c, *arrays_c) for blocks c (a slice) of x's channels, in parallel; per_channel
+    arrays (C,) or None are sliced along."""
+    step = round(BLOCK_BYTES / max(x.nbytes // max(x.shape[1], 1), 1))
+    blocks = [slice(lo, hi) for lo, hi in spans(x.shape[1], max(1, step))]
+    parallel_map(
+        lambda c: fn(c, *(None if a is None else a[c] for a in per_channel)), blocks, blas=False
+    )
 
 
 def _channel(v: np.ndarray) -> np.ndarray:
@@ -34,10 +51,17 @@ def batch_norm_train(x, weight=None, bias=None, eps: float = 1e-5):
         raise ValueError(
             f"batch norm in training needs more than one value per channel, got input of shape {x.shape}"
         )
-    mean = x.mean(axis=AXES)
-    var = x.var(axis=AXES)  # biased, as the normalisation uses
-    xhat = (x - _channel(mean)) / _channel(np.sqrt(var + eps))
-    return _affine(xhat, weight, bias), mean, var
+    y, mean, var = np.empty_like(x), np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
+
+    def block(c, weight, bias):  # channels c
+        xc = x[:, c]
+        mean[c] = xc.mean(axis=AXES)
+        var[c] = xc.var(axis=AXES)  # biased, as the normalisation uses
+        xhat = (xc - _channel(mean[c])) / _channel(np.sqrt(var[c] + eps))
+        y[:, c] = _affine(xhat, weight, bias)
+
+    _by_channels(block, x, weight, bias)
+    return y, mean, var
 
 
 def _affine(xhat, weight, bias):
@@ -61,16 +85,23 @@ def batch_norm_train_backward(dy, x, weight=None, eps: float = 1e-5):
     x = as_float_array(x, "x", ndim=4)
     dy = as_float_array(dy, "dy", ndim=4)
     check_grad_shape(dy, x.shape)
-    mean, var = x.mean(axis=AXES), x.var(axis=AXES)
-    inv_std = 1 / np.sqrt(var + eps)
-    xhat = (x - _channel(mean)) * _channel(inv_std)
-    g = dy if weight is None else dy * _channel(weight)
-    dx = _channel(inv_std) * (
-        g - g.mean(axis=AXES, keepdims=True) - xhat * (g * xhat).mean(axis=AXES, keepdims=True)
-    )
-    if weight is None:
-        return dx, None, None
-    return dx, (dy * xhat).sum(axis=AXES), dy.sum(axis=AXES)
+    c_all = x.shape[1]
+    dx, dw, db = np.empty_like(x), np.empty(c_all, x.dtype), np.empty(c_all, x.dtype)
+
+    def block(c, weight):  # channels c
+        xc, dyc = x[:, c], dy[:, c]
+        mean, var = xc.mean(axis=AXES), xc.var(axis=AXES)
+        inv_std = 1 / np.sqrt(var + eps)
+        xhat = (xc - _channel(mean)) * _channel(inv_std)
+        g = dyc if weight is None else dyc * _channel(weight)
+        dx[:, c] = _channel(inv_std) * (
+            g - g.mean(axis=AXES, keepdims=True) - xhat * (g * xhat).mean(axis=AXES, keepdims=True)
+        )
+        if weight is not None:
+            dw[c], db[c] = (dyc * xhat).sum(axis=AXES), dyc.sum(axis=AXES)
+
+    _by_channels(block, x, weight)
+    return (dx, None, None) if weight is None else (dx, dw, db)
 
 
 def batch_norm_eval(x, running_mean, running_var, weight=None, bias=None, eps: float = 1e-5):

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ref_cnn._extras import require
 from ref_cnn.nn.module import Module
 
 # torch type → builder(torch_module, convert_child) → ref_cnn Module; filled lazily so
@@ -30,6 +31,8 @@ def register_converter(torch_type: type):
 
 def _builders() -> dict[type, Callable]:
     if not _BUILDERS:
+        require("torch", "from_torch")
+        require("torchvision", "from_torch")
         from ref_cnn.nn import torch_builders, torchvision_builders  # noqa: F401  (registers them)
     return _BUILDERS
 
@@ -85,7 +88,7 @@ def from_torch(module, dtype=np.float64, _path: str = "model") -> Module:
 
 def to_torch(twin: Module, module) -> None:
     """Write the twin's parameters (and BatchNorm running statistics) into `module`."""
-    import torch
+    torch = require("torch", "to_torch")
 
     ours = twin.params()
     ours.update(twin.buffers())

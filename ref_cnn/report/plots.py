@@ -6,6 +6,8 @@ import io
 
 import numpy as np
 
+from ref_cnn._extras import require
+
 
 def _png(fig) -> bytes:
     import matplotlib.pyplot as plt
@@ -17,7 +19,7 @@ def _png(fig) -> bytes:
 
 
 def _plt():
-    import matplotlib
+    matplotlib = require("matplotlib", "the report's figures")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

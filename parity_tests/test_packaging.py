@@ -1,0 +1,73 @@
+"""Packaging: ref_cnn imports and computes with numpy and scipy alone, a module that needs an
+absent extra says which one to install, and the version is written in one place."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+OPTIONAL = ("torch", "torchvision", "matplotlib", "tqdm", "mlxtend", "threadpoolctl", "hypothesis")
+
+
+def _run_without_optional(code: str) -> subprocess.CompletedProcess:
+    """Run `code` in a fresh interpreter where every optional package fails to import."""
+    block = f"import sys\nfor m in {OPTIONAL!r}: sys.modules[m] = None\n"
+    return subprocess.run(
+        [sys.executable, "-c", block + code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_core_imports_and_computes_without_any_extra():
+    proc = _run_without_optional(
+        "import numpy as np, ref_cnn\n"
+        "from ref_cnn import functional as F, nn, literal, augment, optim, models\n"
+        "x = np.ones((1, 1, 4, 4)); w = np.ones((1, 1, 3, 3))\n"
+        "assert F.conv2d(x, w).sum() == 36.0\n"
+        "net = models.build('lenet')\n"
+        "assert net.forward(np.zeros((2, 1, 28, 28))).shape == (2, 10)\n"
+        "print('ok', ref_cnn.__version__)\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("ok ")
+
+
+@pytest.mark.parametrize(
+    ("call", "extra"),
+    [
+        pytest.param("ref_cnn.from_torch(object())", "torch", id="from_torch"),
+        pytest.param("ref_cnn.to_torch(None, None)", "torch", id="to_torch"),
+        pytest.param("models.torch_twin('lenet')", "torch", id="torch_twin"),
+        pytest.param("data.mnist_subset()", "train", id="mnist_subset"),
+        pytest.param("data.torchvision_dataset('mnist', '/nonexistent')", "torch", id="datasets"),
+    ],
+)
+def test_missing_extra_is_named_with_the_command_that_installs_it(call, extra):
+    proc = _run_without_optional(
+        "import ref_cnn\nfrom ref_cnn import data, models\n"
+        f"try:\n    {call}\nexcept ImportError as e:\n    print(e)\nelse:\n    print('no error')\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f'pip install "ref_cnn[{extra}]"' in proc.stdout, proc.stdout
+
+
+def test_version_is_written_once():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in meta["project"] and "version" in meta["project"]["dynamic"]
+    assert meta["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "ref_cnn.__version__"}
+    import ref_cnn
+
+    assert ref_cnn.__version__.count(".") == 2
+
+
+def test_core_dependencies_are_numpy_and_scipy_only():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    names = sorted(
+        d.split(">")[0].split("=")[0].split("<")[0] for d in meta["project"]["dependencies"]
+    )
+    assert names == ["numpy", "scipy"]
+    assert (ROOT / "ref_cnn" / "py.typed").exists() and (ROOT / "LICENSE").exists()

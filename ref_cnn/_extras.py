@@ -1,0 +1,31 @@
+"""Optional dependencies: import one, or raise an ImportError that names the extra to install.
+
+Core ref_cnn (`functional`, `nn`, `literal`, `augment`, ...) needs numpy and scipy only.
+torch and torchvision come with `pip install "ref_cnn[torch]"`; tqdm, matplotlib, mlxtend
+and torchvision's datasets with `pip install "ref_cnn[train]"`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+EXTRA = {
+    "torch": "torch",
+    "torchvision": "torch",
+    "matplotlib": "train",
+    "tqdm": "train",
+    "mlxtend": "train",
+}
+
+
+def require(module: str, what: str) -> ModuleType:
+    """`import module` for `what` (a phrase: "from_torch"), or an ImportError naming the fix."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        top = module.split(".")[0]
+        extra = EXTRA.get(top, "dev")
+        raise ImportError(
+            f'{what} needs {top}, which does not import here ({exc}): pip install "ref_cnn[{extra}]"'
+        ) from exc

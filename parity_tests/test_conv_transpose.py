@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch.nn.functional as tf
-from conftest import n, t
+from conftest import n, optional, t
 
 from ref_cnn import literal
 from ref_cnn.functional import (
@@ -17,6 +16,8 @@ from ref_cnn.functional import (
     conv_transpose2d,
     conv_transpose2d_backward,
 )
+
+tf = optional("torch.nn.functional")
 
 eq = pytest.mark.equation
 
@@ -47,6 +48,7 @@ def _bias(w_shape, kw, rng):
     return rng.standard_normal(w_shape[1] * kw.get("groups", 1))
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES)
 @eq("IC-3", "IC-5", "IC-6", "IC-7", "IC-11")
 def test_conv_transpose2d_matches_torch(x_shape, w_shape, bias, kw, parity):

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as tf
-from conftest import n, t
+from conftest import n, optional, t
 
 from ref_cnn.functional import pad, pad_backward
+
+torch = optional("torch")
+tf = optional("torch.nn.functional")
 
 eq = pytest.mark.equation
 
@@ -42,6 +43,7 @@ def _torch_pad(x, pads, mode, value):
     return xt, tf.pad(xt, pads, mode=mode, **kwargs)
 
 
+@pytest.mark.torch
 @pytest.mark.parametrize(("mode", "shape", "pads"), CASES)
 @eq("MB-3", "IC-11")
 def test_pad_matches_torch(mode, shape, pads, parity):
@@ -95,6 +97,7 @@ def test_pad_refuses_bad_input(args, match):
         pad(x, *args)
 
 
+@pytest.mark.torch
 def test_pad_refuses_a_non_integer_pad():
     with pytest.raises(TypeError, match="tuple of ints"):
         pad(np.zeros((2, 3)), (1.0, 1.0))

@@ -13,6 +13,10 @@ import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
+# Refuse before allocating an array this large (torch would fail too). One limit for every
+# op (conv, pooling, ...), so that none of them imports it from another.
+MAX_ELEMENTS = 2**31
+
 
 def as_float_array(a, name: str, ndim: int | None = None) -> np.ndarray:
     """Return `a` as a float32/float64 ndarray (no copy), or raise naming `name`.

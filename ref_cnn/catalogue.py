@@ -139,7 +139,11 @@ EQUATIONS: tuple[Equation, ...] = (
         "Filter gradient",
         "∂E/∂f = X ⋆ δ1, the valid cross-correlation of the input with δ1 = ∂E/∂Z1, summed over images",
         "torch.nn.grad.conv2d_weight; autograd",
-        ("ref_cnn.functional.conv2d_backward", "ref_cnn.av_network.av_backward"),
+        (
+            "ref_cnn.functional.conv2d_backward",
+            "ref_cnn.functional.conv2d_backward_readable",
+            "ref_cnn.av_network.av_backward",
+        ),
     ),
     Equation(
         "AV-15",
@@ -189,7 +193,11 @@ EQUATIONS: tuple[Equation, ...] = (
         "Convolution product on a volume",
         "conv(I,K)_{x,y} = Σ_{i=1..f} Σ_{j=1..f} Σ_{k=1..n_C} K_{i,j,k}·I_{x+i−1, y+j−1, k}",
         "torch conv2d, C_in > 1",
-        ("ref_cnn.functional.conv2d", "ref_cnn.literal.conv2d"),
+        (
+            "ref_cnn.functional.conv2d",
+            "ref_cnn.functional.conv2d_readable",
+            "ref_cnn.literal.conv2d",
+        ),
     ),
     Equation(
         "MB-6",
@@ -341,7 +349,12 @@ EQUATIONS: tuple[Equation, ...] = (
         "Convolutional layer forward",
         "Y_i = B_i + Σ_{j=1..n} X_j ⋆ K_ij, i = 1..d; B_i may be untied (one bias per output position, as in the post's code) or tied (one per channel)",
         "torch conv2d (+ an explicit bias tensor for the untied case)",
-        ("ref_cnn.functional.conv2d", "ref_cnn.functional.conv2d_untied", "ref_cnn.literal.conv2d"),
+        (
+            "ref_cnn.functional.conv2d",
+            "ref_cnn.functional.conv2d_readable",
+            "ref_cnn.functional.conv2d_untied",
+            "ref_cnn.literal.conv2d",
+        ),
     ),
     Equation(
         "IC-5",
@@ -350,6 +363,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "autograd; torch.nn.grad.conv2d_weight",
         (
             "ref_cnn.functional.conv2d_backward",
+            "ref_cnn.functional.conv2d_backward_readable",
             "ref_cnn.literal.conv2d_backward",
             "ref_cnn.functional.conv_transpose2d_backward",
         ),
@@ -372,6 +386,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "autograd; torch.nn.grad.conv2d_input",
         (
             "ref_cnn.functional.conv2d_backward",
+            "ref_cnn.functional.conv2d_backward_readable",
             "ref_cnn.literal.conv2d_backward",
             "ref_cnn.functional.conv_transpose2d",
             "ref_cnn.functional.conv_transpose2d_backward",
@@ -386,6 +401,8 @@ EQUATIONS: tuple[Equation, ...] = (
         (
             "ref_cnn.functional.max_pool2d",
             "ref_cnn.functional.max_pool2d_backward",
+            "ref_cnn.functional.max_pool2d_readable",
+            "ref_cnn.functional.max_pool2d_backward_readable",
             "ref_cnn.literal.max_pool2d",
             "ref_cnn.functional.adaptive_max_pool2d",
             "ref_cnn.functional.adaptive_max_pool2d_backward",
@@ -401,6 +418,8 @@ EQUATIONS: tuple[Equation, ...] = (
         (
             "ref_cnn.functional.avg_pool2d",
             "ref_cnn.functional.avg_pool2d_backward",
+            "ref_cnn.functional.avg_pool2d_readable",
+            "ref_cnn.functional.avg_pool2d_backward_readable",
             "ref_cnn.literal.avg_pool2d",
             "ref_cnn.functional.adaptive_avg_pool2d",
             "ref_cnn.functional.adaptive_avg_pool2d_backward",

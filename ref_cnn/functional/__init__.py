@@ -28,6 +28,8 @@ from ref_cnn.functional.batchnorm import batch_norm, batch_norm_backward
 from ref_cnn.functional.conv import (
     conv2d,
     conv2d_backward,
+    conv2d_backward_readable,
+    conv2d_readable,
     conv2d_untied,
     conv2d_untied_backward,
 )
@@ -50,8 +52,12 @@ from ref_cnn.functional.padding import pad, pad_backward
 from ref_cnn.functional.pool import (
     avg_pool2d,
     avg_pool2d_backward,
+    avg_pool2d_backward_readable,
+    avg_pool2d_readable,
     max_pool2d,
     max_pool2d_backward,
+    max_pool2d_backward_readable,
+    max_pool2d_readable,
 )
 from ref_cnn.functional.shapes import (
     conv_output_size,

@@ -11,6 +11,7 @@ import numpy as np
 
 from ref_cnn._checks import as_float_array, check_grad_shape
 from ref_cnn.functional.conv import conv_geometry
+from ref_cnn.functional.conv_transpose import transpose_geometry
 from ref_cnn.functional.correlate import MODES
 from ref_cnn.functional.correlate import convolve2d as _convolve2d
 from ref_cnn.functional.correlate import correlate2d as _correlate2d
@@ -183,6 +184,33 @@ def av14_filter_gradient(delta, x, f, stride=1, padding=0):
         )
         df[k, 0] = sum(terms)[:kh, :kw]
     return df
+
+
+def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """IC-7's scatter read literally: every input pixel adds x·w to the output it reaches.
+
+    y[n, o, h·s + m·d − p, w·s + q·d − p] += x[n, i, h, w]·w[i, o, m, q], then + b[o].
+    """
+    x4 = x[None] if x.ndim == 3 else x
+    g = transpose_geometry(x4, w, b, stride, padding, output_padding, groups, dilation)
+    (sh, sw), (dh, dw), (ph, pw) = g.stride, g.dilation, g.padding
+    cg, og = g.c_in // g.groups, g.c_out // g.groups
+    y = np.zeros(g.out_shape, dtype=x.dtype)
+    for n in range(g.n):
+        for i in range(g.c_in):
+            first = (i // cg) * og  # first output channel of i's group
+            for h in range(g.in_hw[0]):
+                for v in range(g.in_hw[1]):
+                    for o in range(og):
+                        for m in range(g.kernel[0]):
+                            for q in range(g.kernel[1]):
+                                r, c = h * sh + m * dh - ph, v * sw + q * dw - pw
+                                if 0 <= r < g.out_hw[0] and 0 <= c < g.out_hw[1]:
+                                    y[n, first + o, r, c] += x4[n, i, h, v] * w[i, o, m, q]
+    if b is not None:
+        for o in range(g.c_out):
+            y[:, o] += b[o]
+    return y[0] if x.ndim == 3 else y
 
 
 def _pool_window(g, i, j):

@@ -220,8 +220,17 @@ def test_every_case_declined_is_a_failure():
         (broken_impls.conv2d_backward_ignores_stride, "conv2d_backward", "dx"),
         (broken_impls.max_pool2d_backward_all_ties, "max_pool2d_backward", "dx"),
         (broken_impls.conv2d_nan, "conv2d", "y"),
+        (broken_impls.pad_reflect_as_symmetric, "pad", "y"),
+        (broken_impls.adaptive_max_pool2d_floor_ends, "adaptive_max_pool2d", "y"),
     ],
-    ids=["transposed-kernel", "stride-bug", "tie-rule", "nan"],
+    ids=[
+        "transposed-kernel",
+        "stride-bug",
+        "tie-rule",
+        "nan",
+        "reflect-as-symmetric",
+        "floor-ends",
+    ],
 )
 def test_assert_conforms_shows_the_first_failing_case(fn, op, bad_output):
     with pytest.raises(AssertionError) as info:

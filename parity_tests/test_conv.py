@@ -11,7 +11,14 @@ from conftest import n, optional, t
 
 from ref_cnn import literal
 from ref_cnn.conformance import CONV_CASES
-from ref_cnn.functional import conv2d, conv2d_backward, conv2d_untied, conv2d_untied_backward
+from ref_cnn.functional import (
+    conv2d,
+    conv2d_backward,
+    conv2d_backward_readable,
+    conv2d_readable,
+    conv2d_untied,
+    conv2d_untied_backward,
+)
 
 torch = optional("torch")
 tf = optional("torch.nn.functional")
@@ -40,6 +47,8 @@ CASES = [
     pytest.param(c["x"], c["w"], c["bias"], c["kw"], id=c["id"], marks=eq(*_equation_ids(c)))
     for c in CONV_CASES
 ]
+# the same cases without equation markers, for tests of the machinery (`engineering`)
+PLAIN_CASES = [pytest.param(*p.values, id=p.id) for p in CASES]
 
 
 def _data(x_shape, w_shape, bias, dtype=np.float64, seed=0):
@@ -104,6 +113,48 @@ def test_conv2d_matches_literal_loops(x_shape, w_shape, bias, kw, parity):
         strict=True,
     ):
         parity(name, fast, slow, witness="literal loops")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES)
+@pytest.mark.torch
+def test_readable_conv2d_matches_torch(x_shape, w_shape, bias, kw, dtype, parity):
+    """The readable version (a window view and one einsum per equation) is a witness of its
+    own: equal to torch, forward and every gradient."""
+    rng, x, w, b = _data(x_shape, w_shape, bias, dtype, seed=14)
+    y = conv2d_readable(x, w, b, **kw)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    grads = conv2d_backward_readable(dy, x, w, **kw)
+    for name, ours, ref in zip(
+        ("y", "dx", "dw", "db"), (y, *grads), _torch_reference(x, w, b, kw, dy), strict=True
+    ):
+        parity(name, ours, ref)
+
+
+@pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES)
+def test_readable_conv2d_matches_literal_loops(x_shape, w_shape, bias, kw, parity):
+    """The readable version equals the loop transcription of MB-5 / IC-4 … IC-7."""
+    rng, x, w, b = _data(x_shape, w_shape, bias, seed=16)
+    y = conv2d_readable(x, w, b, **kw)
+    dy = rng.standard_normal(y.shape)
+    ours = (y, *conv2d_backward_readable(dy, x, w, **kw))
+    slow = (literal.conv2d(x, w, b, **kw), *literal.conv2d_backward(dy, x, w, **kw))
+    for name, a, ref in zip(("y", "dx", "dw", "db"), ours, slow, strict=True):
+        parity(name, a, ref, witness="literal loops")
+
+
+@pytest.mark.engineering
+@pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), PLAIN_CASES)
+def test_conv2d_kernels_match_the_readable_version(x_shape, w_shape, bias, kw, parity):
+    """The tuned kernels (column matrices, chunks, flipped geometry) compute the readable
+    version's sums, to rounding."""
+    rng, x, w, b = _data(x_shape, w_shape, bias, seed=15)
+    y = conv2d(x, w, b, **kw)
+    dy = rng.standard_normal(y.shape)
+    fast = (y, *conv2d_backward(dy, x, w, **kw))
+    readable = (conv2d_readable(x, w, b, **kw), *conv2d_backward_readable(dy, x, w, **kw))
+    for name, ours, ref in zip(("y", "dx", "dw", "db"), fast, readable, strict=True):
+        parity(name, ours, ref, witness="readable version")
 
 
 @pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES[:8])
@@ -185,14 +236,15 @@ def test_input_gradient_is_full_convolution_cropped(parity):
 @eq("IC-4", "IC-5", "IC-7")
 def test_large_batches_are_processed_in_chunks(budget, monkeypatch, parity):
     """With a tiny column budget the batch is split into chunks; results are unchanged."""
-    from ref_cnn.functional import conv as conv_module
+    from ref_cnn.functional import _conv_kernels as kernels
+    from ref_cnn.functional.conv import conv_geometry
 
     rng, x, w, b = _data((7, 2, 9, 8), (3, 2, 3, 3), True, seed=8)
     kw = dict(stride=2, padding=1)
     dy = rng.standard_normal(conv2d(x, w, b, **kw).shape)
     whole_y, whole_grads = conv2d(x, w, b, **kw), conv2d_backward(dy, x, w, **kw)
-    monkeypatch.setattr(conv_module, "COLUMN_BUDGET_BYTES", budget)
-    assert len(list(conv_module._chunks(conv_module.conv_geometry(x, w, b, **kw), x.itemsize))) > 1
+    monkeypatch.setattr(kernels, "COLUMN_BUDGET_BYTES", budget)
+    assert len(list(kernels._chunks(conv_geometry(x, w, b, **kw), x.itemsize))) > 1
     parity("y", conv2d(x, w, b, **kw), whole_y, witness="unchunked")
     for name, ours, ref in zip(
         ("dx", "dw", "db"), conv2d_backward(dy, x, w, **kw), whole_grads, strict=True
@@ -251,17 +303,18 @@ def test_gradients_from_delta_columns_equal_the_scatter(x_shape, w_shape, kw, pa
     """At stride 1 conv2d_backward takes dx and dw from δ's column matrix (dx: δ correlated
     with the flipped kernel); x's column matrix and the offset-by-offset scatter-add give
     the same sums. Both against torch."""
-    from ref_cnn.functional import conv as conv_module
+    from ref_cnn.functional import _conv_kernels as kernels
+    from ref_cnn.functional.conv import conv_geometry
 
     rng, x, w, _ = _data(x_shape, w_shape, False, seed=13)
-    geometry = conv_module.conv_geometry(x, w, None, **kw)
-    assert conv_module._flipped_geometry(geometry) is not None
+    geometry = conv_geometry(x, w, None, **kw)
+    assert kernels.flipped_geometry(geometry) is not None
     dy = rng.standard_normal(conv2d(x, w, **kw).shape)
     _, dx_ref, dw_ref, _ = _torch_reference(x, w, None, kw, dy)
     for path in ("delta's columns", "x's columns and scatter"):
         if path != "delta's columns":
-            monkeypatch.setattr(conv_module, "FLIP_RATIO", 0)  # every layer takes this path
-            assert conv_module._flipped_geometry(geometry) is None
+            monkeypatch.setattr(kernels, "FLIP_RATIO", 0)  # every layer takes this path
+            assert kernels.flipped_geometry(geometry) is None
         dx, dw, _ = conv2d_backward(dy, x, w, **kw)
         parity(f"dx ({path})", dx, dx_ref, witness="torch")
         parity(f"dw ({path})", dw, dw_ref, witness="torch")

@@ -166,7 +166,7 @@ def test_backward_before_forward_is_a_clear_error():
 @eq("IC-12")
 def test_initialisation_schemes(scheme):
     """torch's default U(±1/√fan_in), AV's U[0, 1), He N(0, 2/fan_in): statistics of the draws."""
-    from ref_cnn.nn.init import initialise
+    from ref_cnn.nn import initialise
 
     model = ref_cnn.nn.Sequential(
         ref_cnn.nn.Conv2d(16, 32, 3), ref_cnn.nn.Flatten(), ref_cnn.nn.Linear(288, 64)

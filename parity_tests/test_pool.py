@@ -11,7 +11,16 @@ from conftest import n, optional, t
 
 from ref_cnn import literal
 from ref_cnn.conformance import AVG_POOL_CASES, MAX_POOL_CASES
-from ref_cnn.functional import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
+from ref_cnn.functional import (
+    avg_pool2d,
+    avg_pool2d_backward,
+    avg_pool2d_backward_readable,
+    avg_pool2d_readable,
+    max_pool2d,
+    max_pool2d_backward,
+    max_pool2d_backward_readable,
+    max_pool2d_readable,
+)
 
 tf = optional("torch.nn.functional")
 
@@ -86,6 +95,84 @@ def test_avg_pool_matches_literal_loops(shape, kw, parity):
         literal.avg_pool2d_backward(dy, x, **kw),
         witness="literal loops",
     )
+
+
+READABLE = {
+    "max": (
+        max_pool2d_readable,
+        max_pool2d_backward_readable,
+        tf.max_pool2d,
+        literal.max_pool2d,
+        literal.max_pool2d_backward,
+        max_pool2d,
+        max_pool2d_backward,
+    ),
+    "avg": (
+        avg_pool2d_readable,
+        avg_pool2d_backward_readable,
+        tf.avg_pool2d,
+        literal.avg_pool2d,
+        literal.avg_pool2d_backward,
+        avg_pool2d,
+        avg_pool2d_backward,
+    ),
+}
+ALL_CASES = [
+    pytest.param(
+        "max", c["x"], c["kw"], c.get("ties", False), id=f"max-{c['id']}", marks=eq("MB-8", "IC-8")
+    )
+    for c in MAX_POOL_CASES
+] + [
+    pytest.param("avg", c["x"], c["kw"], False, id=f"avg-{c['id']}", marks=eq("MB-8", "IC-9"))
+    for c in AVG_POOL_CASES
+]
+
+PLAIN_CASES = [pytest.param(*p.values, id=p.id) for p in ALL_CASES]  # no equation markers
+
+
+def _pool_data(shape, ties, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape)
+    return rng, (rng.integers(0, 3, size=shape).astype(np.float64) if ties else x)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize(("op", "shape", "kw", "ties"), ALL_CASES)
+@pytest.mark.torch
+def test_readable_pool_matches_torch(op, shape, kw, ties, dtype, parity):
+    """The readable version (a window view, then max / argmax / mean) is a witness of its
+    own: equal to torch, forward and gradient."""
+    fwd, bwd, torch_fn, _, _, _, _ = READABLE[op]
+    rng, x = _pool_data(shape, ties, seed=7)
+    x = x.astype(dtype)
+    y = fwd(x, **kw)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    y_ref, dx_ref = _torch_pool(torch_fn, x, dy, kw)
+    parity("y", y, y_ref)
+    parity("dx", bwd(dy, x, **kw), dx_ref)
+
+
+@pytest.mark.parametrize(("op", "shape", "kw", "ties"), ALL_CASES)
+def test_readable_pool_matches_literal_loops(op, shape, kw, ties, parity):
+    """The readable version equals the loop transcription, ties included."""
+    fwd, bwd, _, slow_fwd, slow_bwd, _, _ = READABLE[op]
+    rng, x = _pool_data(shape, ties, seed=9)
+    y = fwd(x, **kw)
+    dy = rng.standard_normal(y.shape)
+    parity("y", y, slow_fwd(x, **kw), witness="literal loops")
+    parity("dx", bwd(dy, x, **kw), slow_bwd(dy, x, **kw), witness="literal loops")
+
+
+@pytest.mark.engineering
+@pytest.mark.parametrize(("op", "shape", "kw", "ties"), PLAIN_CASES)
+def test_pool_kernels_match_the_readable_version(op, shape, kw, ties, parity):
+    """The tuned kernels (stride-phase planes) give the readable version's results."""
+    fwd, bwd, _, _, _, fast_fwd, fast_bwd = READABLE[op]
+    rng, x = _pool_data(shape, ties, seed=8)
+    y = fast_fwd(x, **kw)
+    dy = rng.standard_normal(y.shape)
+    parity("y", y, fwd(x, **kw), witness="readable version")
+    parity("dx", fast_bwd(dy, x, **kw), bwd(dy, x, **kw), witness="readable version")
 
 
 @pytest.mark.parametrize(("shape", "kw"), MAX_CASES[:4])

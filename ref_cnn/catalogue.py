@@ -69,7 +69,10 @@ EQUATIONS: tuple[Equation, ...] = (
         "Linear transformation",
         "Z = Wᵀ·X + b, W of shape (m inputs, n neurons)",
         "torch Linear with weight = Wᵀ",
-        ("ref_cnn.functional.linear",),
+        (
+            "ref_cnn.functional.linear",
+            "ref_cnn.functional.linear_backward",
+        ),
     ),
     Equation(
         "AV-6",
@@ -136,7 +139,12 @@ EQUATIONS: tuple[Equation, ...] = (
         "Filter gradient",
         "∂E/∂f = X ⋆ δ1, the valid cross-correlation of the input with δ1 = ∂E/∂Z1, summed over images",
         "torch.nn.grad.conv2d_weight; autograd",
-        ("ref_cnn.functional.conv2d_backward", "ref_cnn.av_network.av_backward"),
+        (
+            "ref_cnn.functional.conv2d_backward",
+            "ref_cnn.functional.conv2d_backward_readable",
+            "ref_cnn.av_network.av_backward",
+            "ref_cnn.literal.av14_filter_gradient",
+        ),
     ),
     Equation(
         "AV-15",
@@ -168,7 +176,11 @@ EQUATIONS: tuple[Equation, ...] = (
         "Zero padding",
         "p rows/columns of zeros on each of the four sides",
         "torch padding / F.pad",
-        ("ref_cnn.functional.conv2d",),
+        (
+            "ref_cnn.functional.conv2d",
+            "ref_cnn.functional.pad",
+            "ref_cnn.functional.pad_backward",
+        ),
     ),
     Equation(
         "MB-4",
@@ -182,7 +194,11 @@ EQUATIONS: tuple[Equation, ...] = (
         "Convolution product on a volume",
         "conv(I,K)_{x,y} = Σ_{i=1..f} Σ_{j=1..f} Σ_{k=1..n_C} K_{i,j,k}·I_{x+i−1, y+j−1, k}",
         "torch conv2d, C_in > 1",
-        ("ref_cnn.functional.conv2d", "ref_cnn.literal.conv2d"),
+        (
+            "ref_cnn.functional.conv2d",
+            "ref_cnn.functional.conv2d_readable",
+            "ref_cnn.literal.conv2d",
+        ),
     ),
     Equation(
         "MB-6",
@@ -207,6 +223,9 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.max_pool2d",
             "ref_cnn.functional.avg_pool2d",
             "ref_cnn.functional.pool_output_size",
+            "ref_cnn.functional.adaptive_avg_pool2d",
+            "ref_cnn.functional.adaptive_max_pool2d",
+            "ref_cnn.functional.max_unpool2d",
         ),
     ),
     Equation(
@@ -234,7 +253,11 @@ EQUATIONS: tuple[Equation, ...] = (
         "Fully connected layer",
         "z_j = Σ_l w_{j,l}·a_l + b_j; a_j = ψ(z_j); a volume is flattened to n_H·n_W·n_C first",
         "torch Flatten + Linear",
-        ("ref_cnn.functional.flatten", "ref_cnn.functional.linear"),
+        (
+            "ref_cnn.functional.flatten",
+            "ref_cnn.functional.linear",
+            "ref_cnn.functional.linear_backward",
+        ),
     ),
     Equation(
         "MB-12",
@@ -318,6 +341,8 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.correlate2d",
             "ref_cnn.functional.convolve2d",
             "ref_cnn.functional.full_output_size",
+            "ref_cnn.functional.conv_transpose2d",
+            "ref_cnn.literal.conv_transpose2d",
         ),
     ),
     Equation(
@@ -325,28 +350,51 @@ EQUATIONS: tuple[Equation, ...] = (
         "Convolutional layer forward",
         "Y_i = B_i + Σ_{j=1..n} X_j ⋆ K_ij, i = 1..d; B_i may be untied (one bias per output position, as in the post's code) or tied (one per channel)",
         "torch conv2d (+ an explicit bias tensor for the untied case)",
-        ("ref_cnn.functional.conv2d", "ref_cnn.functional.conv2d_untied", "ref_cnn.literal.conv2d"),
+        (
+            "ref_cnn.functional.conv2d",
+            "ref_cnn.functional.conv2d_readable",
+            "ref_cnn.functional.conv2d_untied",
+            "ref_cnn.literal.conv2d",
+        ),
     ),
     Equation(
         "IC-5",
         "Kernel gradient",
         "∂E/∂K_ij = X_j ⋆ ∂E/∂Y_i",
         "autograd; torch.nn.grad.conv2d_weight",
-        ("ref_cnn.functional.conv2d_backward", "ref_cnn.literal.conv2d_backward"),
+        (
+            "ref_cnn.functional.conv2d_backward",
+            "ref_cnn.functional.conv2d_backward_readable",
+            "ref_cnn.literal.conv2d_backward",
+            "ref_cnn.literal.ic5_kernel_gradient",
+            "ref_cnn.functional.conv_transpose2d_backward",
+        ),
     ),
     Equation(
         "IC-6",
         "Bias gradient",
         "∂E/∂B_i = ∂E/∂Y_i (untied); summed over positions when tied",
         "autograd",
-        ("ref_cnn.functional.conv2d_backward", "ref_cnn.functional.conv2d_untied_backward"),
+        (
+            "ref_cnn.functional.conv2d_backward",
+            "ref_cnn.functional.conv2d_untied_backward",
+            "ref_cnn.functional.conv_transpose2d_backward",
+        ),
     ),
     Equation(
         "IC-7",
         "Input gradient",
         "∂E/∂X_j = Σ_i ∂E/∂Y_i *_full K_ij",
         "autograd; torch.nn.grad.conv2d_input",
-        ("ref_cnn.functional.conv2d_backward", "ref_cnn.literal.conv2d_backward"),
+        (
+            "ref_cnn.functional.conv2d_backward",
+            "ref_cnn.functional.conv2d_backward_readable",
+            "ref_cnn.literal.conv2d_backward",
+            "ref_cnn.literal.ic7_input_gradient",
+            "ref_cnn.functional.conv_transpose2d",
+            "ref_cnn.functional.conv_transpose2d_backward",
+            "ref_cnn.literal.conv_transpose2d",
+        ),
     ),
     Equation(
         "IC-8",
@@ -356,7 +404,13 @@ EQUATIONS: tuple[Equation, ...] = (
         (
             "ref_cnn.functional.max_pool2d",
             "ref_cnn.functional.max_pool2d_backward",
+            "ref_cnn.functional.max_pool2d_readable",
+            "ref_cnn.functional.max_pool2d_backward_readable",
             "ref_cnn.literal.max_pool2d",
+            "ref_cnn.functional.adaptive_max_pool2d",
+            "ref_cnn.functional.adaptive_max_pool2d_backward",
+            "ref_cnn.functional.max_unpool2d",
+            "ref_cnn.functional.max_unpool2d_backward",
         ),
     ),
     Equation(
@@ -367,7 +421,11 @@ EQUATIONS: tuple[Equation, ...] = (
         (
             "ref_cnn.functional.avg_pool2d",
             "ref_cnn.functional.avg_pool2d_backward",
+            "ref_cnn.functional.avg_pool2d_readable",
+            "ref_cnn.functional.avg_pool2d_backward_readable",
             "ref_cnn.literal.avg_pool2d",
+            "ref_cnn.functional.adaptive_avg_pool2d",
+            "ref_cnn.functional.adaptive_avg_pool2d_backward",
         ),
     ),
     Equation(
@@ -386,7 +444,12 @@ EQUATIONS: tuple[Equation, ...] = (
         "Padding in conv",
         "output n + 2P − k + 1; the input gradient is the full convolution cropped by P on each side",
         "torch, padding > 0, forward and backward",
-        ("ref_cnn.functional.conv2d", "ref_cnn.functional.conv2d_backward"),
+        (
+            "ref_cnn.functional.conv2d",
+            "ref_cnn.functional.conv2d_backward",
+            "ref_cnn.functional.conv_transpose2d",
+            "ref_cnn.functional.pad_backward",
+        ),
     ),
     Equation(
         "IC-12",

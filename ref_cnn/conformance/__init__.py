@@ -90,6 +90,9 @@ def format_results(op: str, target: str, results: Results) -> str:
         note = f"  {r.detail}" if r.status == "skip" else ""
         if r.unchecked and r.status == "ok":
             note = f"  not checked: {', '.join(r.unchecked)} (returned None)"
+        if r.status == "skip":
+            lines.append(f"{r.id:<{width}}  skip  {note}")
+            continue
         lines.append(
             f"{r.id:<{width}}  {r.status:<6}  {r.worst_rel:10.2e}  {r.bound:8.1e}  "
             f"({r.worst_rel_ref_cnn:.1e}){note}"

@@ -60,6 +60,12 @@ MAX_POOL_CASES = [
     _pool("IC-8-k2-default-stride", (2, 3, 6, 6), kernel_size=2),
     *_SHARED_POOL_CASES,
     _pool("pad1-minus-inf", (1, 2, 7, 7), kernel_size=3, stride=2, padding=1),
+    # every input below zero: a max pool that pads with 0 instead of −inf returns 0 at the border
+    # (random normal inputs rarely show it: a border window must hold only negative values)
+    {
+        **_pool("pad1-all-negative", (1, 2, 5, 5), kernel_size=3, stride=2, padding=1),
+        "negative": True,
+    },
     _pool("dilation-2", (1, 2, 10, 9), kernel_size=2, dilation=2, stride=1),
     _pool(
         "dilation-2x1-p1-ceil",

@@ -61,7 +61,8 @@ def _pool_inputs(case, rng) -> Arrays:
     # ties: small integers, so windows share their maximum (torch: the first one wins)
     if case.get("ties"):
         return {"x": rng.integers(0, 3, case["x"]).astype(np.float64)}
-    return {"x": rng.standard_normal(case["x"])}
+    x = rng.standard_normal(case["x"])
+    return {"x": -np.abs(x) - 0.5 if case.get("negative") else x}
 
 
 def _linear_inputs(case, rng) -> Arrays:

@@ -12,30 +12,28 @@ Backward, with δ = ∂E/∂Y:
     ∂E/∂B_i  = Σ_{n,h,w} δ_i           (IC-6, tied bias)
     ∂E/∂X_j  = Σ_i δ_i *_full K_ij     (IC-7; cropped by the padding, IC-11)
 
-With stride s the forward keeps every s-th window (IC-10), so the backward scatters δ
-back to those positions only: input rows that no window covers get zero gradient.
+With stride s the forward keeps every s-th window (IC-10), so the backward sends δ back
+to those positions only: δ is dilated by s (s − 1 zeros between its entries) before the
+full convolution, and input rows that no window covers get zero gradient.
 
-Implementation: the padded input is viewed as patches (`im2col.windows`), copied once
-into a column matrix per group, and multiplied by the kernel matrix (BLAS). At stride 1
-(with no more output than input channels) both gradients come from δ's column matrix: dx
-as a product with the flipped kernel, dw as a product with x (`_flipped_geometry`);
-otherwise dw comes from x's column matrix and dx is accumulated offset by offset over
-the kH·kW kernel positions. Intermediates live in buffers kept between calls
-(`functional.scratch`); results never do. The literal loop transcription is
-`ref_cnn.literal.conv2d`/`conv2d_backward`.
+This module holds the argument checks, the geometry, and the equations written once as
+readable NumPy (`conv2d_readable`, `conv2d_backward_readable`: a strided window view and
+one `einsum` per equation). `conv2d` and `conv2d_backward` compute the same sums with the
+tuned kernels of `functional._conv_kernels` (column matrices, BLAS, chunks, work buffers).
+The tests hold the readable version, the kernels, the literal loops of `ref_cnn.literal`
+and torch equal.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from ref_cnn._checks import as_float_array, check_grad_shape, pair, same_dtype
+from ref_cnn._checks import MAX_ELEMENTS, as_float_array, check_grad_shape, pair, same_dtype
+from ref_cnn.functional import _conv_kernels as kernels
 from ref_cnn.functional.im2col import Padding2, pad_nchw, windows
-from ref_cnn.functional.scratch import scratch
 from ref_cnn.functional.shapes import conv_output_size, same_padding
 
 
@@ -120,73 +118,6 @@ def conv_geometry(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> Co
     return ConvGeometry(n, c_in, c_out, groups, (kh, kw), s, d, pad, (h, wd), out)
 
 
-def _columns(x: np.ndarray, g: ConvGeometry, per_image: bool = False) -> np.ndarray:
-    """The im2col matrix of every group [AV-3]: (G, C_g·kH·kW, N·H_out·W_out), a copy.
-
-    Rows are (channel, kernel row, kernel column), columns are (image, output row, output
-    column): copying the strided patch view in this order reads whole output rows of the
-    input at a time, and the product with the kernel matrix comes out channel-major.
-    per_image: one matrix per image instead, (N, G, C_g·kH·kW, H_out·W_out), whose products
-    come out in NCHW order.
-    """
-    (top, bottom), (left, right) = g.padding
-    if top or bottom or left or right:
-        shape = (g.n, g.c_in, g.in_hw[0] + top + bottom, g.in_hw[1] + left + right)
-        x = pad_nchw(x, g.padding, out=scratch("padded", shape, x.dtype))
-    view = windows(x, g.kernel, g.stride, g.dilation, g.out_hw)  # (N, C, H_o, W_o, kH, kW)
-    n, (ho, wo), (kh, kw) = g.n, g.out_hw, g.kernel
-    rows = (g.c_in // g.groups) * kh * kw
-    if per_image:
-        cols = scratch("cols", (n, g.c_in, kh, kw, ho, wo), x.dtype)
-        np.copyto(cols, view.transpose(0, 1, 4, 5, 2, 3))
-        return cols.reshape(n, g.groups, rows, ho * wo)
-    cols = scratch("cols", (g.c_in, kh, kw, n, ho, wo), x.dtype)
-    np.copyto(cols, view.transpose(1, 4, 5, 0, 2, 3))
-    return cols.reshape(g.groups, rows, n * ho * wo)
-
-
-MAX_ELEMENTS = 2**31  # refuse before allocating an array this large (torch would fail too)
-
-# Largest column matrix built at once; bigger batches are processed in chunks of images.
-# (Its buffer is kept for the next call, see `scratch`.)
-COLUMN_BUDGET_BYTES = 64 * 2**20
-
-
-def _chunks(g: ConvGeometry, itemsize: int):
-    """(first image, end, geometry of the chunk) covering the batch, each chunk's column
-    matrix within COLUMN_BUDGET_BYTES (at least one image per chunk)."""
-    per_image = (g.c_in * g.kernel[0] * g.kernel[1]) * (g.out_hw[0] * g.out_hw[1]) * itemsize
-    step = max(1, COLUMN_BUDGET_BYTES // max(per_image, 1))
-    if step >= g.n:
-        yield 0, g.n, g
-        return
-    for lo in range(0, g.n, step):
-        hi = min(lo + step, g.n)
-        yield lo, hi, dataclasses.replace(g, n=hi - lo)
-
-
-def _kernel_matrix(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
-    """(C_out, C_g, kH, kW) → (G, C_out/G, C_g·kH·kW), the left operand of the product."""
-    return w.reshape(g.groups, g.c_out // g.groups, -1)
-
-
-def _to_nchw(prod: np.ndarray, g: ConvGeometry, b, y: np.ndarray) -> None:
-    """(G, C_out/G, N·H_out·W_out) → y (N, C_out, H_out, W_out), adding the bias on the way."""
-    ho, wo = g.out_hw
-    src = prod.reshape(g.c_out, g.n, ho * wo).transpose(1, 0, 2)  # (N, C_out, H_o·W_o) view
-    if b is None:
-        y.reshape(g.n, g.c_out, ho * wo)[...] = src
-    else:  # IC-4: + B_i (tied: one per channel), in the same pass as the transpose
-        np.add(src, b.reshape(1, -1, 1), out=y.reshape(g.n, g.c_out, ho * wo))
-
-
-def _from_nchw(dy: np.ndarray, g: ConvGeometry) -> np.ndarray:
-    """(N, C_out, H_out, W_out) → (G, C_out/G, N·H_out·W_out), inverse of `_to_nchw`."""
-    out = scratch("outputs", (g.c_out, g.n, *g.out_hw), dy.dtype)  # as the forward's product
-    np.copyto(out, dy.transpose(1, 0, 2, 3))
-    return out.reshape(g.groups, g.c_out // g.groups, -1)
-
-
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
     """2-D convolution layer (cross-correlation), as `torch.nn.functional.conv2d`.
 
@@ -209,37 +140,43 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarra
 
     Notes:
         MB-5 writes the sum over i = 1..n_H, j = 1..n_W (the image size); the sum runs over
-        the filter, i, j = 1..f. See `ref_cnn.errata`.
+        the filter, i, j = 1..f. See `ref_cnn.errata`. The sum written as one `einsum`
+        is `conv2d_readable`; this function computes it with the tuned kernels.
+
+    Example:
+        AV-1's worked example (the article calls it a convolution; it is a correlation):
+
+        >>> import numpy as np
+        >>> from ref_cnn.functional import conv2d
+        >>> x = np.array([[1.0, 7, 2], [11, 1, 23], [2, 2, 2]]).reshape(1, 1, 3, 3)
+        >>> f = np.array([[1.0, 1], [0, 1]]).reshape(1, 1, 2, 2)
+        >>> conv2d(x, f)
+        array([[[[ 9., 32.],
+                 [14., 26.]]]])
+        >>> conv2d(np.ones((2, 3, 28, 28)), np.ones((8, 3, 5, 5)), stride=2, padding=1).shape
+        (2, 8, 13, 13)
     """
-    return _correlate(x, w, b, conv_geometry(x, w, b, stride, padding, dilation, groups))
+    g = conv_geometry(x, w, b, stride, padding, dilation, groups)
+    return kernels.correlate(x, w, b, g)  # IC-4, computed as column matrix × kernel matrix
 
 
-def _correlate(x: np.ndarray, w: np.ndarray, b, g: ConvGeometry) -> np.ndarray:
-    """`conv2d` for a checked geometry: column matrix × kernel matrix, a chunk at a time."""
-    y, km = np.empty(g.out_shape, dtype=x.dtype), _kernel_matrix(w, g)
-    # More outputs than column rows (a 1-channel input, many filters): one product per image,
-    # written straight into y, saves the product matrix (larger than the columns here).
-    per_image = g.c_out >= g.c_in * g.kernel[0] * g.kernel[1]
-    for lo, hi, gc in _chunks(g, x.itemsize):
-        if per_image:
-            out = y[lo:hi].reshape(hi - lo, g.groups, g.c_out // g.groups, -1)
-            np.matmul(km, _columns(x[lo:hi], gc, per_image=True), out=out)
-            if b is not None:
-                y[lo:hi] += b.reshape(-1, 1, 1)  # IC-4: + B_i
-            continue
-        _multiply(km, x[lo:hi], gc, b, y[lo:hi])  # IC-4: B_i + Σ_j X_j ⋆ K_ij
-    return y
+def conv2d_readable(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
+    """`conv2d` written as the equation: a window view and one contraction [IC-4, MB-5].
 
-
-def _multiply(km: np.ndarray, x: np.ndarray, g: ConvGeometry, b, y: np.ndarray) -> np.ndarray:
-    """y (N, C_out, H_out, W_out) = kernel matrix × column matrix of x (+ b), one chunk.
-
-    Returns the column matrix (a work buffer, valid until the next call that takes one).
+    Same arguments, checks and result as `conv2d` (to rounding); slower and simpler. Each
+    window [n, j, h, w] of the padded input is the f×f patch that output pixel (h, w) sees,
+    so the sum over channels j and filter positions (m, q) is a single `einsum`.
     """
-    cols = _columns(x, g)
-    prod = np.matmul(km, cols, out=scratch("outputs", (*km.shape[:2], cols.shape[2]), x.dtype))
-    _to_nchw(prod, g, b, y)
-    return cols
+    g = conv_geometry(x, w, b, stride, padding, dilation, groups)
+    n, c_g, o_g, (kh, kw), (ho, wo) = g.n, g.c_in // groups, g.c_out // groups, g.kernel, g.out_hw
+    xp = pad_nchw(x, g.padding)  # MB-3: zero padding
+    # MB-4: every window, stride and dilation applied; (N, C_in, H_o, W_o, kH, kW)
+    view = windows(xp, g.kernel, g.stride, g.dilation, g.out_hw)
+    view = view.reshape(n, groups, c_g, ho, wo, kh, kw)  # channel j of group g
+    k = w.reshape(groups, o_g, c_g, kh, kw)  # K_ij of group g
+    y = np.einsum("ngjhwmq,gijmq->ngihw", view, k)  # IC-4, MB-5: Σ_j X_j ⋆ K_ij
+    y = y.reshape(g.out_shape)  # (N, C_out, H_out, W_out)
+    return y if b is None else y + b.reshape(-1, 1, 1)  # IC-4: Y_i = B_i + Σ_j X_j ⋆ K_ij
 
 
 def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_dx=True):
@@ -258,108 +195,65 @@ def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_dx
     Notes:
         AV's code averages δ over the images before correlating, drops the σ′ factor and
         reshapes δ in the wrong order; IC's code is correct for stride 1. See `ref_cnn.errata`.
+        The three sums written as `einsum`s are `conv2d_backward_readable`; this function
+        computes them with the tuned kernels.
+
+    Example:
+        >>> import numpy as np
+        >>> from ref_cnn.functional import conv2d, conv2d_backward
+        >>> rng = np.random.default_rng(0)
+        >>> x, w = rng.standard_normal((2, 3, 8, 8)), rng.standard_normal((4, 3, 3, 3))
+        >>> dy = rng.standard_normal(conv2d(x, w, padding=1).shape)  # ∂E/∂y from the next layer
+        >>> dx, dw, db = conv2d_backward(dy, x, w, padding=1)
+        >>> dx.shape, dw.shape, db.shape
+        ((2, 3, 8, 8), (4, 3, 3, 3), (4,))
+        >>> bool(np.allclose(db, dy.sum(axis=(0, 2, 3))))  # IC-6
+        True
     """
+    g = _backward_geometry(dy, x, w, stride, padding, dilation, groups)
+    dx, dw = kernels.gradients(dy, x, w, g, need_dx)  # IC-7 / IC-11 and IC-5 / AV-14
+    return dx, dw, dy.sum(axis=(0, 2, 3))  # IC-6: Σ over n, h, w
+
+
+def _backward_geometry(dy, x, w, stride, padding, dilation, groups) -> ConvGeometry:
     g = conv_geometry(x, w, None, stride, padding, dilation, groups)
     dy = as_float_array(dy, "dy", ndim=4)
     same_dtype(dy=dy, x=x)
     check_grad_shape(dy, g.out_shape)
-    flipped = _flipped_geometry(g) if need_dx else None
-    if flipped is not None:  # stride 1: δ's column matrix serves both gradients
-        return (*_flipped_gradients(dy, x, w, g, flipped), dy.sum(axis=(0, 2, 3)))  # IC-6
-    dw, km = np.zeros(w.shape, dtype=x.dtype), _kernel_matrix(w, g)
-    dx = np.empty(x.shape, dtype=x.dtype) if need_dx else None
-    for lo, hi, gc in _chunks(g, x.itemsize):
-        dyg = _from_nchw(dy[lo:hi], gc)  # (G, O_g, N·H_o·W_o)
-        # IC-5 / AV-14: ∂E/∂K = X ⋆ δ, i.e. δ·colsᵀ summed over the batch and positions
-        dw += (dyg @ _columns(x[lo:hi], gc).transpose(0, 2, 1)).reshape(w.shape)
-        if need_dx:  # IC-7 by scatter-adds
-            shape = (g.groups, km.shape[2], dyg.shape[2])
-            # the column matrix is spent: its buffer takes the column gradients
-            dcols = np.matmul(km.transpose(0, 2, 1), dyg, out=scratch("cols", shape, x.dtype))
-            _col2im(dcols, gc, dx[lo:hi])
-    return dx, dw, dy.sum(axis=(0, 2, 3))  # IC-6: Σ over n, h, w
+    return g
 
 
-def _flipped_gradients(dy, x, w, g: ConvGeometry, gt: ConvGeometry):
-    """dx and dw at stride 1 from one column matrix, that of δ [IC-5, IC-7, IC-11].
+def conv2d_backward_readable(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
+    """`conv2d_backward` written as the equations, one `einsum` each [IC-5, IC-7, AV-14].
 
-    With δ zero-padded and the kernel flipped (`_flipped_geometry`), row (i, m', q') and
-    column (n, y, z) of δ's column matrix hold δ_pad[n, i, y + m'·d_h, z + q'·d_w]. Then
-        dx = K_flipped · cols                          (IC-7: the full convolution, cropped)
-        X · colsᵀ [j, (i, m', q')] = ∂E/∂K[i, j, kH − 1 − m', kW − 1 − q']   (IC-5)
-    since δ_pad[n, i, y + m'·d_h, …] = δ[n, i, y − m·d_h + p_h, …] with m = kH − 1 − m'.
+    Same arguments, checks and results as `conv2d_backward` (to rounding). dw correlates the
+    input windows with δ (IC-5). dx is IC-7's full convolution: δ, dilated by the stride
+    (IC-10) and padded by the kernel's reach d·(k − 1) (IC-3), correlated with the kernel
+    rotated by 180° (IC-2), gives the gradient of the padded input; cropping P is IC-11.
     """
-    kh, kw = g.kernel
-    og, cg = g.c_out // g.groups, g.c_in // g.groups
-    kt = _kernel_matrix(_flipped_kernel(w, g), gt)  # (G, C_g, O_g·kH·kW)
-    dx, dwt = np.empty(x.shape, dtype=x.dtype), np.zeros((g.groups, cg, og * kh * kw), x.dtype)
-    for lo, hi, gc in _chunks(gt, x.itemsize):
-        cols = _multiply(kt, dy[lo:hi], gc, None, dx[lo:hi])  # IC-7; cols (G, O_g·kH·kW, N·H·W)
-        # δ's padded copy is spent: its buffer takes x channel-major, (G, C_g, N·H·W)
-        xm = scratch("padded", (g.c_in, hi - lo, *g.in_hw), x.dtype)
-        np.copyto(xm, x[lo:hi].transpose(1, 0, 2, 3))
-        dwt += xm.reshape(g.groups, cg, -1) @ cols.transpose(0, 2, 1)  # IC-5
-    dw = dwt.reshape(g.groups, cg, og, kh, kw)[..., ::-1, ::-1].transpose(0, 2, 1, 3, 4)
-    return dx, np.ascontiguousarray(dw).reshape(g.c_out, cg, kh, kw)
-
-
-# The gradients from δ's column matrix pay up to this many output channels per input channel
-# (measured, float32 and float64: 10 % faster than x's columns and the scatter below with
-# C_out = C_in, the same with C_out = 2·C_in, up to 21 % slower with C_out = 3·C_in).
-FLIP_RATIO = 1
-
-
-def _flipped_geometry(g: ConvGeometry) -> ConvGeometry | None:
-    """At stride 1 the input gradient Σ_i δ_i *_full K_ij (IC-7), cropped by the padding
-    (IC-11), is itself a correlation: δ zero-padded by d·(k − 1) − p on each side, with every
-    kernel rotated by 180° and input and output channels swapped; the same column matrix of δ
-    gives dw (`_flipped_gradients`), so the backward pass builds one column matrix instead of
-    x's and then kH·kW scatter-adds. Returns that correlation's geometry, or None where it
-    does not apply (stride > 1, padding beyond the kernel's reach) or does not pay (more than
-    FLIP_RATIO output channels per input channel: δ's column matrix has C_out·kH·kW rows,
-    x's C_in·kH·kW)."""
-    reach = [d * (k - 1) for k, d in zip(g.kernel, g.dilation, strict=True)]
-    pad = tuple((r - a, r - b) for (a, b), r in zip(g.padding, reach, strict=True))
-    if g.stride != (1, 1) or min(min(p) for p in pad) < 0 or g.c_out > FLIP_RATIO * g.c_in:
-        return None
-    return ConvGeometry(
-        g.n, g.c_out, g.c_in, g.groups, g.kernel, (1, 1), g.dilation, pad, g.out_hw, g.in_hw
-    )
-
-
-def _flipped_kernel(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
-    """(C_out, C_g, kH, kW) → (C_in, C_out/G, kH, kW): wt[g·C_g + j, i, m, q] =
-    w[g·O_g + i, j, kH − 1 − m, kW − 1 − q], the kernel of `_flipped_geometry`."""
-    kh, kw = g.kernel
-    wg = w.reshape(g.groups, g.c_out // g.groups, g.c_in // g.groups, kh, kw)[..., ::-1, ::-1]
-    return np.ascontiguousarray(wg.transpose(0, 2, 1, 3, 4)).reshape(g.c_in, -1, kh, kw)
-
-
-def _col2im(dcols: np.ndarray, g: ConvGeometry, dx: np.ndarray) -> None:
-    """Scatter-add column gradients back to the input [IC-7, IC-10, IC-11].
-
-    dcols: (G, C_g·kH·kW, N·H_out·W_out); the result goes to dx (N, C_in, H, W). Each kernel
-    offset (m, q) adds its slice to the strided positions it read in the forward pass; the
-    sum over offsets is the full convolution of δ with K. Cropping the padding at the end
-    is IC-11.
-    """
+    g = _backward_geometry(dy, x, w, stride, padding, dilation, groups)
+    n, c_g, o_g, (kh, kw), (ho, wo) = g.n, g.c_in // groups, g.c_out // groups, g.kernel, g.out_hw
     (top, bottom), (left, right) = g.padding
-    h, w = g.in_hw
-    ho, wo = g.out_hw
-    kh, kw = g.kernel
-    (sh, sw), (dh, dw) = g.stride, g.dilation
-    d = dcols.reshape(g.c_in, kh, kw, g.n, ho, wo)  # (C, kH, kW, N, H_o, W_o)
-    # the padded input is spent: its buffer takes the padded input gradient
-    dxp = scratch("padded", (g.c_in, g.n, h + top + bottom, w + left + right), dx.dtype)
-    dxp.fill(0)  # channel-major
-    for m in range(kh):
-        for q in range(kw):
-            r0, c0 = m * dh, q * dw
-            dxp[:, :, r0 : r0 + sh * (ho - 1) + 1 : sh, c0 : c0 + sw * (wo - 1) + 1 : sw] += d[
-                :, m, q
-            ]
-    # IC-11: crop P on each side; back to (N, C, H, W)
-    np.copyto(dx, dxp[:, :, top : top + h, left : left + w].transpose(1, 0, 2, 3))
+    hp, wp = g.in_hw[0] + top + bottom, g.in_hw[1] + left + right  # padded input size
+    view = windows(pad_nchw(x, g.padding), g.kernel, g.stride, g.dilation, g.out_hw)
+    view = view.reshape(n, groups, c_g, ho, wo, kh, kw)  # (N, G, C_g, H_o, W_o, kH, kW)
+    delta = dy.reshape(n, groups, o_g, ho, wo)  # δ_i = ∂E/∂Y_i of group g
+    dw = np.einsum("ngjhwmq,ngihw->gijmq", view, delta)  # IC-5, AV-14: Σ_n X_j ⋆ δ_i
+    (sh, sw), (dil_h, dil_w) = g.stride, g.dilation
+    dilated = np.zeros((n, g.c_out, (ho - 1) * sh + 1, (wo - 1) * sw + 1), dtype=dy.dtype)
+    dilated[:, :, ::sh, ::sw] = dy  # IC-10: s − 1 zeros between the entries of δ
+    rh, rw = dil_h * (kh - 1), dil_w * (kw - 1)  # IC-3: full = padded by the kernel's reach
+    extra_h = hp - dilated.shape[2] - rh  # last rows, columns that no window reads (IC-10)
+    extra_w = wp - dilated.shape[3] - rw
+    full = pad_nchw(dilated, ((rh, rh + extra_h), (rw, rw + extra_w)))
+    dview = windows(full, g.kernel, (1, 1), g.dilation, (hp, wp))  # (N, C_out, Hp, Wp, kH, kW)
+    dview = dview.reshape(n, groups, o_g, hp, wp, kh, kw)
+    rot = w.reshape(groups, o_g, c_g, kh, kw)[..., ::-1, ::-1]  # IC-2: K rotated by 180°
+    dxp = np.einsum("ngihwmq,gijmq->ngjhw", dview, rot)  # IC-7: Σ_i δ_i *_full K_ij
+    dxp = dxp.reshape(n, g.c_in, hp, wp)  # ∂E/∂X of the padded input
+    dx = dxp[:, :, top : top + g.in_hw[0], left : left + g.in_hw[1]]  # IC-11: crop P
+    db = dy.sum(axis=(0, 2, 3))  # IC-6: Σ_{n,h,w} δ_i
+    return np.ascontiguousarray(dx), dw.reshape(w.shape), db
 
 
 def conv2d_untied(x, w, b, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:

@@ -13,11 +13,13 @@ One deliberate difference: with dilation, a max-pool window can hold nothing but
 Both libraries output −∞ there; torch then routes that window's gradient to an unrelated
 input element, ref_cnn to none (no input influences a −∞ output).
 
-Each kernel offset reads one block of the input per call. The padded input is first split
-into its s_h·s_w stride phases, each stored as a flat (N, C, H_g, W_g) grid of one shape:
-then every offset's block is a single contiguous run of its phase, and the elementwise
-work runs on contiguous memory. Grid positions that are not windows (i ≥ H_out or
-j ≥ W_out) are computed, then dropped; in the backward pass their δ is 0.
+This module holds the argument checks, the geometry, torch's divisor rule, and the
+equations written once as readable NumPy (`max_pool2d_readable`, `avg_pool2d_readable` and
+their backward passes: a window view of the padded input, then max / argmax / mean over the
+window axis). `max_pool2d`, `avg_pool2d` and their backward passes compute the same results
+with the tuned kernels of `functional._pool_kernels` (stride-phase planes, contiguous runs).
+The tests hold the readable version, the kernels, the literal loops of `ref_cnn.literal`
+and torch equal.
 """
 
 from __future__ import annotations
@@ -25,16 +27,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
-from ref_cnn._checks import as_float_array, check_grad_shape, pair
-from ref_cnn.functional.conv import MAX_ELEMENTS
-from ref_cnn.functional.im2col import pad_nchw
+from ref_cnn._checks import MAX_ELEMENTS, as_float_array, check_grad_shape, pair
+from ref_cnn.functional import _pool_kernels as kernels
+from ref_cnn.functional.im2col import pad_nchw, windows
 from ref_cnn.functional.shapes import pool_output_size
 
 
 @dataclass(frozen=True)
 class PoolGeometry:
+    """Validated shapes and hyper-parameters of one pooling call."""
+
     kernel: tuple[int, int]
     stride: tuple[int, int]
     padding: tuple[int, int]
@@ -55,108 +58,6 @@ class PoolGeometry:
     def padded_shape(self, x: np.ndarray) -> tuple[int, int, int, int]:
         (t, b), (l, r) = self.pads()
         return (x.shape[0], x.shape[1], x.shape[2] + t + b, x.shape[3] + l + r)
-
-    def offsets(self):
-        """For every kernel offset (m, q): its flat index m·kW + q, the stride phase (r, t)
-        of the rows and columns it reads, and where its block starts in that phase plane."""
-        (sh, sw), (dh, dw) = self.stride, self.dilation
-        for m in range(self.kernel[0]):
-            for q in range(self.kernel[1]):
-                yield (
-                    m * self.kernel[1] + q,
-                    ((m * dh) % sh, (q * dw) % sw),
-                    (m * dh) // sh,
-                    (q * dw) // sw,
-                )
-
-    def phases(self) -> set[tuple[int, int]]:
-        return {key for _, key, _, _ in self.offsets()}
-
-    def grid(self) -> tuple[int, int]:
-        """(H_g, W_g): the shape every phase plane is stored in, the largest phase of the
-        padded input (H_g ≥ H_out + the largest block start, likewise W_g)."""
-        hp, wp = (self.in_hw[a] + sum(self.pads()[a]) for a in (0, 1))
-        return -(-hp // self.stride[0]), -(-wp // self.stride[1])
-
-    def _phase(self, phase: tuple[int, int], n_grid: tuple[int, int]):
-        """The part of phase plane (r, t) that holds real input: plane rows [i0, i1) and
-        columns [j0, j1), and the input rows and columns (strided slices) they hold. Plane
-        position i is padded position r + i·s, input position r + i·s − p."""
-        out = []
-        for a in (0, 1):
-            s, p, n = self.stride[a], self.pads()[a][0], self.in_hw[a]
-            i0 = max(0, -(-(p - phase[a]) // s))
-            i1 = max(i0, min(n_grid[a], -(-(n + p - phase[a]) // s)))
-            start = phase[a] + i0 * s - p
-            out.append((slice(i0, i1), slice(start, start + (i1 - i0 - 1) * s + 1, s)))
-        (rows, x_rows), (cols, x_cols) = out
-        return (rows, cols), (x_rows, x_cols)
-
-    def split(self, x: np.ndarray, value: float) -> dict[tuple[int, int], np.ndarray]:
-        """The input padded with `value`, by stride phase: plane (r, t) holds x_pad[:, :, r::s_h,
-        t::s_w] in an (N, C, H_g, W_g) grid (the rest `value`), flattened. In the flat plane
-        every kernel offset's block of windows is one contiguous run (`block`), so the
-        elementwise work below runs on contiguous memory."""
-        n, c = x.shape[:2]
-        hg, wg = self.grid()
-        planes = {}
-        for key in self.phases():
-            plane = np.empty((n, c, hg, wg), dtype=x.dtype)
-            (rows, cols), x_part = self._phase(key, (hg, wg))
-            pads = ((rows.start, hg - rows.stop), (cols.start, wg - cols.stop))
-            pad_nchw(x[:, :, x_part[0], x_part[1]], pads, value, out=plane)
-            planes[key] = plane.reshape(-1)
-        return planes
-
-    def run(self, planes) -> int:
-        """Length of every block: the whole grid less the largest block start."""
-        wg = self.grid()[1]
-        size = next(iter(planes.values())).size
-        return size - max(a * wg + b for _, _, a, b in self.offsets())
-
-    def block(self, planes, key, a: int, b: int) -> np.ndarray:
-        """The values one kernel offset contributes to every window, on the flat grid:
-        element (n, c, i, j) of the grid is window (i, j) of image n, channel c for
-        i < H_out, j < W_out; the other elements are not windows (`windows` drops them)."""
-        start = a * self.grid()[1] + b
-        return planes[key][start : start + self.run(planes)]
-
-    def windows(self, flat: np.ndarray, n: int, c: int) -> np.ndarray:
-        """(N, C, H_out, W_out) read-only view of the window positions of a flat grid array
-        (all of them lie within its `run`)."""
-        hg, wg = self.grid()
-        if (hg, wg) == self.out_hw and flat.size == n * c * hg * wg:
-            return flat.reshape(n, c, hg, wg)  # every grid position is a window
-        strides = tuple(flat.itemsize * k for k in (c * hg * wg, hg * wg, wg, 1))
-        return as_strided(flat, (n, c, *self.out_hw), strides, writeable=False)
-
-    def on_grid(self, dy: np.ndarray, length: int) -> np.ndarray:
-        """dy (N, C, H_out, W_out) placed on the flat grid, 0 where there is no window."""
-        n, c = dy.shape[:2]
-        hg, wg = self.grid()
-        if (hg, wg) == self.out_hw and length == dy.size:
-            return dy.reshape(-1)  # every grid position is a window
-        full = np.zeros((n, c, hg, wg), dtype=dy.dtype)
-        full[:, :, : self.out_hw[0], : self.out_hw[1]] = dy
-        return full.reshape(-1)[:length]
-
-    def zero_planes(self, n: int, c: int, dtype) -> dict[tuple[int, int], np.ndarray]:
-        """Gradient accumulators, one flat grid per stride phase (see `split`)."""
-        hg, wg = self.grid()
-        return {key: np.zeros(n * c * hg * wg, dtype=dtype) for key in self.phases()}
-
-    def merge(self, planes, x: np.ndarray) -> np.ndarray:
-        """Inverse of `split` for gradients: the real-input part of each phase plane back
-        into a fresh (N, C, H, W) array (padding cropped, IC-11); phases no offset reads
-        get 0."""
-        n, c = x.shape[:2]
-        hg, wg = self.grid()
-        every = len(planes) == self.stride[0] * self.stride[1]  # then they cover all of x
-        dx = (np.empty if every else np.zeros)(x.shape, dtype=x.dtype)
-        for key, flat in planes.items():
-            (rows, cols), x_part = self._phase(key, (hg, wg))
-            dx[:, :, x_part[0], x_part[1]] = flat.reshape(n, c, hg, wg)[:, :, rows, cols]
-        return dx
 
 
 def pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode) -> PoolGeometry:
@@ -195,34 +96,27 @@ def pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode) -> PoolG
 # ---------------------------------------------------------------- max pooling (IC-8)
 
 
-def _max_and_argmax(x: np.ndarray, g: PoolGeometry, need_index: bool):
-    """Window maxima and the flat offset (m·kW + q) where each was found, scanning offsets in
-    row-major order as torch does: a larger value replaces the maximum (so among ties the
-    first one stays), and so does a NaN (NaN propagates)."""
-    planes = g.split(x, -np.inf)  # padding is −∞: it never wins (not 0)
-    has_nan = need_index and bool(np.isnan(x).any())
-    best = idx = better = None
-    for flat, key, a, b in g.offsets():
-        v = g.block(planes, key, a, b)
-        if best is None:
-            best = v.copy()
-            if need_index:
-                idx = np.zeros(
-                    best.shape, dtype=np.int8 if g.kernel[0] * g.kernel[1] <= 127 else np.int32
-                )
-                better = np.empty(best.shape, dtype=bool)
-            continue
-        if not need_index:
-            np.maximum(best, v, out=best)  # NaN propagates, as torch
-            continue
-        np.greater(v, best, out=better)
-        if has_nan:
-            better |= np.isnan(v)
-        np.maximum(best, v, out=best)  # the same values as keeping v where better
-        step = flat - idx  # idx ← flat where better (arithmetic: masked copies are slow)
-        step *= better
-        idx += step
-    return best, idx
+def _window_view(x: np.ndarray, g: PoolGeometry, fill: float) -> np.ndarray:
+    """(N, C, H_out, W_out, kH·kW): every window of x padded with `fill` [MB-3, MB-4, AV-3],
+    its kH·kW values in row-major order (a copy)."""
+    xp = pad_nchw(x, g.pads(), fill)  # MB-3 (bottom/right: enough for ceil_mode's windows)
+    view = windows(xp, g.kernel, g.stride, g.dilation, g.out_hw)  # (N, C, H_o, W_o, kH, kW)
+    return view.reshape(*view.shape[:4], -1)
+
+
+def _add_to_windows(values: np.ndarray, x: np.ndarray, g: PoolGeometry) -> np.ndarray:
+    """The adjoint of `_window_view`: values (N, C, H_out, W_out, kH·kW) added back where
+    each window read them, then the padding cropped [IC-10, IC-11]. Returns dx like x."""
+    (top, _), (left, _) = g.pads()
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = g.kernel, g.stride, g.dilation, g.out_hw
+    values = values.reshape(*values.shape[:4], kh, kw)
+    dxp = np.zeros(g.padded_shape(x), dtype=x.dtype)
+    for m in range(kh):  # kernel offset (m, q) read rows m·d + i·s, columns q·d + j·s
+        for q in range(kw):
+            rows = slice(m * dh, m * dh + sh * (ho - 1) + 1, sh)
+            cols = slice(q * dw, q * dw + sw * (wo - 1) + 1, sw)
+            dxp[:, :, rows, cols] += values[..., m, q]
+    return dxp[:, :, top : top + x.shape[2], left : left + x.shape[3]]  # crop the padding
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False) -> np.ndarray:
@@ -241,8 +135,17 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
         y: (N, C, H_out, W_out), H_out = ⌊(H + 2p − d·(k − 1) − 1)/s⌋ + 1 (MB-8).
     """
     g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
-    best = _max_and_argmax(x, g, need_index=False)[0]  # IC-8: the window maximum
-    return np.ascontiguousarray(g.windows(best, *x.shape[:2]))
+    return kernels.max_pool(x, g)  # IC-8: the window maximum, on stride-phase planes
+
+
+def max_pool2d_readable(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """`max_pool2d` written as the equation: a window view and a max [IC-8, MB-8].
+
+    Same arguments, checks and result as `max_pool2d`; slower and simpler.
+    """
+    g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
+    view = _window_view(x, g, -np.inf)  # (N, C, H_o, W_o, kH·kW); −∞ padding never wins
+    return view.max(axis=-1)  # IC-8: y = max over the window (NaN propagates)
 
 
 def max_pool2d_backward(
@@ -256,19 +159,23 @@ def max_pool2d_backward(
     g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
     dy = as_float_array(dy, "dy", ndim=4)
     check_grad_shape(dy, (*x.shape[:2], *g.out_hw))
-    _, idx = _max_and_argmax(x, g, need_index=True)  # on the flat grid (see `split`)
-    grads = g.zero_planes(*x.shape[:2], x.dtype)
-    dy = g.on_grid(dy, idx.size)  # 0 off the windows: those add nothing anywhere
-    hit, share = np.empty(idx.shape, dtype=bool), np.empty(idx.shape, dtype=x.dtype)
-    finite = bool(np.isfinite(dy).all())  # else dy·0 would spread NaN outside its window
-    for flat, key, a, b in g.offsets():  # IC-8: dy to the position of the maximum
-        np.equal(idx, flat, out=hit)
-        if finite:
-            np.multiply(dy, hit, out=share)
-        else:
-            share = np.where(hit, dy, 0).astype(x.dtype)
-        g.block(grads, key, a, b)[...] += share
-    return g.merge(grads, x)
+    return kernels.max_pool_backward(dy, x, g)  # IC-8, on stride-phase planes
+
+
+def max_pool2d_backward_readable(
+    dy, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
+) -> np.ndarray:
+    """`max_pool2d_backward` written as the rule: argmax, then a one-hot scatter [IC-8].
+
+    Same arguments, checks and result as `max_pool2d_backward`.
+    """
+    g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
+    dy = as_float_array(dy, "dy", ndim=4)
+    check_grad_shape(dy, (*x.shape[:2], *g.out_hw))
+    view = _window_view(x, g, -np.inf)  # (N, C, H_o, W_o, kH·kW)
+    first = np.argmax(view, axis=-1)  # IC-8: the first maximum in row-major order, as torch
+    hit = np.arange(view.shape[-1]) == first[..., None]  # one-hot over the window
+    return _add_to_windows(np.where(hit, dy[..., None], 0), x, g)  # IC-8: δ to the maximum
 
 
 # ---------------------------------------------------------------- average pooling (IC-9)
@@ -309,13 +216,21 @@ def avg_pool2d(
         y: (N, C, H_out, W_out), H_out = ⌊(H + 2p − k)/s⌋ + 1 (MB-8).
     """
     g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
-    planes = g.split(x, 0.0)
-    sums = None
-    for _, key, a, b in g.offsets():  # Σ over the window, one kernel offset at a time
-        v = g.block(planes, key, a, b)
-        sums = v.copy() if sums is None else np.add(sums, v, out=sums)
-    sums = g.windows(sums, *x.shape[:2])
+    sums = kernels.window_sums(x, g)  # Σ over each window, on stride-phase planes
     return sums / _divisor(g, bool(count_include_pad)).astype(x.dtype)  # IC-9: the mean
+
+
+def avg_pool2d_readable(
+    x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+) -> np.ndarray:
+    """`avg_pool2d` written as the equation: a window view and a mean [IC-9, MB-8].
+
+    Same arguments, checks and result as `avg_pool2d` (to rounding).
+    """
+    g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
+    view = _window_view(x, g, 0.0)  # (N, C, H_o, W_o, kH·kW), zero padding
+    divisor = _divisor(g, bool(count_include_pad)).astype(x.dtype)  # |window|, torch's rule
+    return view.sum(axis=-1) / divisor  # IC-9: y = Σ over the window / |window|
 
 
 def avg_pool2d_backward(
@@ -325,9 +240,20 @@ def avg_pool2d_backward(
     g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
     dy = as_float_array(dy, "dy", ndim=4)
     check_grad_shape(dy, (*x.shape[:2], *g.out_hw))
-    share = dy / _divisor(g, bool(count_include_pad)).astype(x.dtype)
-    grads = g.zero_planes(*x.shape[:2], x.dtype)
-    share = g.on_grid(share, g.run(grads))
-    for _, key, a, b in g.offsets():  # IC-9: an equal share to every position of the window
-        g.block(grads, key, a, b)[...] += share
-    return g.merge(grads, x)
+    share = dy / _divisor(g, bool(count_include_pad)).astype(x.dtype)  # IC-9: δ/|window|
+    return kernels.spread(share, x, g)  # to every position of the window, on phase planes
+
+
+def avg_pool2d_backward_readable(
+    dy, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+) -> np.ndarray:
+    """`avg_pool2d_backward` written as the rule: an equal share to the window [IC-9].
+
+    Same arguments, checks and result as `avg_pool2d_backward` (to rounding).
+    """
+    g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
+    dy = as_float_array(dy, "dy", ndim=4)
+    check_grad_shape(dy, (*x.shape[:2], *g.out_hw))
+    share = dy / _divisor(g, bool(count_include_pad)).astype(x.dtype)  # IC-9: δ/|window|
+    every = np.broadcast_to(share[..., None], (*share.shape, g.kernel[0] * g.kernel[1]))
+    return _add_to_windows(every, x, g)  # IC-9: the same share to every position

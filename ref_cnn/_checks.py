@@ -42,10 +42,16 @@ def same_dtype(**arrays: np.ndarray | None) -> np.dtype:
 
 
 def pair(value, name: str, minimum: int) -> tuple[int, int]:
-    """`int` or `(int, int)` → `(int, int)`, each ≥ `minimum`, as torch accepts."""
+    """`int`, `(int,)` or `(int, int)` → `(int, int)`, each ≥ `minimum`, as torch accepts.
+
+    A 1-element tuple or list means the same value for both dimensions (torch's `_pair`
+    expands it the same way).
+    """
     if isinstance(value, bool):
         raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
-    if isinstance(value, numbers.Integral):
+    if isinstance(value, tuple | list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = (int(value), int(value))
     if not (
         isinstance(value, tuple | list)
@@ -72,3 +78,25 @@ def check_mode(mode, allowed: tuple[str, ...], name: str = "mode") -> str:
     if not isinstance(mode, str) or mode not in allowed:
         raise ValueError(f"{name} must be one of {allowed}, got {mode!r}")
     return mode
+
+
+def batched(x: np.ndarray, name: str = "x", ndim: int = 4) -> tuple[np.ndarray, bool]:
+    """Accept a batch (N, C, H, W) or, as torch does, one unbatched sample (C, H, W).
+
+    Returns the 4-D array (a view with N = 1 for an unbatched input) and whether a batch
+    axis was added, so the caller can drop it again from its result (`unbatch`).
+    """
+    as_float_array(x, name)
+    if x.ndim == ndim - 1:
+        return x[None], True
+    if x.ndim != ndim:
+        raise ValueError(
+            f"{name} must be {ndim}-D (N, C, H, W) or {ndim - 1}-D (C, H, W) unbatched, "
+            f"got {x.ndim}-D with shape {x.shape}"
+        )
+    return x, False
+
+
+def unbatch(y: np.ndarray, added: bool) -> np.ndarray:
+    """Drop the batch axis `batched` added (y[0]), else return y."""
+    return y[0] if added else y

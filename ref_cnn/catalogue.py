@@ -69,7 +69,10 @@ EQUATIONS: tuple[Equation, ...] = (
         "Linear transformation",
         "Z = Wᵀ·X + b, W of shape (m inputs, n neurons)",
         "torch Linear with weight = Wᵀ",
-        ("ref_cnn.functional.linear",),
+        (
+            "ref_cnn.functional.linear",
+            "ref_cnn.functional.linear_backward",
+        ),
     ),
     Equation(
         "AV-6",
@@ -140,6 +143,7 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.conv2d_backward",
             "ref_cnn.functional.conv2d_backward_readable",
             "ref_cnn.av_network.av_backward",
+            "ref_cnn.literal.av14_filter_gradient",
         ),
     ),
     Equation(
@@ -172,7 +176,11 @@ EQUATIONS: tuple[Equation, ...] = (
         "Zero padding",
         "p rows/columns of zeros on each of the four sides",
         "torch padding / F.pad",
-        ("ref_cnn.functional.conv2d",),
+        (
+            "ref_cnn.functional.conv2d",
+            "ref_cnn.functional.pad",
+            "ref_cnn.functional.pad_backward",
+        ),
     ),
     Equation(
         "MB-4",
@@ -215,6 +223,9 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.max_pool2d",
             "ref_cnn.functional.avg_pool2d",
             "ref_cnn.functional.pool_output_size",
+            "ref_cnn.functional.adaptive_avg_pool2d",
+            "ref_cnn.functional.adaptive_max_pool2d",
+            "ref_cnn.functional.max_unpool2d",
         ),
     ),
     Equation(
@@ -242,7 +253,11 @@ EQUATIONS: tuple[Equation, ...] = (
         "Fully connected layer",
         "z_j = Σ_l w_{j,l}·a_l + b_j; a_j = ψ(z_j); a volume is flattened to n_H·n_W·n_C first",
         "torch Flatten + Linear",
-        ("ref_cnn.functional.flatten", "ref_cnn.functional.linear"),
+        (
+            "ref_cnn.functional.flatten",
+            "ref_cnn.functional.linear",
+            "ref_cnn.functional.linear_backward",
+        ),
     ),
     Equation(
         "MB-12",
@@ -326,6 +341,8 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.correlate2d",
             "ref_cnn.functional.convolve2d",
             "ref_cnn.functional.full_output_size",
+            "ref_cnn.functional.conv_transpose2d",
+            "ref_cnn.literal.conv_transpose2d",
         ),
     ),
     Equation(
@@ -349,6 +366,8 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.conv2d_backward",
             "ref_cnn.functional.conv2d_backward_readable",
             "ref_cnn.literal.conv2d_backward",
+            "ref_cnn.literal.ic5_kernel_gradient",
+            "ref_cnn.functional.conv_transpose2d_backward",
         ),
     ),
     Equation(
@@ -356,7 +375,11 @@ EQUATIONS: tuple[Equation, ...] = (
         "Bias gradient",
         "∂E/∂B_i = ∂E/∂Y_i (untied); summed over positions when tied",
         "autograd",
-        ("ref_cnn.functional.conv2d_backward", "ref_cnn.functional.conv2d_untied_backward"),
+        (
+            "ref_cnn.functional.conv2d_backward",
+            "ref_cnn.functional.conv2d_untied_backward",
+            "ref_cnn.functional.conv_transpose2d_backward",
+        ),
     ),
     Equation(
         "IC-7",
@@ -367,6 +390,10 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.conv2d_backward",
             "ref_cnn.functional.conv2d_backward_readable",
             "ref_cnn.literal.conv2d_backward",
+            "ref_cnn.literal.ic7_input_gradient",
+            "ref_cnn.functional.conv_transpose2d",
+            "ref_cnn.functional.conv_transpose2d_backward",
+            "ref_cnn.literal.conv_transpose2d",
         ),
     ),
     Equation(
@@ -380,6 +407,10 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.max_pool2d_readable",
             "ref_cnn.functional.max_pool2d_backward_readable",
             "ref_cnn.literal.max_pool2d",
+            "ref_cnn.functional.adaptive_max_pool2d",
+            "ref_cnn.functional.adaptive_max_pool2d_backward",
+            "ref_cnn.functional.max_unpool2d",
+            "ref_cnn.functional.max_unpool2d_backward",
         ),
     ),
     Equation(
@@ -393,6 +424,8 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.avg_pool2d_readable",
             "ref_cnn.functional.avg_pool2d_backward_readable",
             "ref_cnn.literal.avg_pool2d",
+            "ref_cnn.functional.adaptive_avg_pool2d",
+            "ref_cnn.functional.adaptive_avg_pool2d_backward",
         ),
     ),
     Equation(
@@ -411,7 +444,12 @@ EQUATIONS: tuple[Equation, ...] = (
         "Padding in conv",
         "output n + 2P − k + 1; the input gradient is the full convolution cropped by P on each side",
         "torch, padding > 0, forward and backward",
-        ("ref_cnn.functional.conv2d", "ref_cnn.functional.conv2d_backward"),
+        (
+            "ref_cnn.functional.conv2d",
+            "ref_cnn.functional.conv2d_backward",
+            "ref_cnn.functional.conv_transpose2d",
+            "ref_cnn.functional.pad_backward",
+        ),
     ),
     Equation(
         "IC-12",

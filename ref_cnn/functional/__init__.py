@@ -18,7 +18,13 @@ from ref_cnn.functional.activations import (
     tanh,
     tanh_backward,
 )
-from ref_cnn.functional.adaptive import adaptive_avg_pool2d, adaptive_avg_pool2d_backward
+from ref_cnn.functional.adaptive import (
+    adaptive_avg_pool2d,
+    adaptive_avg_pool2d_backward,
+    adaptive_max_pool2d,
+    adaptive_max_pool2d_backward,
+)
+from ref_cnn.functional.batchnorm import batch_norm, batch_norm_backward
 from ref_cnn.functional.conv import (
     conv2d,
     conv2d_backward,
@@ -27,6 +33,7 @@ from ref_cnn.functional.conv import (
     conv2d_untied,
     conv2d_untied_backward,
 )
+from ref_cnn.functional.conv_transpose import conv_transpose2d, conv_transpose2d_backward
 from ref_cnn.functional.correlate import convolve2d, correlate2d
 from ref_cnn.functional.im2col import flatten, im2col
 from ref_cnn.functional.init import HEF, VEF, conv_param_count, he_normal, uniform01
@@ -41,6 +48,7 @@ from ref_cnn.functional.losses import (
     mse_loss,
     mse_loss_backward,
 )
+from ref_cnn.functional.padding import pad, pad_backward
 from ref_cnn.functional.pool import (
     avg_pool2d,
     avg_pool2d_backward,
@@ -59,5 +67,6 @@ from ref_cnn.functional.shapes import (
     valid_output_size,
 )
 from ref_cnn.functional.standardize import standardize, standardize_backward
+from ref_cnn.functional.unpool import max_unpool2d, max_unpool2d_backward
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -81,7 +81,8 @@ def tanh_backward(dy, y) -> np.ndarray:
 
 
 def _check_axis(x: np.ndarray, axis: int) -> int:
-    if not -x.ndim <= axis < x.ndim:
+    """A valid axis of x; a 0-D x (one value) takes axis 0 or −1, as torch's dim."""
+    if not -max(x.ndim, 1) <= axis < max(x.ndim, 1):
         raise ValueError(f"axis {axis} is out of range for an array of shape {x.shape}")
     return axis
 
@@ -90,6 +91,10 @@ def log_softmax(x, axis: int = 1) -> np.ndarray:
     """log softmax(x) = x − max − log Σ e^(x − max) along `axis` (default 1, the class axis)."""
     x = as_float_array(x, "x")
     _check_axis(x, axis)
+    if x.ndim == 0:  # one value: log softmax = 0 (NaN stays NaN)
+        return np.asarray(x - x)
+    if x.size == 0:
+        return x.copy()
     shifted = x - np.max(x, axis=axis, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
@@ -98,6 +103,8 @@ def log_softmax_backward(dy, y, axis: int = 1) -> np.ndarray:
     """∂E/∂x = dy − softmax·Σ dy, with y = log_softmax(x)."""
     _pair(dy, y, "y")
     _check_axis(y, axis)
+    if y.ndim == 0:
+        return np.asarray(dy - np.exp(y) * dy)
     return dy - np.exp(y) * np.sum(dy, axis=axis, keepdims=True)
 
 
@@ -105,6 +112,10 @@ def softmax(x, axis: int = 1) -> np.ndarray:
     """softmax(x)_k = e^(x_k − max)/Σ_j e^(x_j − max) along `axis` (default 1)."""
     x = as_float_array(x, "x")
     _check_axis(x, axis)
+    if x.ndim == 0:  # one value: softmax = 1 (NaN stays NaN)
+        return np.asarray(x - x + 1)
+    if x.size == 0:
+        return x.copy()
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
 
@@ -113,4 +124,6 @@ def softmax_backward(dy, y, axis: int = 1) -> np.ndarray:
     """∂E/∂x = y·(dy − Σ_k dy_k·y_k), with y = softmax(x)."""
     _pair(dy, y, "y")
     _check_axis(y, axis)
+    if y.ndim == 0:
+        return np.asarray(y * (dy - dy * y))
     return y * (dy - np.sum(dy * y, axis=axis, keepdims=True))

@@ -121,3 +121,116 @@ def batch_norm_eval_backward(dy, x, running_mean, running_var, weight=None, eps:
         return dx, None, None
     xhat = (x - _channel(running_mean)) * _channel(inv_std)
     return dx, (dy * xhat).sum(axis=AXES), dy.sum(axis=AXES)
+
+
+# ---------------------------------------------------------------- torch's functional form
+
+
+def _stat_axes(x: np.ndarray) -> tuple[int, ...]:
+    """Every axis but the channel axis 1: (N, C, *) normalised per channel."""
+    return (0, *range(2, x.ndim))
+
+
+def _per_channel(v, x: np.ndarray) -> np.ndarray:
+    return np.asarray(v).reshape((1, -1) + (1,) * (x.ndim - 2))
+
+
+def _check_bn(x, running_mean, running_var, weight, bias, training) -> np.ndarray:
+    x = as_float_array(x, "x")
+    if x.size and x.ndim < 2:
+        raise ValueError(f"x must be (N, C, *) with a channel axis, got shape {x.shape}")
+    c = x.shape[1] if x.ndim >= 2 else 0
+    for name, v in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
+        if v is not None:
+            as_float_array(v, name)
+            if v.shape != (c,):
+                raise ValueError(f"{name} must have shape ({c},) (one per channel), got {v.shape}")
+    if not training and (running_mean is None or running_var is None):
+        raise ValueError(
+            "batch_norm in eval mode (training=False) needs running_mean and running_var"
+        )
+    if training and x.size and x.size // c < 2:
+        raise ValueError(
+            f"batch norm in training needs more than one value per channel, got shape {x.shape}"
+        )
+    return x
+
+
+def batch_norm(
+    x,
+    running_mean,
+    running_var,
+    weight=None,
+    bias=None,
+    training=False,
+    momentum=0.1,
+    eps=1e-5,
+) -> np.ndarray:
+    """Batch normalisation of an (N, C, *) input, as `torch.nn.functional.batch_norm`.
+
+    y = γ·(x − μ)/√(σ² + ε) + β per channel, μ and σ² (biased) over every axis but C of this
+    batch when `training`, else the running statistics.
+
+    Args:
+        x: (N, C, *), e.g. (N, C) after a dense layer or (N, C, H, W) after a convolution.
+        running_mean, running_var: (C,) or None (only in training).
+        weight γ, bias β: (C,) or None (no affine map).
+        training: normalise with this batch's statistics.
+        momentum: accepted for torch's signature; ref_cnn never modifies its inputs, so the
+            running statistics are NOT updated here (torch updates them in place); use
+            `update_running` (or the BatchNorm2d layer) for that.
+        eps: added to the variance.
+
+    Shape:
+        y: x's shape.
+    """
+    x = _check_bn(x, running_mean, running_var, weight, bias, training)
+    if x.size == 0:
+        return x.copy()
+    axes = _stat_axes(x)
+    if training:
+        mean, var = x.mean(axis=axes), x.var(axis=axes)  # biased, as the normalisation uses
+    else:
+        mean, var = running_mean, running_var
+    xhat = (x - _per_channel(mean, x)) / _per_channel(np.sqrt(var + eps), x)
+    y = xhat if weight is None else xhat * _per_channel(weight, x)
+    return (y if bias is None else y + _per_channel(bias, x)).astype(x.dtype, copy=False)
+
+
+def batch_norm_backward(dy, x, running_mean, running_var, weight=None, training=False, eps=1e-5):
+    """Gradients of `batch_norm`: (dx, dweight, dbias); dweight and dbias None without γ.
+
+    Training: dx = (1/√(σ² + ε))·(g − mean(g) − x̂·mean(g·x̂)), g = γ·dy (the batch
+    statistics depend on x). Eval: dx = γ·dy/√(running_var + ε).
+    dγ = Σ dy·x̂, dβ = Σ dy over every axis but C.
+    """
+    x = _check_bn(x, running_mean, running_var, weight, None, training)
+    dy = as_float_array(dy, "dy")
+    check_grad_shape(dy, x.shape)
+    c = x.shape[1] if x.ndim >= 2 else 0
+    if x.size == 0:
+        zeros = None if weight is None else np.zeros(c, dtype=x.dtype)
+        return np.zeros_like(x), zeros, zeros
+    axes = _stat_axes(x)
+    if training:
+        mean, var = x.mean(axis=axes), x.var(axis=axes)
+    else:
+        mean, var = running_mean, running_var
+    inv_std = _per_channel(1 / np.sqrt(var + eps), x)
+    xhat = (x - _per_channel(mean, x)) * inv_std
+    g = dy if weight is None else dy * _per_channel(weight, x)
+    if training:
+        dx = inv_std * (
+            g - g.mean(axis=axes, keepdims=True) - xhat * (g * xhat).mean(axis=axes, keepdims=True)
+        )
+    else:
+        dx = g * inv_std
+    dx = dx.astype(x.dtype, copy=False)
+    if weight is None:
+        return dx, None, None
+    return dx, (dy * xhat).sum(axis=axes), dy.sum(axis=axes)

@@ -16,15 +16,18 @@ from ref_cnn._checks import as_float_array, check_grad_shape, same_dtype
 
 
 def _check(x, w, b=None) -> None:
-    as_float_array(x, "x", ndim=2)
+    as_float_array(x, "x")
     as_float_array(w, "w", ndim=2)
     if b is not None:
         as_float_array(b, "b", ndim=1)
     same_dtype(x=x, w=w, b=b)
-    if x.shape[1] != w.shape[0]:
+    if x.ndim == 0:
+        raise ValueError("x must have at least one axis (the m input features), got a 0-D array")
+    if x.shape[-1] != w.shape[0]:
         raise ValueError(
-            f"x has {x.shape[1]} features but w of shape {w.shape} expects {w.shape[0]} inputs "
-            "(w is (inputs, neurons), the article's layout; torch's Linear.weight is w.T)"
+            f"x has {x.shape[-1]} features but w of shape {w.shape} expects "
+            f"{w.shape[0]} inputs (w is (inputs, neurons), the article's layout; torch's "
+            "Linear.weight is w.T)"
         )
     if b is not None and b.shape != (w.shape[1],):
         raise ValueError(f"b must have shape ({w.shape[1]},) (one per neuron), got {b.shape}")
@@ -33,13 +36,16 @@ def _check(x, w, b=None) -> None:
 def linear(x, w, b=None) -> np.ndarray:
     """Linear transformation Z = Wᵀ·X + b [AV-5, MB-11], one row per sample.
 
+    y[…, j] = Σ_l x[…, l]·W[l, j] + b[j]
+
     Args:
-        x: (N, m) inputs (flatten a volume first, MB-11).
+        x: (N, m) inputs (flatten a volume first, MB-11); as torch, any leading axes
+            (…, m) are carried along, and a single sample (m,) gives (n,).
         w: (m, n), the article's layout; torch.nn.Linear holds weight = w.T.
         b: (n,) or None.
 
     Shape:
-        y: (N, n).
+        y: (…, n), x's shape with its last axis m → n.
     """
     _check(x, w, b)
     y = x @ w  # AV-5: (Wᵀ·X)ᵀ = Xᵀ·W, rows are samples
@@ -52,16 +58,20 @@ def linear_backward(dy, x, w):
     """Gradients of `linear` [AV-10, AV-11, AV-13].
 
     Args:
-        dy: (N, n), ∂E/∂Z.
-        x: (N, m), w: (m, n), as given to `linear`.
+        dy: (…, n), ∂E/∂Z.
+        x: (…, m), w: (m, n), as given to `linear`.
 
     Returns:
-        dx: (N, m) = dy·Wᵀ        (AV-13: ∂Z/∂X = Wᵀ)
+        dx: (…, m) = dy·Wᵀ        (AV-13: ∂Z/∂X = Wᵀ)
         dw: (m, n) = Xᵀ·dy        (AV-10: ∂Z/∂W = X, summed over samples; shape of W)
         db: (n,)   = Σ_k dy[k]    (AV-11: summed over samples)
+    The leading axes … all count as samples.
     """
     _check(x, w)
-    dy = as_float_array(dy, "dy", ndim=2)
+    dy = as_float_array(dy, "dy")
     same_dtype(dy=dy, x=x)
-    check_grad_shape(dy, (x.shape[0], w.shape[1]))
-    return dy @ w.T, x.T @ dy, dy.sum(axis=0)
+    check_grad_shape(dy, (*x.shape[:-1], w.shape[1]))
+    samples = int(np.prod(x.shape[:-1]))
+    rows_x = x.reshape(samples, w.shape[0])  # (samples, m)
+    rows_dy = dy.reshape(samples, w.shape[1])  # (samples, n)
+    return dy @ w.T, rows_x.T @ rows_dy, rows_dy.sum(axis=0)

@@ -317,3 +317,10 @@ def test_peers_script_help_runs_without_building_its_venv(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "--only" in done.stdout and "docs/peers.md" in done.stdout
+
+
+def test_a_fixed_rtol_replaces_the_default_bound():
+    exact = conformance.check(F.max_pool2d, "max_pool2d", rtol=0.0)  # max pool is exact
+    assert conformance.passed(exact) and exact.about["rule"] == "fixed rtol 0e+00"
+    results = conformance.check(broken_impls.conv2d_one_ulp_off, "conv2d", rtol=0.0)
+    assert len(results.failed) == len(results)

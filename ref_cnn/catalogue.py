@@ -143,6 +143,7 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.conv2d_backward",
             "ref_cnn.functional.conv2d_backward_readable",
             "ref_cnn.av_network.av_backward",
+            "ref_cnn.literal.av14_filter_gradient",
         ),
     ),
     Equation(
@@ -365,6 +366,7 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.conv2d_backward",
             "ref_cnn.functional.conv2d_backward_readable",
             "ref_cnn.literal.conv2d_backward",
+            "ref_cnn.literal.ic5_kernel_gradient",
             "ref_cnn.functional.conv_transpose2d_backward",
         ),
     ),
@@ -388,6 +390,7 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.conv2d_backward",
             "ref_cnn.functional.conv2d_backward_readable",
             "ref_cnn.literal.conv2d_backward",
+            "ref_cnn.literal.ic7_input_gradient",
             "ref_cnn.functional.conv_transpose2d",
             "ref_cnn.functional.conv_transpose2d_backward",
             "ref_cnn.literal.conv_transpose2d",

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ref_cnn._checks import as_float_array, check_grad_shape
 from ref_cnn.functional.conv import conv_geometry
 from ref_cnn.functional.conv_transpose import transpose_geometry
 from ref_cnn.functional.correlate import MODES
+from ref_cnn.functional.correlate import convolve2d as _convolve2d
+from ref_cnn.functional.correlate import correlate2d as _correlate2d
 from ref_cnn.functional.im2col import pad_nchw
 from ref_cnn.functional.pool import pool_geometry
 
@@ -87,6 +90,100 @@ def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
                                 dxp[n, first + c, r, s] += d * w[o, c, m, q]
     (t, _), (left, _) = g.padding
     return dxp[:, :, t : t + x.shape[2], left : left + x.shape[3]], dw, db
+
+
+# ------------------------------------------------ the articles' own forms of the gradients
+#
+# IC writes the layer's gradients with scipy.signal's 2-D functions, one channel pair at a
+# time, and AV writes its filter gradient as one correlation per image. These functions
+# are those forms, with ref_cnn's scipy-compatible `correlate2d` / `convolve2d`, for
+# groups = 1 and dilation 1 (the articles have neither).
+#
+# Stride s > 1: the forward pass keeps every s-th window only, so output (h, w) read input
+# rows h·s + m. Spreading δ back onto that grid, δ dilated by s (s − 1 zeros between its
+# entries, `_dilate`), turns both gradients into the stride-1 formulas applied to the
+# dilated δ: a position no window read gets zero, and the full convolution is then zero-
+# extended to the padded input size before P is cropped (IC-10, IC-11).
+
+
+def _dilate(delta: np.ndarray, stride: tuple[int, int]) -> np.ndarray:
+    """δ (..., H_out, W_out) with s − 1 zeros between its entries [IC-10]."""
+    (sh, sw), (ho, wo) = stride, delta.shape[-2:]
+    out = np.zeros((*delta.shape[:-2], (ho - 1) * sh + 1, (wo - 1) * sw + 1), dtype=delta.dtype)
+    out[..., ::sh, ::sw] = delta
+    return out
+
+
+def _article_geometry(dy, x, w, stride, padding):
+    g = conv_geometry(x, w, None, stride, padding)
+    dy = as_float_array(dy, "dy", ndim=4)
+    check_grad_shape(dy, g.out_shape)
+    return g
+
+
+def ic7_input_gradient(dy, x, w, stride=1, padding=0):
+    """IC-7 in IC's own form: ∂E/∂X_j = Σ_i convolve2d(δ_i, K_ij, "full"), cropped by P
+    on each side (IC-11), for each image.
+
+    Args and shapes as `conv2d_backward` (groups = 1, dilation 1); returns dx like x.
+    With stride > 1, δ is dilated first (see above).
+    """
+    g = _article_geometry(dy, x, w, stride, padding)
+    (top, bottom), (left, right) = g.padding
+    hp, wp = g.in_hw[0] + top + bottom, g.in_hw[1] + left + right
+    dx = np.zeros(x.shape, dtype=x.dtype)
+    for n in range(g.n):
+        delta = _dilate(dy[n], g.stride)  # IC-10: (C_out, (H_out − 1)·s + 1, …)
+        for j in range(g.c_in):
+            full = sum(_convolve2d(delta[i], w[i, j], "full") for i in range(g.c_out))  # IC-7
+            padded = np.zeros((hp, wp), dtype=x.dtype)  # rows past the last window get 0
+            padded[: full.shape[0], : full.shape[1]] = full
+            dx[n, j] = padded[top : top + g.in_hw[0], left : left + g.in_hw[1]]  # IC-11
+    return dx
+
+
+def ic5_kernel_gradient(dy, x, w, stride=1, padding=0):
+    """IC-5 in IC's own form: ∂E/∂K_ij = correlate2d(X_j, δ_i, "valid"), summed over the
+    images (X_j zero-padded by P).
+
+    Args and shapes as `conv2d_backward` (groups = 1, dilation 1); returns dw like w.
+    With stride > 1, δ is dilated first, and the correlation's first kH×kW entries are
+    the gradient (the rest pair δ with rows no window read).
+    """
+    g = _article_geometry(dy, x, w, stride, padding)
+    kh, kw = g.kernel
+    xp = pad_nchw(x, g.padding)
+    dw = np.zeros(w.shape, dtype=w.dtype)
+    for n in range(g.n):
+        delta = _dilate(dy[n], g.stride)  # IC-10
+        for i in range(g.c_out):
+            for j in range(g.c_in):
+                dw[i, j] += _correlate2d(xp[n, j], delta[i], "valid")[:kh, :kw]  # IC-5
+    return dw
+
+
+def av14_filter_gradient(delta, x, f, stride=1, padding=0):
+    """AV-14 in AV's own form: ∂E/∂f = Σ_n correlate2d(X_n, δ1_n, "valid"), one filter
+    at a time, for AV's single-channel images.
+
+    Args:
+        delta: (N, F, H_out, W_out), δ1 = ∂E/∂Z1.
+        x: (N, 1, H, W), the images; f: (F, 1, k, k), the filters.
+
+    Returns ∂E/∂f, shaped like f. With stride > 1, δ1 is dilated first (as in IC-5).
+    """
+    if x.ndim != 4 or x.shape[1] != 1:
+        raise ValueError(f"AV-14 takes single-channel images (N, 1, H, W), got x {x.shape}")
+    g = _article_geometry(delta, x, f, stride, padding)
+    kh, kw = g.kernel
+    xp = pad_nchw(x, g.padding)
+    df = np.zeros(f.shape, dtype=f.dtype)
+    for k in range(g.c_out):  # AV-14: ∂E/∂f = Σ_n X_n ⋆ δ1_n
+        terms = (
+            _correlate2d(xp[n, 0], _dilate(delta[n, k], g.stride), "valid") for n in range(g.n)
+        )
+        df[k, 0] = sum(terms)[:kh, :kw]
+    return df
 
 
 def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):

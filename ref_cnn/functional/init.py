@@ -20,20 +20,33 @@ def fan_in(shape: tuple[int, ...]) -> int:
     )
 
 
-def he_normal(shape, rng: np.random.Generator, dtype=np.float64) -> np.ndarray:
+_fan_in = fan_in  # he_normal's argument of the same name shadows it there
+
+
+def he_normal(shape, rng: np.random.Generator, dtype=np.float64, fan_in=None) -> np.ndarray:
     """He initialisation K ~ N(0, 2/fan_in), fan_in = C_in·k·k [IC-12].
 
     Same distribution as `torch.nn.init.kaiming_normal_(w, nonlinearity="relu")`
-    (mode "fan_in") for a conv kernel (C_out, C_in, kH, kW).
+    (mode "fan_in") for a conv kernel (C_out, C_in, kH, kW). fan_in defaults to the one of
+    the shape (`fan_in`: C_in·kH·kW, or m for the article's (m, n) matrix); a layer passes
+    its own (torch's Linear weight is (out, in), whose fan-in is in).
+
+    Example:
+        >>> import numpy as np
+        >>> from ref_cnn.functional import he_normal
+        >>> k = he_normal((64, 32, 3, 3), np.random.default_rng(0))  # fan_in = 32·3·3 = 288
+        >>> round(float(k.std() * np.sqrt(288 / 2)), 2)
+        1.0
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     shape = tuple(shape)
-    return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in(shape))).astype(dtype)
+    n_in = _fan_in(shape) if fan_in is None else fan_in
+    return (rng.standard_normal(shape) * np.sqrt(2.0 / n_in)).astype(dtype)
 
 
-def uniform01(shape, rng: np.random.Generator, dtype=np.float64) -> np.ndarray:
-    """AV's initialisation: every weight drawn uniform on [0, 1)."""
+def uniform01(shape, rng: np.random.Generator, dtype=np.float64, fan_in=None) -> np.ndarray:
+    """AV's initialisation: every weight drawn uniform on [0, 1) (fan_in is ignored)."""
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     return rng.uniform(size=tuple(shape)).astype(dtype)

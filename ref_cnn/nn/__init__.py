@@ -2,6 +2,7 @@
 
 from ref_cnn.nn.blocks import BatchNorm2d, Chain, Concat, Residual
 from ref_cnn.nn.convert import from_torch, to_torch
+from ref_cnn.nn.initialise import initialise
 from ref_cnn.nn.layers import (
     AdaptiveAvgPool2d,
     AvgPool2d,

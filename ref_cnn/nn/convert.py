@@ -14,13 +14,15 @@ import numpy as np
 from ref_cnn._extras import require
 from ref_cnn.nn.module import Module
 
-# torch type → builder(torch_module, convert_child) → ref_cnn Module; filled lazily so
-# that importing ref_cnn does not import torch.
+# torch type → builder(torch_module, convert_child) → ref_cnn Module; the built-in ones are
+# loaded on the first `from_torch`, so that importing ref_cnn does not import torch.
 _BUILDERS: dict[type, Callable] = {}
+_BUILT_INS_LOADED = False
 
 
 def register_converter(torch_type: type):
-    """Decorator: teach `from_torch` a new torch module type."""
+    """Decorator: teach `from_torch` a new torch module type (or replace the built-in
+    converter of one). Works before or after the first `from_torch`."""
 
     def wrap(fn):
         _BUILDERS[torch_type] = fn
@@ -30,10 +32,15 @@ def register_converter(torch_type: type):
 
 
 def _builders() -> dict[type, Callable]:
-    if not _BUILDERS:
+    global _BUILT_INS_LOADED
+    if not _BUILT_INS_LOADED:  # not `if not _BUILDERS`: a user may have registered one first
         require("torch", "from_torch")
         require("torchvision", "from_torch")
+        users = dict(_BUILDERS)  # registered before the built-ins loaded: they stay
         from ref_cnn.nn import torch_builders, torchvision_builders  # noqa: F401  (registers them)
+
+        _BUILDERS.update(users)
+        _BUILT_INS_LOADED = True
     return _BUILDERS
 
 
@@ -87,7 +94,11 @@ def from_torch(module, dtype=np.float64, _path: str = "model") -> Module:
 
 
 def to_torch(twin: Module, module) -> None:
-    """Write the twin's parameters (and BatchNorm running statistics) into `module`."""
+    """Write the twin's parameters (and BatchNorm running statistics) into `module`.
+
+    The two must hold the same tensors: a name on one side only raises ValueError naming
+    it (a torch parameter the twin lacks would otherwise keep its old value silently).
+    """
     torch = require("torch", "to_torch")
 
     ours = twin.params()
@@ -97,6 +108,12 @@ def to_torch(twin: Module, module) -> None:
     missing = sorted(set(ours) - set(theirs))
     if missing:
         raise ValueError(f"the torch module has no tensors named {missing}")
+    extra = sorted(set(theirs) - set(ours))
+    if extra:
+        raise ValueError(
+            f"the twin has no tensors named {extra}: the torch module is not the twin's "
+            "architecture (build the twin with from_torch(module) to copy every tensor)"
+        )
     with torch.no_grad():
         for name, value in ours.items():
             target = theirs[name]

@@ -10,7 +10,7 @@ import numpy as np
 
 from ref_cnn import functional as F
 from ref_cnn.functional.conv import conv_geometry
-from ref_cnn.nn.init import default_init
+from ref_cnn.nn.initialise import default_init, redraw
 from ref_cnn.nn.module import Module
 
 
@@ -74,6 +74,16 @@ class Conv2d(Module):
             self._grads["bias"] = db
         return dx
 
+    @property
+    def fan_in(self) -> int:
+        """Inputs feeding one output unit: C_in/groups·kH·kW [IC-12]."""
+        return int(np.prod(self._params["weight"].shape[1:]))
+
+    def reset_parameters(self, scheme="torch", rng=None, zero_bias=True) -> None:
+        """Redraw weight and bias in place: "torch", "uniform01" or "he" (`nn.initialise`)."""
+        w, b = self._params["weight"], self._params.get("bias")
+        redraw(w, b, self.fan_in, scheme, rng, zero_bias)
+
     def extra_repr(self):
         return {"weight": self._params["weight"].shape, **self.options, "untied": self.untied}
 
@@ -103,6 +113,16 @@ class Linear(Module):
         if "bias" in self._params:
             self._grads["bias"] = db
         return dx
+
+    @property
+    def fan_in(self) -> int:
+        """Inputs feeding one output unit: in_features (weight is (out, in))."""
+        return self._params["weight"].shape[1]
+
+    def reset_parameters(self, scheme="torch", rng=None, zero_bias=True) -> None:
+        """Redraw weight and bias in place: "torch", "uniform01" or "he" (`nn.initialise`)."""
+        w, b = self._params["weight"], self._params.get("bias")
+        redraw(w, b, self.fan_in, scheme, rng, zero_bias)
 
     def extra_repr(self):
         return {"weight": self._params["weight"].shape}

@@ -6,11 +6,10 @@ twins: logits, input gradient, every parameter gradient and the running statisti
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
-from conftest import RTOL, n, optional, t
+from conftest import n, optional, t
+from twins import check_twin
 
 import ref_cnn
 from ref_cnn.nn import Conv2d, ReLU, Sigmoid
@@ -27,10 +26,6 @@ tv_googlenet = optional("torchvision.models.googlenet")
 DEEP_RTOL = {np.float64: 1e-10, np.float32: 1e-4}  # float32 through ~20 layers of BatchNorm
 
 
-def _torch_dtype(dtype):
-    return torch.float64 if dtype == np.float64 else torch.float32
-
-
 def _randomise_bn(module, seed=0):
     """Non-trivial γ, β and running statistics, so eval mode is not the identity."""
     g = torch.Generator().manual_seed(seed)
@@ -44,59 +39,6 @@ def _randomise_bn(module, seed=0):
                     m.running_mean.uniform_(-0.3, 0.3, generator=g)
                     m.running_var.uniform_(0.5, 2.0, generator=g)
     return module
-
-
-def _torch_run(module, x: np.ndarray, dy_seed: int) -> dict[str, np.ndarray]:
-    """Forward and backward of `module` at x's dtype: every quantity by name, as float64."""
-    xt = t(x, True)
-    y = module(xt)
-    dy = np.random.default_rng(dy_seed).standard_normal(tuple(y.shape)).astype(x.dtype)
-    y.backward(t(dy))
-    out = {"y": n(y), "dx": n(xt.grad), "_dy": dy}
-    out.update({f"d{k}": n(p.grad) for k, p in module.named_parameters()})
-    out.update({k: n(b) for k, b in module.named_buffers()})
-    return {k: v.astype(np.float64) if v.dtype.kind == "f" else v for k, v in out.items()}
-
-
-def check_twin(module, shape, dtype, parity, mode, rtol=None, seed=0):
-    """Forward, input gradient, every parameter gradient and every buffer after the step.
-
-    The reference is torch in float64. A float32 twin is compared with that float64 result
-    rounded to float32 (witness "torch float64"), not with torch's own float32 run: torch's
-    float32 CPU kernels are themselves far from the exact value here (ResNet-18's input
-    gradient in eval mode: 5e-3 relative, against 7e-7 for ref_cnn's float32). The float32
-    bound is `rtol` or ten times (an order of magnitude) torch's own float32 error on the same quantity, whichever
-    is larger: in training mode BatchNorm divides by the batch σ at every layer and float32
-    rounding grows to ~1e-4 … 1e-3 through GoogLeNet in both libraries.
-    """
-    module = module.double().train(mode == "train")
-    twin = ref_cnn.from_torch(module, dtype=dtype)  # copied before the reference step
-    twin32 = copy.deepcopy(module).float() if dtype == np.float32 else None
-    x = np.random.default_rng(seed).standard_normal(shape)
-    ref = _torch_run(module, x, seed + 1)
-    own = _torch_run(twin32, x.astype(np.float32), seed + 1) if twin32 is not None else {}
-    witness = "torch" if dtype == np.float64 else "torch float64"
-
-    def same(name, ours):
-        bound = rtol or RTOL[np.dtype(dtype)]
-        if name in own:
-            scale = max(np.abs(ref[name]).max(), 1e-300)
-            bound = max(bound, 10 * np.abs(own[name] - ref[name]).max() / scale)
-        parity(name, ours, ref[name].astype(ours.dtype), rtol=bound, witness=witness)
-
-    same("y", twin.forward(x.astype(dtype)))
-    same("dx", twin.backward(ref["_dy"].astype(dtype)))
-    grads = twin.grads()
-    assert sorted(grads) == sorted(k for k, _ in module.named_parameters())
-    for name in grads:
-        same(f"d{name}", grads[name])
-    buffers = twin.buffers()
-    assert sorted(buffers) == sorted(k for k, _ in module.named_buffers())
-    for name, value in buffers.items():
-        if value.dtype.kind == "f":
-            same(name, value)
-        else:
-            np.testing.assert_array_equal(value, ref[name])
 
 
 # ---------------------------------------------------------------- BatchNorm2d
@@ -234,33 +176,23 @@ class ArticleInception(tnn.Module):
         return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-@eq("MB-18")
-def test_article_inception_module(dtype, parity):
-    torch.manual_seed(0)
-    module = ArticleInception(3).to(_torch_dtype(dtype))
-    twin = Concat(
+def _article_twin(module, dtype):
+    return Concat(
         [
             (f"branch{i}", ref_cnn.from_torch(getattr(module, f"branch{i}"), dtype))
             for i in range(1, 5)
         ]
     )
-    x = np.random.default_rng(0).standard_normal((2, 3, 9, 8)).astype(dtype)
-    xt = t(x, True)
-    yt = module(xt)
-    y = twin.forward(x)
-    assert y.shape == (
-        2,
-        4 + 5 + 3 + 2,
-        9,
-        8,
-    )  # 'same' everywhere: H, W kept; channels concatenated
-    parity("y", y, n(yt))
-    dy = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
-    yt.backward(t(dy))
-    parity("dx", twin.backward(dy), n(xt.grad))
-    for name, p in module.named_parameters():
-        parity(f"d{name}", twin.grads()[name], n(p.grad))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@eq("MB-18")
+def test_article_inception_module(dtype, parity):
+    torch.manual_seed(0)
+    module = ArticleInception(3).double()
+    y = _article_twin(module, np.float64).forward(np.zeros((2, 3, 9, 8)))
+    assert y.shape == (2, 4 + 5 + 3 + 2, 9, 8)  # 'same' everywhere: H, W kept; channels joined
+    check_twin(module, (2, 3, 9, 8), dtype, parity, "eval", convert=_article_twin)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])

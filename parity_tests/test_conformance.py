@@ -168,6 +168,17 @@ def test_nhwc_code_passes_with_layout_nhwc_and_fails_without():
 
 
 @pytest.mark.torch
+def test_nchw_code_checked_as_nhwc_shows_the_shapes_it_was_given():
+    with pytest.raises(AssertionError) as info:
+        assert_conforms(torch.nn.functional.conv2d, "conv2d", layout="nhwc")
+    text = str(info.value)
+    assert "inputs: x (2, 3, 7, 6), w (4, 3, 3, 3)" in text
+    assert (
+        "as passed (NHWC): x (2, 7, 6, 3), w (3, 3, 3, 4), b (4,); indices below are NCHW" in text
+    )
+
+
+@pytest.mark.torch
 def test_torch_target_in_nhwc():
     def torch_nhwc_pool(x, **kw):
         return torch.nn.functional.max_pool2d(x.permute(0, 3, 1, 2), **kw).permute(0, 2, 3, 1)
@@ -209,8 +220,17 @@ def test_every_case_declined_is_a_failure():
         (broken_impls.conv2d_backward_ignores_stride, "conv2d_backward", "dx"),
         (broken_impls.max_pool2d_backward_all_ties, "max_pool2d_backward", "dx"),
         (broken_impls.conv2d_nan, "conv2d", "y"),
+        (broken_impls.pad_reflect_as_symmetric, "pad", "y"),
+        (broken_impls.adaptive_max_pool2d_floor_ends, "adaptive_max_pool2d", "y"),
     ],
-    ids=["transposed-kernel", "stride-bug", "tie-rule", "nan"],
+    ids=[
+        "transposed-kernel",
+        "stride-bug",
+        "tie-rule",
+        "nan",
+        "reflect-as-symmetric",
+        "floor-ends",
+    ],
 )
 def test_assert_conforms_shows_the_first_failing_case(fn, op, bad_output):
     with pytest.raises(AssertionError) as info:

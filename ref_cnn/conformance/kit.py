@@ -70,11 +70,16 @@ def _framework(fn, spec: Op, backward: bool, framework: str, first: dict, layout
 
 def _inputs(spec: Op, case: dict, dtype: np.dtype, rng) -> dict:
     arrays = spec.inputs(case, rng)
-    return {k: None if a is None else a.astype(dtype) for k, a in arrays.items()}
+    return {
+        k: a if a is None or a.dtype.kind != "f" else a.astype(dtype) for k, a in arrays.items()
+    }
 
 
 def _upcast(arrays: dict) -> dict:
-    return {k: None if a is None else a.astype(np.float64) for k, a in arrays.items()}
+    return {
+        k: a if a is None or a.dtype.kind != "f" else a.astype(np.float64)
+        for k, a in arrays.items()
+    }
 
 
 def _judge(name, got, expected, dtype):
@@ -105,7 +110,7 @@ def _run_case(fn, spec, backward, fw, case, dtype, layout, rtol, use_torch) -> C
     elif fw == "numpy":
         names = ("y",)
     else:
-        names = ("y", *(f"d{n}" for n in spec.args if arrays[n] is not None))
+        names = ("y", *(f"d{n}" for n in spec.differentiable(arrays)))
     bounds = dict.fromkeys(names, RTOL64 if rtol is None else rtol)
     if dtype == np.float32 and rtol is None:
         own = witness.outputs(spec, arrays, kw, lambda shape: dy, use_torch)
@@ -114,6 +119,12 @@ def _run_case(fn, spec, backward, fw, case, dtype, layout, rtol, use_torch) -> C
         "shapes": {k: None if a is None else a.shape for k, a in arrays.items()},
         "options": kw,
     }
+    if layout != "nchw":
+        inputs["passed"] = {
+            k: targets.to_layout(spec, k, a, layout).shape
+            for k, a in arrays.items()
+            if a is not None
+        }
     result = CaseResult(case["id"], "ok", 0.0, float("nan"), bounds[names[0]], inputs=inputs)
     runner = (
         (targets.run_numpy_backward if backward else targets.run_numpy_forward)
@@ -183,6 +194,8 @@ def check(
         raise ValueError(f"layout must be one of {targets.LAYOUTS}, got {layout!r}")
     if layout == "nhwc" and not spec.spatial:
         raise ValueError(f"{spec.name} has no image-shaped input: use layout 'nchw'")
+    if layout == "nhwc" and not spec.nhwc:
+        raise ValueError(f"{spec.name}'s options name NCHW axes: it is checked in layout 'nchw'")
     fw = _framework(fn, spec, backward, framework, spec.cases[0], layout)
     use_torch = witness.torch_available()
     results = [

@@ -18,7 +18,7 @@ W = rng.standard_normal((4, 3, 3, 3))
 DY = rng.standard_normal((2, 4, 4, 4))
 
 BAD = [
-    pytest.param(lambda: F.conv2d(X[0], W), ValueError, "x must be 4-D", id="conv-x-3d"),
+    pytest.param(lambda: F.conv2d(X[0, 0], W), ValueError, "x must be 4-D", id="conv-x-2d"),
     pytest.param(lambda: F.conv2d(X, W[0]), ValueError, "w must be 4-D", id="conv-w-3d"),
     pytest.param(lambda: F.conv2d(X, W[:, :2]), ValueError, "channel mismatch", id="conv-channels"),
     pytest.param(
@@ -123,7 +123,7 @@ BAD = [
         "stride must be positive",
         id="maxpool-stride-0",
     ),
-    pytest.param(lambda: F.max_pool2d(X[0], 2), ValueError, "x must be 4-D", id="maxpool-3d"),
+    pytest.param(lambda: F.max_pool2d(X[0, 0], 2), ValueError, "x must be 4-D", id="maxpool-2d"),
     pytest.param(
         lambda: F.max_pool2d_backward(np.zeros((2, 3, 2, 2)), X, 2),
         ValueError,

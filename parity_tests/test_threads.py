@@ -12,6 +12,8 @@ import ref_cnn
 from ref_cnn import functional as F
 from ref_cnn import threads
 
+pytestmark = pytest.mark.engineering  # threads: no equation
+
 
 @pytest.fixture
 def fresh(monkeypatch):
@@ -154,7 +156,6 @@ CONV_CASES = {
 }
 
 
-@pytest.mark.equation("IC-4", "IC-5", "IC-6", "IC-7")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("case", CONV_CASES.values(), ids=CONV_CASES.keys())
 def test_conv_results_are_the_same_on_1_and_n_threads(case, dtype, fresh):
@@ -204,7 +205,6 @@ def test_batch_norm_is_the_same_on_1_and_n_threads(dtype, fresh):
         np.testing.assert_array_equal(one, many)
 
 
-@pytest.mark.equation("IC-8", "IC-9")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 def test_pooling_is_the_same_on_1_and_n_threads(dtype, fresh):
     from ref_cnn.functional import _pool_kernels

@@ -201,6 +201,15 @@ def equation_ids(item) -> list[str]:
 
 
 def pytest_collection_modifyitems(config, items):
+    # an `engineering` test (kernels, buffers, chunks, threads, argument checks) verifies no
+    # equation: it must not carry an equation marker, so the report's case counts stay honest
+    both = [
+        item.nodeid
+        for item in items
+        if item.get_closest_marker("engineering") and equation_ids(item)
+    ]
+    if both:
+        raise pytest.UsageError(f"tests marked both engineering and equation: {both[:5]}")
     out = config.getoption("--equation-ids-out")
     if out:  # every collected test, before any is deselected for a missing package
         import json

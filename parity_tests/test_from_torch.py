@@ -94,7 +94,6 @@ def test_twin_matches_torch_forward_and_every_gradient(build, shape, dtype, pari
         parity(f"d{name}", grads[name], n(p.grad))
 
 
-@eq("MB-8")
 @pytest.mark.parametrize("size", [1, 3, (2, 5), (7, 4)], ids=["1", "3", "2x5", "7x4-upsample-rows"])
 @pytest.mark.torch
 def test_adaptive_avg_pool_matches_torch(size, parity):

@@ -12,6 +12,8 @@ import ref_cnn
 from ref_cnn import functional as F
 from ref_cnn import threads
 
+pytestmark = pytest.mark.engineering  # threads: no equation
+
 
 @pytest.fixture
 def fresh(monkeypatch):

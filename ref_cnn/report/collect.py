@@ -25,6 +25,7 @@ class Collector:
         self.progress = progress
 
     def pytest_collection_finish(self, session):
+        """pytest hook: remember each collected test's equation IDs."""
         self.ids = {
             item.nodeid: sorted({i for m in item.iter_markers("equation") for i in m.args})
             for item in session.items
@@ -33,6 +34,7 @@ class Collector:
             self.progress.reset(total=len(session.items))
 
     def pytest_runtest_logreport(self, report):
+        """pytest hook: record a test's outcome and the errors it measured."""
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             self.results.append(
                 {

@@ -180,3 +180,33 @@ MAX_UNPOOL_CASES = [
     _pool("k2x3", (1, 1, 3, 2), kernel_size=(2, 3)),
     _pool("unbatched", (2, 3, 3), kernel_size=2),
 ]
+
+# torch's unbatched (C, H, W) inputs and avg_pool2d's divisor_override, for the kit only (the
+# parity suite's per-op tests run the lists above; test_opinfo.py covers these options too)
+UNBATCHED_CONV_CASES = [
+    _conv("unbatched-chw-p1", (3, 7, 6), (4, 3, 3, 3), padding=1),
+    _conv("unbatched-s2-groups-2", (4, 6, 6), (6, 2, 3, 3), stride=2, groups=2),
+]
+UNBATCHED_MAX_POOL_CASES = [
+    _pool("unbatched-chw-p1", (2, 7, 7), kernel_size=3, stride=2, padding=1),
+    _pool("unbatched-ceil-mode", (1, 8, 9), kernel_size=3, stride=2, ceil_mode=True),
+]
+AVG_POOL_EXTRA_CASES = [
+    _pool("unbatched-chw", (2, 6, 6), kernel_size=2),
+    _pool(
+        "divisor-override-3-p1",
+        (1, 2, 6, 6),
+        kernel_size=3,
+        stride=2,
+        padding=1,
+        divisor_override=3,
+    ),
+    _pool(
+        "divisor-override-unbatched-ceil",
+        (2, 7, 7),
+        kernel_size=2,
+        stride=2,
+        ceil_mode=True,
+        divisor_override=5,
+    ),
+]

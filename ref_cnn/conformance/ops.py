@@ -17,6 +17,7 @@ from ref_cnn import functional as F
 from ref_cnn.conformance.cases import (
     ADAPTIVE_MAX_POOL_CASES,
     AVG_POOL_CASES,
+    AVG_POOL_EXTRA_CASES,
     BATCH_NORM_CASES,
     CONV_CASES,
     CONV_TRANSPOSE_CASES,
@@ -24,6 +25,8 @@ from ref_cnn.conformance.cases import (
     MAX_POOL_CASES,
     MAX_UNPOOL_CASES,
     PAD_CASES,
+    UNBATCHED_CONV_CASES,
+    UNBATCHED_MAX_POOL_CASES,
 )
 from ref_cnn.functional.batchnorm import batch_norm_train, batch_norm_train_backward
 
@@ -153,7 +156,7 @@ OPS: dict[str, Op] = {
     for op in (
         Op(
             "conv2d",
-            CONV_CASES,
+            CONV_CASES + UNBATCHED_CONV_CASES,
             _conv_inputs,
             _torch_conv,
             F.conv2d,
@@ -165,7 +168,7 @@ OPS: dict[str, Op] = {
         ),
         Op(
             "max_pool2d",
-            MAX_POOL_CASES,
+            MAX_POOL_CASES + UNBATCHED_MAX_POOL_CASES,
             _pool_inputs,
             lambda torch, x, **kw: torch.nn.functional.max_pool2d(x, **kw),
             F.max_pool2d,
@@ -176,7 +179,7 @@ OPS: dict[str, Op] = {
         ),
         Op(
             "avg_pool2d",
-            AVG_POOL_CASES,
+            AVG_POOL_CASES + AVG_POOL_EXTRA_CASES,
             _pool_inputs,
             lambda torch, x, **kw: torch.nn.functional.avg_pool2d(x, **kw),
             F.avg_pool2d,

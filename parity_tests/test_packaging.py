@@ -104,3 +104,26 @@ def test_report_names_the_test_file_that_does_not_import(tmp_path, capsys):
     assert 'fix: pip install "ref_cnn[dev]"' in err
     assert "test_typo.py: SyntaxError" in err
     assert "python -m pytest --collect-only test_typo.py" in err
+
+
+@pytest.mark.torch
+def test_from_torch_needs_torch_only():
+    """torchvision is optional for from_torch: its blocks are converted only where it imports
+    (torch 2.13's CPU wheel has no torchvision that imports beside it)."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys\nsys.modules['torchvision'] = None\nimport numpy as np, torch, ref_cnn\n"
+            "m = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU()).double()\n"
+            "x = np.random.default_rng(0).standard_normal((1, 1, 5, 5))\n"
+            "y = ref_cnn.from_torch(m).forward(x)\n"
+            "assert np.allclose(y, m(torch.from_numpy(x)).detach().numpy(), rtol=0, atol=1e-12)\n"
+            "print('ok')",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr

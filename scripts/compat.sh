@@ -13,6 +13,12 @@ cd "$(dirname "$0")/.."
 version=$1
 shift
 start=$SECONDS
+pip_install() {  # VENV ARGS...: quiet, without the notes about this machine's local indexes
+    local venv=$1
+    shift
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "$@" \
+        2> >(grep -v '^WARNING: Location' >&2)
+}
 if [ "$version" = --system ]; then
     py=${PYTHON:-python3}
     "$py" -c "import pytest" 2>/dev/null || { echo "$py has no pytest: the suite cannot run there" >&2; exit 2; }
@@ -22,13 +28,12 @@ else
     if [ ! -x "$py" ]; then
         python3 -m venv "$venv"
         grep -v '^torch==\|^torchvision==' constraints.txt > "$venv/constraints.txt"
-        "$venv/bin/pip" install --quiet --disable-pip-version-check -c "$venv/constraints.txt" \
+        pip_install "$venv" -c "$venv/constraints.txt" \
             "torch==$version" pytest hypothesis expecttest tqdm mlxtend matplotlib threadpoolctl
-        "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -e .
+        pip_install "$venv" --no-deps -e .
         # torchvision 0.N+15 pairs with torch 2.N; keep it only where it imports beside this torch
         minor=$(echo "$version" | cut -d. -f2)
-        if "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps \
-            "torchvision==0.$((minor + 15)).*" 2>/dev/null \
+        if pip_install "$venv" --no-deps "torchvision==0.$((minor + 15)).*" 2>/dev/null \
             && ! "$py" -c "import torchvision" 2>/dev/null; then
             echo "torchvision 0.$((minor + 15)) does not import beside torch $version: removed" >&2
             "$venv/bin/pip" uninstall --quiet -y torchvision
@@ -46,7 +51,8 @@ print("python", platform.python_version(), "|", ", ".join(
     f"{m} {version(m)}" for m in ("torch", "torchvision", "numpy", "scipy", "hypothesis", "pytest")))
 PY
 set +e
-"$py" -m pytest -q -p no:cacheprovider parity_tests "$@" | tail -8
+"$py" -m pytest -q -rfE -p no:cacheprovider parity_tests "$@" \
+    | grep -E '^(FAILED|ERROR)|passed|failed|deselected|not collected'
 status=${PIPESTATUS[0]}
 echo "compat $version: pytest exit $status in $((SECONDS - start)) s"
 exit "$status"

@@ -53,3 +53,27 @@ def conv2d_one_ulp_off(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """Correct but for one ulp added to every element: rounding, not a bug (must pass)."""
     y = F.conv2d(x, w, b, stride, padding, dilation, groups)
     return y + np.spacing(np.abs(y))
+
+
+def pad_reflect_as_symmetric(x, pad, mode="constant", value=None):
+    """ "reflect" read as NumPy's "symmetric" (the edge repeated): a classic mix-up."""
+    if mode != "reflect":
+        return F.pad(x, pad, mode, value)
+    widths = [(0, 0)] * x.ndim
+    for k in range(len(pad) // 2):
+        widths[x.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
+    return np.pad(x, widths, mode="symmetric")
+
+
+def adaptive_max_pool2d_floor_ends(x, output_size):
+    """Window ends rounded down, ⌊(i+1)·H/o⌋ instead of ⌈(i+1)·H/o⌉: where o does not divide H
+    the windows stop overlapping and a row or column falls out of every window."""
+    h, w = x.shape[-2:]
+    oh, ow = (output_size, output_size) if isinstance(output_size, int) else output_size
+    oh, ow = oh or h, ow or w
+    y = np.empty((*x.shape[:-2], oh, ow), x.dtype)
+    for i, j in np.ndindex(oh, ow):
+        r0, c0 = i * h // oh, j * w // ow
+        r1, c1 = max((i + 1) * h // oh, r0 + 1), max((j + 1) * w // ow, c0 + 1)
+        y[..., i, j] = x[..., r0:r1, c0:c1].max(axis=(-2, -1))
+    return y

@@ -91,9 +91,14 @@ def _parallel_path():
     work cut into tiny tasks, so that even the small test arrays are split."""
     import ref_cnn
     from ref_cnn import threads
-    from ref_cnn.functional import batchnorm
+    from ref_cnn.functional import _conv_kernels, _pool_kernels, batchnorm
 
-    knobs = [(threads, "ELEMENTWISE_BLOCK", 64), (batchnorm, "BLOCK_BYTES", 1)]
+    knobs = [
+        (threads, "ELEMENTWISE_BLOCK", 64),
+        (batchnorm, "BLOCK_BYTES", 1),
+        (_conv_kernels, "TASK_COLUMN_BYTES", 1),  # one image per conv chunk
+        (_pool_kernels, "TASK_BYTES", 1),
+    ]
     before = ref_cnn.get_num_threads(), [getattr(m, name) for m, name, _ in knobs]
     ref_cnn.set_num_threads(3)
     for module, name, value in knobs:
@@ -201,6 +206,15 @@ def equation_ids(item) -> list[str]:
 
 
 def pytest_collection_modifyitems(config, items):
+    # an `engineering` test (kernels, buffers, chunks, threads, argument checks) verifies no
+    # equation: it must not carry an equation marker, so the report's case counts stay honest
+    both = [
+        item.nodeid
+        for item in items
+        if item.get_closest_marker("engineering") and equation_ids(item)
+    ]
+    if both:
+        raise pytest.UsageError(f"tests marked both engineering and equation: {both[:5]}")
     out = config.getoption("--equation-ids-out")
     if out:  # every collected test, before any is deselected for a missing package
         import json

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ref_cnn import functional as F
+from ref_cnn._metric import compare
 from ref_cnn.nn.blocks import Chain, Residual
 from ref_cnn.nn.layers import MaxPool2d, ReLU
 from ref_cnn.nn.module import Module
@@ -76,8 +77,7 @@ class follow_decisions:
             x64 = m64._x
             assert x64 is not None and x32 is not None, f"{path}: run the forwards first"
             assert x32.shape == x64.shape, f"{path}: input shape {x32.shape} != {x64.shape}"
-            scale = max(float(np.abs(x64).max(initial=0)), 1e-300)
-            err = float(np.abs(x32.astype(np.float64) - x64).max(initial=0)) / scale
+            err = compare(x32, x64).rel_err  # the one metric (ref_cnn/_metric.py)
             if isinstance(m64, ReLU):
                 keep = x32 > 0  # F.relu_backward's rule (gradient 0 at x = 0, as torch)
                 flipped = int(np.count_nonzero(keep != (x64 > 0)))

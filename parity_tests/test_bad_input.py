@@ -12,14 +12,13 @@ from ref_cnn import functional as F
 
 tf = optional("torch.nn.functional")
 
-eq = pytest.mark.equation
 rng = np.random.default_rng(0)
 X = rng.standard_normal((2, 3, 6, 6))
 W = rng.standard_normal((4, 3, 3, 3))
 DY = rng.standard_normal((2, 4, 4, 4))
 
 BAD = [
-    pytest.param(lambda: F.conv2d(X[0], W), ValueError, "x must be 4-D", id="conv-x-3d"),
+    pytest.param(lambda: F.conv2d(X[0, 0], W), ValueError, "x must be 4-D", id="conv-x-2d"),
     pytest.param(lambda: F.conv2d(X, W[0]), ValueError, "w must be 4-D", id="conv-w-3d"),
     pytest.param(lambda: F.conv2d(X, W[:, :2]), ValueError, "channel mismatch", id="conv-channels"),
     pytest.param(
@@ -124,7 +123,7 @@ BAD = [
         "stride must be positive",
         id="maxpool-stride-0",
     ),
-    pytest.param(lambda: F.max_pool2d(X[0], 2), ValueError, "x must be 4-D", id="maxpool-3d"),
+    pytest.param(lambda: F.max_pool2d(X[0, 0], 2), ValueError, "x must be 4-D", id="maxpool-2d"),
     pytest.param(
         lambda: F.max_pool2d_backward(np.zeros((2, 3, 2, 2)), X, 2),
         ValueError,
@@ -228,7 +227,7 @@ BAD = [
 
 
 @pytest.mark.parametrize(("call", "error", "message"), BAD)
-@eq("MB-3", "MB-4", "MB-6", "MB-8")
+@pytest.mark.engineering
 def test_bad_input_raises_a_clear_error(call, error, message):
     with pytest.raises(error, match=message):
         call()
@@ -247,7 +246,7 @@ CALLS = [
 
 
 @pytest.mark.parametrize("call", CALLS)
-@eq("IC-4")
+@pytest.mark.engineering
 def test_inputs_are_never_modified(call):
     """Read-only inputs: any write into them would raise, and the values stay the same."""
     x, w, dy = X.copy(), W.copy(), rng.standard_normal((2, 4, 6, 6))
@@ -259,7 +258,7 @@ def test_inputs_are_never_modified(call):
         np.testing.assert_array_equal(a, b)
 
 
-@eq("IC-4")
+@pytest.mark.engineering
 @pytest.mark.torch
 def test_nan_propagates_through_conv_like_torch():
     x = X.copy()
@@ -273,7 +272,7 @@ def test_nan_propagates_through_conv_like_torch():
     ["x-nan", "w-inf", "dy-nan", "w-nan-one-filter"],
 )
 @pytest.mark.parametrize("stride", [1, 2], ids=["stride-1", "stride-2"])
-@eq("IC-5", "IC-7")
+@pytest.mark.engineering
 @pytest.mark.torch
 def test_non_finite_values_reach_the_same_gradients_as_torch(where, stride):
     """NaN and inf in x, w or δ give NaN/inf in exactly the gradient entries where torch has
@@ -299,7 +298,7 @@ def test_non_finite_values_reach_the_same_gradients_as_torch(where, stride):
         np.testing.assert_allclose(ours[finite], ref[finite], rtol=1e-10, atol=1e-12)
 
 
-@eq("MB-6")
+@pytest.mark.engineering
 def test_float32_in_float32_out():
     x, w = X.astype(np.float32), W.astype(np.float32)
     assert F.conv2d(x, w).dtype == np.float32

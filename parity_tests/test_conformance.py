@@ -43,20 +43,20 @@ def _cli(*args):
 def test_cli_fails_the_nan_conv_naming_the_nan():
     done = _cli("broken_impls:conv2d_nan", "--op", "conv2d", "--dtype", "float32")
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "0/21 cases pass" in done.stdout
+    assert f"0/{len(conformance.OPS['conv2d'].cases)} cases pass" in done.stdout
     assert "y: NaN at index (0, 0, 0, 0) where torch has" in done.stdout
 
 
 def test_the_nan_conv_fails_in_float64_too():
     results = conformance.check(broken_impls.conv2d_nan, "conv2d")
     assert len(results.failed) == len(results)
-    assert all(r.detail.startswith("y: NaN at index (0, 0, 0, 0)") for r in results)
+    assert all(r.detail.startswith("y: NaN at index (0, 0, 0") for r in results)  # 3-D: unbatched
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 def test_a_conv_one_ulp_off_everywhere_passes(dtype):
     results = assert_conforms(broken_impls.conv2d_one_ulp_off, "conv2d", dtype=dtype)
-    assert len(results) == len(conformance.CONV_CASES)
+    assert len(results) == len(conformance.OPS["conv2d"].cases)
     assert all(r.worst_rel > 0 for r in results)  # it really is off
 
 
@@ -84,7 +84,8 @@ def test_torch_functional_passes_with_every_gradient_checked(op):
 def test_cli_checks_torch_conv2d():
     done = _cli("torch.nn.functional:conv2d", "--op", "conv2d")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "(torch, float64, NCHW)" in done.stdout and "21/21 cases pass" in done.stdout
+    n = len(conformance.OPS["conv2d"].cases)
+    assert "(torch, float64, NCHW)" in done.stdout and f"{n}/{n} cases pass" in done.stdout
 
 
 class _ConvWrongKernelGrad(torch.autograd.Function):
@@ -140,7 +141,9 @@ def test_torch_float32_kernels_pass_the_float32_rule():
 
 
 def nhwc_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
-    """Channels-last code: x (N, H, W, C_in), w (kH, kW, C_in/groups, C_out)."""
+    """Channels-last code: x (N, H, W, C_in) or (H, W, C_in), w (kH, kW, C_in/groups, C_out)."""
+    if x.ndim == 3:
+        return nhwc_conv2d(x[None], w, b, stride, padding, dilation, groups)[0]
     y = F.conv2d(
         x.transpose(0, 3, 1, 2), w.transpose(3, 2, 0, 1), b, stride, padding, dilation, groups
     )
@@ -148,6 +151,9 @@ def nhwc_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 def nhwc_conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
+    if x.ndim == 3:
+        dx, dw, db = nhwc_conv2d_backward(dy[None], x[None], w, stride, padding, dilation, groups)
+        return dx[0], dw, db
     dx, dw, db = F.conv2d_backward(
         dy.transpose(0, 3, 1, 2),
         x.transpose(0, 3, 1, 2),
@@ -168,8 +174,21 @@ def test_nhwc_code_passes_with_layout_nhwc_and_fails_without():
 
 
 @pytest.mark.torch
+def test_nchw_code_checked_as_nhwc_shows_the_shapes_it_was_given():
+    with pytest.raises(AssertionError) as info:
+        assert_conforms(torch.nn.functional.conv2d, "conv2d", layout="nhwc")
+    text = str(info.value)
+    assert "inputs: x (2, 3, 7, 6), w (4, 3, 3, 3)" in text
+    assert (
+        "as passed (NHWC): x (2, 7, 6, 3), w (3, 3, 3, 4), b (4,); indices below are NCHW" in text
+    )
+
+
+@pytest.mark.torch
 def test_torch_target_in_nhwc():
     def torch_nhwc_pool(x, **kw):
+        if x.ndim == 3:  # unbatched (H, W, C)
+            return torch.nn.functional.max_pool2d(x.permute(2, 0, 1), **kw).permute(1, 2, 0)
         return torch.nn.functional.max_pool2d(x.permute(0, 3, 1, 2), **kw).permute(0, 2, 3, 1)
 
     results = assert_conforms(torch_nhwc_pool, "max_pool2d", layout="nhwc")
@@ -209,8 +228,17 @@ def test_every_case_declined_is_a_failure():
         (broken_impls.conv2d_backward_ignores_stride, "conv2d_backward", "dx"),
         (broken_impls.max_pool2d_backward_all_ties, "max_pool2d_backward", "dx"),
         (broken_impls.conv2d_nan, "conv2d", "y"),
+        (broken_impls.pad_reflect_as_symmetric, "pad", "y"),
+        (broken_impls.adaptive_max_pool2d_floor_ends, "adaptive_max_pool2d", "y"),
     ],
-    ids=["transposed-kernel", "stride-bug", "tie-rule", "nan"],
+    ids=[
+        "transposed-kernel",
+        "stride-bug",
+        "tie-rule",
+        "nan",
+        "reflect-as-symmetric",
+        "floor-ends",
+    ],
 )
 def test_assert_conforms_shows_the_first_failing_case(fn, op, bad_output):
     with pytest.raises(AssertionError) as info:
@@ -297,3 +325,10 @@ def test_peers_script_help_runs_without_building_its_venv(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "--only" in done.stdout and "docs/peers.md" in done.stdout
+
+
+def test_a_fixed_rtol_replaces_the_default_bound():
+    exact = conformance.check(F.max_pool2d, "max_pool2d", rtol=0.0)  # max pool is exact
+    assert conformance.passed(exact) and exact.about["rule"] == "fixed rtol 0e+00"
+    results = conformance.check(broken_impls.conv2d_one_ulp_off, "conv2d", rtol=0.0)
+    assert len(results.failed) == len(results)

@@ -26,27 +26,46 @@ tf = optional("torch.nn.functional")
 eq = pytest.mark.equation
 
 
-def _equation_ids(c: dict) -> tuple[str, ...]:
-    """The IDs a conformance case exercises, from its options and its name."""
-    ids = {"IC-4", "IC-5", "IC-6", "IC-7", "MB-9"}
+def _geometry_ids(c: dict) -> set[str]:
+    """The IDs a conformance case's geometry puts to the test (every test below checks dw
+    and dx; each test adds the IDs of the quantities it compares)."""
+    ids = set()
     kw = c["kw"]
     if isinstance(kw.get("padding"), str) or c["w"][2:] == (1, 1):
-        ids.add("MB-7")
+        ids.add("MB-7")  # valid, same, 1×1
     elif kw.get("padding"):
         ids |= {"MB-3", "IC-11", "MB-6"}
-    if kw.get("stride", 1) != 1:
+    if kw.get("stride", 1) not in (1, (1, 1)):
         ids |= {"MB-4", "IC-10", "MB-6"}
-    if c["x"][1] > 1:
-        ids.add("MB-5")
-    if not c["bias"]:
-        ids.add("AV-14")
-    return tuple(sorted(ids))
+    if c["w"][1] > 1:
+        ids.add("MB-5")  # a sum over more than one channel per group
+    if c["x"][0] > 1:
+        ids.add("AV-14")  # dw summed over images: Σ_n X_n ⋆ δ_n
+    return ids
 
 
-CASES = [
-    pytest.param(c["x"], c["w"], c["bias"], c["kw"], id=c["id"], marks=eq(*_equation_ids(c)))
-    for c in CONV_CASES
-]
+def _cases(with_bias_gradient: bool):
+    """The conformance cases, marked with their geometry's IDs, and IC-6 where the test
+    compares db with a bias's gradient (a case without a bias has none)."""
+    return [
+        pytest.param(
+            c["x"],
+            c["w"],
+            c["bias"],
+            c["kw"],
+            id=c["id"],
+            marks=eq(
+                *sorted(
+                    _geometry_ids(c) | ({"IC-6"} if with_bias_gradient and c["bias"] else set())
+                )
+            ),
+        )
+        for c in CONV_CASES
+    ]
+
+
+CASES = _cases(with_bias_gradient=True)
+GRADIENT_CASES = _cases(with_bias_gradient=False)  # for tests that do not compare db
 # the same cases without equation markers, for tests of the machinery (`engineering`)
 PLAIN_CASES = [pytest.param(*p.values, id=p.id) for p in CASES]
 
@@ -71,6 +90,7 @@ def _torch_reference(x, w, b, kw, dy):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES)
 @pytest.mark.torch
+@eq("IC-4", "IC-5", "IC-7")
 def test_conv2d_matches_torch(x_shape, w_shape, bias, kw, dtype, parity):
     rng, x, w, b = _data(x_shape, w_shape, bias, dtype)
     y = conv2d(x, w, b, **kw)
@@ -83,8 +103,9 @@ def test_conv2d_matches_torch(x_shape, w_shape, bias, kw, dtype, parity):
     parity("db", db, db_ref)
 
 
-@pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES)
+@pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), GRADIENT_CASES)
 @pytest.mark.torch
+@eq("IC-5", "IC-7")
 def test_conv2d_backward_matches_torch_nn_grad(x_shape, w_shape, bias, kw, parity):
     """Second witness: torch.nn.grad.conv2d_input / conv2d_weight (no autograd)."""
     if isinstance(kw.get("padding"), str):
@@ -100,6 +121,7 @@ def test_conv2d_backward_matches_torch_nn_grad(x_shape, w_shape, bias, kw, parit
 
 
 @pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES)
+@eq("IC-4", "IC-5", "IC-6", "IC-7")
 def test_conv2d_matches_literal_loops(x_shape, w_shape, bias, kw, parity):
     """The vectorised path equals the loop transcription of MB-5 / IC-4 … IC-7."""
     rng, x, w, b = _data(x_shape, w_shape, bias, seed=2)
@@ -118,6 +140,7 @@ def test_conv2d_matches_literal_loops(x_shape, w_shape, bias, kw, parity):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES)
 @pytest.mark.torch
+@eq("IC-4", "IC-5", "IC-7")
 def test_readable_conv2d_matches_torch(x_shape, w_shape, bias, kw, dtype, parity):
     """The readable version (a window view and one einsum per equation) is a witness of its
     own: equal to torch, forward and every gradient."""
@@ -132,6 +155,7 @@ def test_readable_conv2d_matches_torch(x_shape, w_shape, bias, kw, dtype, parity
 
 
 @pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES)
+@eq("IC-4", "IC-5", "IC-6", "IC-7")
 def test_readable_conv2d_matches_literal_loops(x_shape, w_shape, bias, kw, parity):
     """The readable version equals the loop transcription of MB-5 / IC-4 … IC-7."""
     rng, x, w, b = _data(x_shape, w_shape, bias, seed=16)
@@ -158,6 +182,7 @@ def test_conv2d_kernels_match_the_readable_version(x_shape, w_shape, bias, kw, p
 
 
 @pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES[:8])
+@eq("IC-5", "IC-7")
 def test_conv2d_gradients_match_finite_differences(x_shape, w_shape, bias, kw, fd_check):
     rng, x, w, b = _data(x_shape, w_shape, bias, seed=3)
     dy = rng.standard_normal(conv2d(x, w, b, **kw).shape)
@@ -233,7 +258,7 @@ def test_input_gradient_is_full_convolution_cropped(parity):
 
 
 @pytest.mark.parametrize("budget", [1, 3000], ids=["one-image-per-chunk", "a-few-images-per-chunk"])
-@eq("IC-4", "IC-5", "IC-7")
+@pytest.mark.engineering
 def test_large_batches_are_processed_in_chunks(budget, monkeypatch, parity):
     """With a tiny column budget the batch is split into chunks; results are unchanged."""
     from ref_cnn.functional import _conv_kernels as kernels
@@ -257,7 +282,7 @@ def test_large_batches_are_processed_in_chunks(budget, monkeypatch, parity):
     [((4, 2, 9, 8), (2, 2, 3, 3), {"padding": 1}), ((5, 3, 7, 7), (4, 3, 2, 2), {"stride": 2})],
     ids=["same-shapes", "other-shapes"],
 )
-@eq("IC-4", "IC-5", "IC-7")
+@pytest.mark.engineering
 @pytest.mark.torch
 def test_two_layers_interleaved_do_not_share_results(second, parity):
     """conv2d keeps its work buffers from call to call (`functional.scratch`); a layer's
@@ -297,7 +322,7 @@ def test_two_layers_interleaved_do_not_share_results(second, parity):
     ],
     ids=["pad-1", "groups-2-dilation-2", "same-even-kernel"],
 )
-@eq("IC-5", "IC-7", "IC-11")
+@pytest.mark.engineering
 @pytest.mark.torch
 def test_gradients_from_delta_columns_equal_the_scatter(x_shape, w_shape, kw, parity, monkeypatch):
     """At stride 1 conv2d_backward takes dx and dw from δ's column matrix (dx: δ correlated
@@ -320,7 +345,7 @@ def test_gradients_from_delta_columns_equal_the_scatter(x_shape, w_shape, kw, pa
         parity(f"dw ({path})", dw, dw_ref, witness="torch")
 
 
-@eq("IC-4", "IC-5", "IC-7")
+@pytest.mark.engineering
 def test_threads_keep_their_own_work_buffers(parity):
     """Two threads running different layers at once get the results of running alone."""
     from concurrent.futures import ThreadPoolExecutor

@@ -71,3 +71,5 @@ def test_empty_and_exact():
 def test_float32_bound_follows_the_witness_error_with_a_floor():
     assert float32_bound(0.0) == FLOAT32_FACTOR * EPS32
     assert float32_bound(1e-5) == pytest.approx(FLOAT32_FACTOR * 1e-5)
+    assert float32_bound(1e-7, floor=2e-5) == 2e-5  # the model twins' floor
+    assert float32_bound(1e-5, floor=2e-5) == pytest.approx(1e-4)

@@ -267,10 +267,6 @@ OPS = {
 # (short name, sample number) → why it is not run. Empty: every sample runs.
 EXCLUDED: dict[tuple[str, int], str] = {}
 
-# Not yet collected: their unbatched samples, return_indices and divisor_override land with
-# the conv/pool options in the next step (the conv/pool modules are being split first).
-NOT_YET = {"conv2d", "max_pool2d", "avg_pool2d"}
-
 
 # ------------------------------------------------------------------ samples, built once
 
@@ -313,8 +309,6 @@ def _collect():
         if key not in OPS:
             continue
         short, _, _, equations = OPS[key]
-        if short in NOT_YET:
-            continue
         torch.manual_seed(0)  # OpInfo draws its tensors from torch's generator
         samples = op.sample_inputs("cpu", torch.float64, requires_grad=True)
         for i, sample in enumerate(samples):

@@ -92,7 +92,9 @@ def test_json_schema(report_dir):
 @pytest.mark.train
 def test_markdown_has_a_table_per_article_and_the_errata(report_dir):
     md = (report_dir / "parity.md").read_text(encoding="utf-8")
-    assert md.count("| ID | what | status |") == 3
+    assert md.count("| ID | what | statement | status |") == 3
+    for e in EQUATIONS:  # each equation's statement beside its row
+        assert re.search(rf"^\| {e.id} \| [^\n]*\| {re.escape(e.statement)} \|", md, re.M), e.id
     assert "## Errata" in md and "AV-code-1" in md and "IC-code-1" in md
     assert re.search(r"\*\*\d+/46 equations verified, \d+ errata demonstrated\*\*", md)
 

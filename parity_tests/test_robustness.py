@@ -24,7 +24,7 @@ torch = optional("torch")
 tf = optional("torch.nn.functional")
 
 ROOT = Path(__file__).resolve().parents[1]
-eq = pytest.mark.equation
+pytestmark = pytest.mark.engineering  # robustness of the machinery, no equation
 
 
 X = np.random.default_rng(0).standard_normal((2, 3, 6, 6))

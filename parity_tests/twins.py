@@ -12,6 +12,7 @@ import numpy as np
 from conftest import RTOL, Absent, n, optional, t
 
 import ref_cnn
+from ref_cnn._metric import compare, float32_bound
 
 torch = optional("torch")
 TORCH = not isinstance(torch, Absent)
@@ -49,7 +50,7 @@ def _torch_run(module, x: np.ndarray, dy_seed: int) -> dict[str, np.ndarray]:
 
 
 def _rel(ours, reference) -> float:
-    return float(np.abs(ours - reference).max() / max(np.abs(reference).max(), 1e-300))
+    return compare(ours, reference).rel_err  # the one metric (ref_cnn/_metric.py)
 
 
 def _gradients_at(twin64, x, dy, decided):
@@ -104,7 +105,7 @@ def check_twin(module, shape, dtype, parity, mode, rtol=None, seed=0, convert=No
         own = _torch_run(torch32, x.astype(np.float32), seed + 1)
         theirs, their_kinks = _gradients_at(twin64, x, dy, own["_kinks"])
         ours, our_kinks = _gradients_at(twin64, x, dy, twin)
-        kinks.check(our_kinks, [max(floor, 10 * k.input_error) for k in their_kinks])
+        kinks.check(our_kinks, [float32_bound(k.input_error, floor) for k in their_kinks])
         grads = {"dx": twin.backward(dy.astype(dtype))}
         grads.update({f"d{k}": v for k, v in twin.grads().items()})
         refs = {}
@@ -113,10 +114,14 @@ def check_twin(module, shape, dtype, parity, mode, rtol=None, seed=0, convert=No
                 continue
             if k in ours:  # a gradient: each library at its own decisions
                 torch_rel = _rel(own[k], theirs[k])
-                refs[k] = (ours[k], "float64 at float32's decisions", max(floor, 10 * torch_rel))
+                refs[k] = (
+                    ours[k],
+                    "float64 at float32's decisions",
+                    float32_bound(torch_rel, floor),
+                )
             else:  # y and the buffers: torch float64
                 torch_rel = _rel(own[k], ref[k])
-                refs[k] = (ref[k], "torch float64", max(floor, 10 * torch_rel))
+                refs[k] = (ref[k], "torch float64", float32_bound(torch_rel, floor))
             _log(k, _rel(y if k == "y" else {**grads, **twin.buffers()}[k], refs[k][0]), torch_rel)
         flips = [sum(k.flipped for k in found) for found in (our_kinks, their_kinks)]
         _log("flipped decisions", *flips)

@@ -394,6 +394,7 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.conv_transpose2d",
             "ref_cnn.functional.conv_transpose2d_backward",
             "ref_cnn.literal.conv_transpose2d",
+            "ref_cnn.nn.ConvTranspose2d",
         ),
     ),
     Equation(
@@ -411,6 +412,8 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.adaptive_max_pool2d_backward",
             "ref_cnn.functional.max_unpool2d",
             "ref_cnn.functional.max_unpool2d_backward",
+            "ref_cnn.nn.AdaptiveMaxPool2d",
+            "ref_cnn.nn.MaxUnpool2d",
         ),
     ),
     Equation(

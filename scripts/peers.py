@@ -24,6 +24,8 @@ import argparse
 import collections
 import collections.abc
 import datetime
+import functools
+import inspect
 import os
 import platform
 import subprocess
@@ -77,6 +79,22 @@ def _pair(v):
 def _only(what: str, ok: bool) -> None:
     if not ok:
         raise NotImplementedError(what)
+
+
+def adapter(fn):
+    """What no peer here offers, declined for every adapter: torch's unbatched (C, H, W)
+    inputs and, unless the adapter takes it, avg_pool2d's divisor_override."""
+    params = inspect.signature(fn).parameters
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kw):
+        x = dict(zip(params, args, strict=False)).get("x")  # args may stop before x
+        _only("unbatched (C, H, W) input", x is None or np.ndim(x) == 4)
+        if "divisor_override" not in params:
+            _only("divisor_override", kw.pop("divisor_override", None) is None)
+        return fn(*args, **kw)
+
+    return wrapped
 
 
 # ------------------------------------------------- IC: the post's classes, as printed
@@ -207,11 +225,13 @@ def _ic_layer(x, w, b, stride, padding, dilation, groups):
     return layer
 
 
+@adapter
 def ic_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """One layer per image (the class takes (C, H, W))."""
     return np.stack([_ic_layer(x, w, b, stride, padding, dilation, groups).forward(i) for i in x])
 
 
+@adapter
 def ic_conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
     """backward() returns ∂E/∂X and applies ∂E/∂K, ∂E/∂B as an update: with learning_rate=1 the
     kernel gradient is read back as (kernels before − after); the bias gradient is δ itself."""
@@ -234,11 +254,13 @@ def _ic_pool(kernel_size, stride, padding, dilation, ceil_mode) -> int:
     return k[0]
 
 
+@adapter
 def ic_max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     s = _ic_pool(kernel_size, stride, padding, dilation, ceil_mode)
     return np.stack([MaxPooling(s).forward(i) for i in x])
 
 
+@adapter
 def ic_max_pool2d_backward(dy, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     s = _ic_pool(kernel_size, stride, padding, dilation, ceil_mode)
     out = []
@@ -258,6 +280,7 @@ def _av_only(x, w, stride, padding, dilation, groups):
     _only("padding", padding in (0, (0, 0), "valid"))
 
 
+@adapter
 def av_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """create_patches.py + convolution.py. X is the article's (H, W, N), f its (kH, kW, filters).
     The article's layer has no bias: the adapter adds b after the listing."""
@@ -288,6 +311,7 @@ def av_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     return y if b is None else y + b[:, None, None]
 
 
+@adapter
 def av_conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
     """derivative_conv.py (lines 9–10) + backprop_convolve.py. The listing's ∂E/∂(filter output)
     arrives as the flattened (C_out·H_o·W_o, N) matrix the forward made; it computes only the
@@ -355,10 +379,12 @@ def _nml_conv(x, w, b, stride, padding, dilation, groups):
     return layer
 
 
+@adapter
 def nml_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     return _nml_conv(x, w, b, stride, padding, dilation, groups).forward(x)
 
 
+@adapter
 def nml_conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
     layer = _nml_conv(x, w, None, stride, padding, dilation, groups)
     layer.forward(x)
@@ -376,10 +402,12 @@ def _nml_pool(mode, kernel_size, stride, padding, dilation, ceil_mode, count_inc
     return _nml().Pool2D(k, stride=s[0], pad=_pair(padding), mode=mode)
 
 
+@adapter
 def nml_max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     return _nml_pool("max", kernel_size, stride, padding, dilation, ceil_mode).forward(x)
 
 
+@adapter
 def nml_max_pool2d_backward(
     dy, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
 ):
@@ -388,11 +416,13 @@ def nml_max_pool2d_backward(
     return layer.backward(dy)
 
 
+@adapter
 def nml_avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     layer = _nml_pool("average", kernel_size, stride, padding, 1, ceil_mode, count_include_pad)
     return layer.forward(x)
 
 
+@adapter
 def nml_avg_pool2d_backward(
     dy, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
 ):
@@ -409,10 +439,12 @@ def _nml_bn(x, weight, bias, eps):
     return layer
 
 
+@adapter
 def nml_batch_norm(x, weight, bias, eps=1e-5):
     return _nml_bn(x, weight, bias, eps).forward(x)  # training mode: the batch's statistics
 
 
+@adapter
 def nml_batch_norm_backward(dy, x, weight, eps=1e-5):
     layer = _nml_bn(x, weight, np.zeros_like(weight), eps)
     layer.forward(x)
@@ -436,6 +468,7 @@ def _tiny_padding(padding):
     return 0 if padding == "valid" else padding
 
 
+@adapter
 def tiny_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     y = _tiny(x).conv2d(
         _tiny(w), None if b is None else _tiny(b), groups, stride, dilation, _tiny_padding(padding)
@@ -443,6 +476,7 @@ def tiny_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     return y.numpy()
 
 
+@adapter
 def tiny_conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
     xt, wt, bt = _tiny(x, True), _tiny(w, True), _tiny(np.zeros(w.shape[0], x.dtype), True)
     y = xt.conv2d(wt, bt, groups, stride, dilation, _tiny_padding(padding))
@@ -450,10 +484,12 @@ def tiny_conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
     return xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
 
 
+@adapter
 def tiny_max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     return _tiny(x).max_pool2d(_pair(kernel_size), stride, dilation, padding, ceil_mode).numpy()
 
 
+@adapter
 def tiny_max_pool2d_backward(
     dy, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
 ):
@@ -462,6 +498,7 @@ def tiny_max_pool2d_backward(
     return xt.grad.numpy()
 
 
+@adapter
 def tiny_avg_pool2d(
     x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
 ):
@@ -469,6 +506,7 @@ def tiny_avg_pool2d(
     return y.numpy()
 
 
+@adapter
 def tiny_avg_pool2d_backward(
     dy, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
 ):
@@ -481,6 +519,7 @@ def tiny_avg_pool2d_backward(
 # ---------------------------------------- JAX: lax, gradients by the kit's jax.vjp
 
 
+@adapter
 def jax_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     from jax import lax
 
@@ -507,6 +546,7 @@ def _jax_window(kernel_size, stride, padding, ceil_mode):
     return (1, 1, *k), (1, 1, *s), ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1]))
 
 
+@adapter
 def jax_max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     import jax.numpy as jnp
     from jax import lax
@@ -517,12 +557,23 @@ def jax_max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     )
 
 
-def jax_avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+@adapter
+def jax_avg_pool2d(
+    x,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+):
     import jax.numpy as jnp
     from jax import lax
 
     window, strides, pads = _jax_window(kernel_size, stride, padding, ceil_mode)
     total = lax.reduce_window(x, 0.0, lax.add, window, strides, pads)
+    if divisor_override:
+        return total / divisor_override
     if count_include_pad:
         return total / (window[2] * window[3])
     count = lax.reduce_window(jnp.ones_like(x), 0.0, lax.add, window, strides, pads)

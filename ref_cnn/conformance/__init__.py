@@ -67,13 +67,13 @@ def first_failure(results: Results) -> str:
         return ""
     f = failed[0]
     shapes = ", ".join(f"{k} {v}" for k, v in f.inputs["shapes"].items() if v is not None)
-    return "\n".join(
-        [
-            f"first failing case: {f.id}",
-            f"  inputs: {shapes}; options {f.inputs['options']}",
-            f"  {f.detail}",
-        ]
-    )
+    lines = [f"first failing case: {f.id}", f"  inputs: {shapes}; options {f.inputs['options']}"]
+    if "passed" in f.inputs:
+        passed = ", ".join(f"{k} {v}" for k, v in f.inputs["passed"].items())
+        lines.append(
+            f"  as passed ({results.about['layout'].upper()}): {passed}; indices below are NCHW"
+        )
+    return "\n".join([*lines, f"  {f.detail}"])
 
 
 def format_results(op: str, target: str, results: Results) -> str:

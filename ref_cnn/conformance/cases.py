@@ -121,3 +121,92 @@ BATCH_NORM_CASES = [
     {"id": "BN-batch-2-eps-1e-3", "x": (2, 2, 3, 4), "kw": {"eps": 1e-3}},
     {"id": "BN-1x1-spatial", "x": (8, 4, 1, 1), "kw": {}},
 ]
+
+
+# ------------------------------------------------------------------ issue 13's operations
+
+# (N, C_in, H, W) or unbatched (C_in, H, W); w (C_in, C_out/groups, kH, kW), torch's layout
+CONV_TRANSPOSE_CASES = [
+    _conv("IC-7-full-correlation-s1", (2, 3, 5, 4), (3, 2, 3, 3)),
+    _conv(
+        "IC-10-s2-p1-output-padding-1",
+        (1, 2, 4, 4),
+        (2, 3, 3, 3),
+        stride=2,
+        padding=1,
+        output_padding=1,
+    ),
+    _conv("s2x1-p-pair-k3x2", (2, 2, 5, 6), (2, 2, 3, 2), stride=(2, 1), padding=(1, 0)),
+    _conv("s3-output-padding-2", (1, 1, 3, 3), (1, 2, 2, 2), stride=3, output_padding=2),
+    _conv("groups-2-dilation-2", (1, 4, 5, 5), (4, 1, 3, 3), groups=2, dilation=2),
+    _conv("no-bias-1x1", (2, 3, 4, 4), (3, 2, 1, 1), bias=False),
+    _conv("unbatched-chw-s2", (3, 4, 4), (3, 2, 3, 3), stride=2),
+]
+
+# F.pad: widths (before_last, after_last, before_second_last, after_second_last)
+PAD_CASES = [
+    {"id": "MB-3-constant-p1", "x": (2, 3, 4, 5), "kw": {"pad": (1, 1, 1, 1)}},
+    {
+        "id": "constant-value-asymmetric",
+        "x": (1, 2, 3, 4),
+        "kw": {"pad": (2, 0, 1, 3), "value": 0.5},
+    },
+    {"id": "constant-negative-crops", "x": (1, 2, 5, 6), "kw": {"pad": (-1, 2, 0, -2)}},
+    {"id": "constant-last-axis-only", "x": (2, 3, 4, 5), "kw": {"pad": (2, 1)}},
+    {"id": "reflect", "x": (2, 2, 4, 5), "kw": {"pad": (2, 3, 1, 3), "mode": "reflect"}},
+    {
+        "id": "replicate-wider-than-input",
+        "x": (1, 3, 3, 4),
+        "kw": {"pad": (5, 1, 2, 4), "mode": "replicate"},
+    },
+    {"id": "circular", "x": (2, 2, 4, 5), "kw": {"pad": (1, 2, 3, 1), "mode": "circular"}},
+    {"id": "reflect-unbatched", "x": (3, 5, 4), "kw": {"pad": (1, 1, 2, 2), "mode": "reflect"}},
+]
+
+ADAPTIVE_MAX_POOL_CASES = [
+    _pool("MB-8-divides", (2, 3, 8, 8), output_size=4),
+    _pool("overlapping-windows-7-to-3", (1, 2, 7, 7), output_size=3),
+    _pool("pair-with-None", (1, 2, 6, 5), output_size=(None, 2)),
+    _pool("larger-than-input", (1, 1, 3, 4), output_size=(5, 6)),
+    _pool("unbatched", (2, 7, 5), output_size=(3, 2)),
+    {**_pool("IC-8-ties", (2, 2, 6, 6), output_size=4), "ties": True},
+]
+
+# x: the pooled values; indices: one position in each window (windows do not overlap)
+MAX_UNPOOL_CASES = [
+    _pool("IC-8-k2", (2, 3, 3, 3), kernel_size=2),
+    _pool("k3-s3-p1", (1, 2, 3, 3), kernel_size=3, stride=3, padding=1),
+    _pool("output-size-given", (1, 2, 3, 3), kernel_size=2, output_size=(7, 7)),
+    _pool("k2x3", (1, 1, 3, 2), kernel_size=(2, 3)),
+    _pool("unbatched", (2, 3, 3), kernel_size=2),
+]
+
+# torch's unbatched (C, H, W) inputs and avg_pool2d's divisor_override, for the kit only (the
+# parity suite's per-op tests run the lists above; test_opinfo.py covers these options too)
+UNBATCHED_CONV_CASES = [
+    _conv("unbatched-chw-p1", (3, 7, 6), (4, 3, 3, 3), padding=1),
+    _conv("unbatched-s2-groups-2", (4, 6, 6), (6, 2, 3, 3), stride=2, groups=2),
+]
+UNBATCHED_MAX_POOL_CASES = [
+    _pool("unbatched-chw-p1", (2, 7, 7), kernel_size=3, stride=2, padding=1),
+    _pool("unbatched-ceil-mode", (1, 8, 9), kernel_size=3, stride=2, ceil_mode=True),
+]
+AVG_POOL_EXTRA_CASES = [
+    _pool("unbatched-chw", (2, 6, 6), kernel_size=2),
+    _pool(
+        "divisor-override-3-p1",
+        (1, 2, 6, 6),
+        kernel_size=3,
+        stride=2,
+        padding=1,
+        divisor_override=3,
+    ),
+    _pool(
+        "divisor-override-unbatched-ceil",
+        (2, 7, 7),
+        kernel_size=2,
+        stride=2,
+        ceil_mode=True,
+        divisor_override=5,
+    ),
+]

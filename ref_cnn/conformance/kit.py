@@ -70,11 +70,16 @@ def _framework(fn, spec: Op, backward: bool, framework: str, first: dict, layout
 
 def _inputs(spec: Op, case: dict, dtype: np.dtype, rng) -> dict:
     arrays = spec.inputs(case, rng)
-    return {k: None if a is None else a.astype(dtype) for k, a in arrays.items()}
+    return {
+        k: a if a is None or a.dtype.kind != "f" else a.astype(dtype) for k, a in arrays.items()
+    }
 
 
 def _upcast(arrays: dict) -> dict:
-    return {k: None if a is None else a.astype(np.float64) for k, a in arrays.items()}
+    return {
+        k: a if a is None or a.dtype.kind != "f" else a.astype(np.float64)
+        for k, a in arrays.items()
+    }
 
 
 def _judge(name, got, expected, dtype):
@@ -87,48 +92,64 @@ def _judge(name, got, expected, dtype):
     return compare(got, expected), ""
 
 
+def _output_names(spec: Op, backward: bool, fw: str, arrays: dict) -> tuple[str, ...]:
+    if backward:
+        return spec.grads
+    if fw == "numpy":
+        return ("y",)
+    return ("y", *(f"d{n}" for n in spec.differentiable(arrays)))
+
+
+def _describe_inputs(spec: Op, arrays: dict, kw: dict, layout: str) -> dict:
+    inputs = {
+        "shapes": {k: None if a is None else a.shape for k, a in arrays.items()},
+        "options": kw,
+    }
+    if layout != "nchw":
+        inputs["passed"] = {
+            k: targets.to_layout(spec, k, a, layout).shape
+            for k, a in arrays.items()
+            if a is not None
+        }
+    return inputs
+
+
+def _ratio(c, problem: str, bound: float) -> float:
+    """error / bound: above 1 fails; a misplaced NaN, a wrong shape or dtype is infinite."""
+    if problem or c.problem:
+        return float("inf")
+    if bound > 0:
+        return c.rel_err / bound
+    return 0.0 if c.rel_err == 0 else float("inf")
+
+
 def _run_case(fn, spec, backward, fw, case, dtype, layout, rtol, use_torch) -> CaseResult:
     kw = case.get("kw", {})
     rng = np.random.default_rng(SEED)
     arrays = _inputs(spec, case, dtype, rng)
     dy_box = {}
 
-    def make_dy(shape):
+    def make_dy(shape):  # one upstream gradient per case, drawn once y's shape is known
         if "dy" not in dy_box:
             dy_box["dy"] = rng.standard_normal(shape).astype(dtype)
         return dy_box["dy"].astype(np.float64)
 
     expected = witness.outputs(spec, _upcast(arrays), kw, make_dy, use_torch)
     dy = dy_box["dy"]
-    if backward:
-        names = spec.grads
-    elif fw == "numpy":
-        names = ("y",)
-    else:
-        names = ("y", *(f"d{n}" for n in spec.args if arrays[n] is not None))
+    names = _output_names(spec, backward, fw, arrays)
     bounds = dict.fromkeys(names, RTOL64 if rtol is None else rtol)
-    if dtype == np.float32 and rtol is None:
+    if dtype == np.float32 and rtol is None:  # the witness library's own float32 error
         own = witness.outputs(spec, arrays, kw, lambda shape: dy, use_torch)
         bounds = {n: float32_bound(compare(own[n], expected[n]).rel_err) for n in names}
-    inputs = {
-        "shapes": {k: None if a is None else a.shape for k, a in arrays.items()},
-        "options": kw,
-    }
+    inputs = _describe_inputs(spec, arrays, kw, layout)
     result = CaseResult(case["id"], "ok", 0.0, float("nan"), bounds[names[0]], inputs=inputs)
-    runner = (
-        (targets.run_numpy_backward if backward else targets.run_numpy_forward)
-        if fw == "numpy"
-        else targets.RUNNERS[fw]
-    )
+    if fw == "numpy":
+        runner = targets.run_numpy_backward if backward else targets.run_numpy_forward
+    else:
+        runner = targets.RUNNERS[fw]
+    copies = {k: None if a is None else a.copy() for k, a in arrays.items()}
     try:
-        got = runner(
-            fn,
-            spec,
-            {k: None if a is None else a.copy() for k, a in arrays.items()},
-            dy,
-            kw,
-            layout,
-        )
+        got = runner(fn, spec, copies, dy, kw, layout)
     except NotImplementedError as exc:
         result.status, result.detail = "skip", f"not implemented: {exc}"
         return result
@@ -136,30 +157,29 @@ def _run_case(fn, spec, backward, fw, case, dtype, layout, rtol, use_torch) -> C
         result.status, result.worst_rel = "FAIL", float("inf")
         result.detail = f"raised {type(exc).__name__}: {exc}"
         return result
+
     worst_ratio, unchecked = -1.0, []
     for name in names:
-        if got.get(name) is None:
+        if got.get(name) is None:  # a NumPy backward that does not compute this gradient
             unchecked.append(name)
             continue
         c, problem = _judge(name, got[name], expected[name], dtype)
-        ratio = float("inf") if problem or c.problem else c.rel_err / bounds[name]
+        ratio = _ratio(c, problem, bounds[name])
         if ratio > worst_ratio:
-            worst_ratio = ratio
+            worst_ratio, result.bound = ratio, bounds[name]
             result.worst_rel = float("inf") if problem else c.rel_err
-            result.bound = bounds[name]
             result.detail = problem or c.describe(name, "torch" if use_torch else "ref_cnn")
     result.unchecked = tuple(unchecked)
-    if worst_ratio > 1 or len(unchecked) == len(names):
+    if len(unchecked) == len(names):
         result.status = "FAIL"
-        if len(unchecked) == len(names):
-            result.detail = f"returned no output to check ({', '.join(names)} all None)"
+        result.detail = f"returned no output to check ({', '.join(names)} all None)"
+    elif worst_ratio > 1:
+        result.status = "FAIL"
     else:
         result.detail = ""
-    if use_torch:
+    if use_torch:  # ref_cnn's own error on the same case, for comparison
         mine = witness.ref_cnn_outputs(spec, arrays, kw, lambda shape: dy)
-        result.worst_rel_ref_cnn = max(
-            compare(mine[n], expected[n]).rel_err for n in names if n in mine
-        )
+        result.worst_rel_ref_cnn = max(compare(mine[n], expected[n]).rel_err for n in names)
     return result
 
 
@@ -183,6 +203,8 @@ def check(
         raise ValueError(f"layout must be one of {targets.LAYOUTS}, got {layout!r}")
     if layout == "nhwc" and not spec.spatial:
         raise ValueError(f"{spec.name} has no image-shaped input: use layout 'nchw'")
+    if layout == "nhwc" and not spec.nhwc:
+        raise ValueError(f"{spec.name}'s options name NCHW axes: it is checked in layout 'nchw'")
     fw = _framework(fn, spec, backward, framework, spec.cases[0], layout)
     use_torch = witness.torch_available()
     results = [
@@ -201,6 +223,6 @@ def check(
             if rtol is not None
             else "rtol 1e-10"
             if dtype == np.float64
-            else "float32 rule: 10·max(torch float32's own error, ε32)"
+            else f"float32 rule: 10·max({'torch' if use_torch else 'ref_cnn'} float32's own error, ε32)"
         ),
     )

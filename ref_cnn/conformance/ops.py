@@ -15,11 +15,18 @@ import numpy as np
 
 from ref_cnn import functional as F
 from ref_cnn.conformance.cases import (
+    ADAPTIVE_MAX_POOL_CASES,
     AVG_POOL_CASES,
+    AVG_POOL_EXTRA_CASES,
     BATCH_NORM_CASES,
     CONV_CASES,
+    CONV_TRANSPOSE_CASES,
     LINEAR_CASES,
     MAX_POOL_CASES,
+    MAX_UNPOOL_CASES,
+    PAD_CASES,
+    UNBATCHED_CONV_CASES,
+    UNBATCHED_MAX_POOL_CASES,
 )
 from ref_cnn.functional.batchnorm import batch_norm_train, batch_norm_train_backward
 
@@ -43,6 +50,14 @@ class Op:
     grads: tuple[str, ...]
     spatial: tuple[str, ...] = ("x",)
     weight_layout: str = ""  # "conv": w is (C_out, C_in/g, kH, kW) and moves with the layout
+    # the size of a zero bias standing in for a missing one (the NumPy backward returns db)
+    bias_size: Callable[[Arrays, dict], int] = lambda arrays, kw: arrays["w"].shape[0]
+    integer_args: tuple[str, ...] = ()  # inputs with no gradient (indices)
+    backward_kw: Callable[[dict], dict] = lambda kw: kw  # the options the backward takes
+    nhwc: bool = True  # False: the options name NCHW axes (pad widths, flat indices)
+
+    def differentiable(self, arrays: Arrays) -> list[str]:
+        return [n for n in self.args if arrays.get(n) is not None and n not in self.integer_args]
 
 
 def _conv_inputs(case, rng) -> Arrays:
@@ -91,12 +106,56 @@ def _bn_forward(x, weight, bias, eps=1e-5):
     return batch_norm_train(x, weight, bias, eps)[0]
 
 
+def _transpose_inputs(case, rng) -> Arrays:
+    x, w = rng.standard_normal(case["x"]), rng.standard_normal(case["w"])
+    c_out = case["w"][1] * case["kw"].get("groups", 1)
+    return {"x": x, "w": w, "b": rng.standard_normal(c_out) if case["bias"] else None}
+
+
+def _pad_inputs(case, rng) -> Arrays:
+    return {"x": rng.standard_normal(case["x"])}
+
+
+def _unpool_inputs(case, rng) -> Arrays:
+    """Pooled values and, for each (non-overlapping) window, one random position inside the
+    unpooled plane: valid, distinct indices, as a max pool would return them."""
+    kw = case["kw"]
+    k = _pair(kw["kernel_size"])
+    s = _pair(kw.get("stride") or kw["kernel_size"])
+    p = _pair(kw.get("padding", 0))
+    shape = case["x"]
+    h, w = shape[-2:]
+    size = kw.get("output_size") or [
+        (n - 1) * st - 2 * pd + kk for n, st, pd, kk in zip((h, w), s, p, k, strict=True)
+    ]
+    out_h, out_w = size[-2:]
+    index = np.empty(shape, np.int64)
+    for pos in np.ndindex(*shape):
+        i, j = pos[-2:]
+        rows = range(max(i * s[0] - p[0], 0), min(i * s[0] - p[0] + k[0], out_h))
+        cols = range(max(j * s[1] - p[1], 0), min(j * s[1] - p[1] + k[1], out_w))
+        index[pos] = rng.choice(rows) * out_w + rng.choice(cols)
+    return {"x": rng.standard_normal(shape), "indices": index}
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def _torch_transpose(torch, x, w, b, **kw):
+    return torch.nn.functional.conv_transpose2d(x, w, b, **kw)
+
+
+def _without_value(kw: dict) -> dict:
+    return {k: v for k, v in kw.items() if k != "value"}
+
+
 OPS: dict[str, Op] = {
     op.name: op
     for op in (
         Op(
             "conv2d",
-            CONV_CASES,
+            CONV_CASES + UNBATCHED_CONV_CASES,
             _conv_inputs,
             _torch_conv,
             F.conv2d,
@@ -108,7 +167,7 @@ OPS: dict[str, Op] = {
         ),
         Op(
             "max_pool2d",
-            MAX_POOL_CASES,
+            MAX_POOL_CASES + UNBATCHED_MAX_POOL_CASES,
             _pool_inputs,
             lambda torch, x, **kw: torch.nn.functional.max_pool2d(x, **kw),
             F.max_pool2d,
@@ -119,7 +178,7 @@ OPS: dict[str, Op] = {
         ),
         Op(
             "avg_pool2d",
-            AVG_POOL_CASES,
+            AVG_POOL_CASES + AVG_POOL_EXTRA_CASES,
             _pool_inputs,
             lambda torch, x, **kw: torch.nn.functional.avg_pool2d(x, **kw),
             F.avg_pool2d,
@@ -150,6 +209,56 @@ OPS: dict[str, Op] = {
             args=("x", "weight", "bias"),
             backward_args=("x", "weight"),
             grads=("dx", "dweight", "dbias"),
+        ),
+        Op(
+            "conv_transpose2d",
+            CONV_TRANSPOSE_CASES,
+            _transpose_inputs,
+            _torch_transpose,
+            F.conv_transpose2d,
+            F.conv_transpose2d_backward,
+            args=("x", "w", "b"),
+            backward_args=("x", "w"),
+            grads=("dx", "dw", "db"),
+            weight_layout="conv",  # (C_in, C_out/g, kH, kW) ↔ (kH, kW, C_out/g, C_in)
+            bias_size=lambda arrays, kw: arrays["w"].shape[1] * kw.get("groups", 1),
+        ),
+        Op(
+            "pad",
+            PAD_CASES,
+            _pad_inputs,
+            lambda torch, x, **kw: torch.nn.functional.pad(x, **kw),
+            F.pad,
+            F.pad_backward,
+            args=("x",),
+            backward_args=("x",),
+            grads=("dx",),
+            backward_kw=_without_value,
+            nhwc=False,  # the widths name the last axes
+        ),
+        Op(
+            "adaptive_max_pool2d",
+            ADAPTIVE_MAX_POOL_CASES,
+            _pool_inputs,
+            lambda torch, x, **kw: torch.nn.functional.adaptive_max_pool2d(x, **kw),
+            F.adaptive_max_pool2d,
+            F.adaptive_max_pool2d_backward,
+            args=("x",),
+            backward_args=("x",),
+            grads=("dx",),
+        ),
+        Op(
+            "max_unpool2d",
+            MAX_UNPOOL_CASES,
+            _unpool_inputs,
+            lambda torch, x, indices, **kw: torch.nn.functional.max_unpool2d(x, indices, **kw),
+            F.max_unpool2d,
+            F.max_unpool2d_backward,
+            args=("x", "indices"),
+            backward_args=("x", "indices"),
+            grads=("dx",),
+            integer_args=("indices",),
+            nhwc=False,  # the indices are flat positions in NCHW planes
         ),
     )
 }

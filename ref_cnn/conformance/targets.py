@@ -17,6 +17,7 @@ targets take `torch.nn.functional.linear`'s (n, m) = wᵀ, and their dw is trans
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -26,8 +27,9 @@ from ref_cnn.conformance.ops import Arrays, Op
 FRAMEWORKS = ("auto", "numpy", "torch", "jax")
 LAYOUTS = ("nchw", "nhwc")
 
-_TO_NHWC = {"image": (0, 2, 3, 1), "conv": (2, 3, 1, 0)}
-_FROM_NHWC = {"image": (0, 3, 1, 2), "conv": (3, 2, 0, 1)}
+# (N, C, H, W) ↔ (N, H, W, C); unbatched (C, H, W) ↔ (H, W, C); conv weights ↔ (kH, kW, ·, ·)
+_TO_NHWC = {("image", 4): (0, 2, 3, 1), ("image", 3): (1, 2, 0), ("conv", 4): (2, 3, 1, 0)}
+_FROM_NHWC = {("image", 4): (0, 3, 1, 2), ("image", 3): (2, 0, 1), ("conv", 4): (3, 2, 0, 1)}
 
 
 def _kind(op: Op, name: str) -> str | None:
@@ -43,13 +45,13 @@ def _kind(op: Op, name: str) -> str | None:
 def to_layout(op: Op, name: str, a, layout: str):
     if a is None or layout == "nchw" or (kind := _kind(op, name)) is None:
         return a
-    return np.ascontiguousarray(np.transpose(a, _TO_NHWC[kind]))
+    return np.ascontiguousarray(np.transpose(a, _TO_NHWC[kind, np.ndim(a)]))
 
 
 def from_layout(op: Op, name: str, a, layout: str):
     if a is None or layout == "nchw" or (kind := _kind(op, name)) is None:
         return a
-    return np.transpose(a, _FROM_NHWC[kind])
+    return np.transpose(a, _FROM_NHWC[kind, np.ndim(a)])
 
 
 def detect(fn: Callable) -> str:
@@ -88,7 +90,7 @@ def run_numpy_forward(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) -> 
 
 def run_numpy_backward(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) -> dict:
     args = [to_layout(op, n, arrays[n], layout) for n in op.backward_args]
-    out = fn(to_layout(op, "y", dy, layout), *args, **kw)
+    out = fn(to_layout(op, "y", dy, layout), *args, **op.backward_kw(kw))
     out = out if isinstance(out, tuple | list) else (out,)
     if len(out) != len(op.grads):
         message = f"returned {len(out)} outputs, expected {len(op.grads)} ({', '.join(op.grads)})"
@@ -106,11 +108,15 @@ def run_torch(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) -> dict:
     inputs = {n: to_layout(op, n, arrays[n], layout) for n in present}
     if op.name == "linear":
         inputs["w"] = np.ascontiguousarray(inputs["w"].T)  # F.linear's (n, m)
-    tensors = {n: torch.tensor(a, requires_grad=True) for n, a in inputs.items()}
-    y = fn(*(tensors.get(n) for n in op.args), **kw)
+    grads = op.differentiable(arrays)
+    tensors = {n: torch.tensor(a, requires_grad=n in grads) for n, a in inputs.items()}
+    with warnings.catch_warnings():  # torch's note on padding="same" with an even kernel
+        warnings.filterwarnings("ignore", "Using padding='same'", UserWarning)
+        y = fn(*(tensors.get(n) for n in op.args), **kw)
     y.backward(torch.tensor(to_layout(op, "y", dy, layout)))
     out = {"y": from_layout(op, "y", y.detach().numpy(), layout)}
-    for n, t in tensors.items():
+    for n in grads:
+        t = tensors[n]
         if t.grad is None:
             out[f"d{n}"] = f"no gradient reached {n} (its .grad is None after y.backward(dy))"
             continue
@@ -125,10 +131,11 @@ def run_jax(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) -> dict:
 
     if arrays["x"].dtype == np.float64:
         jax.config.update("jax_enable_x64", True)
-    present = [n for n in op.args if arrays[n] is not None]
+    present = op.differentiable(arrays)
+    fixed = {n: to_layout(op, n, arrays[n], layout) for n in op.args if n not in present}
 
     def forward(*values):
-        given = dict(zip(present, values, strict=True))
+        given = {**fixed, **dict(zip(present, values, strict=True))}
         return fn(*(given.get(n) for n in op.args), **kw)
 
     y, vjp = jax.vjp(forward, *(jnp.asarray(to_layout(op, n, arrays[n], layout)) for n in present))

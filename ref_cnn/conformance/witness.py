@@ -34,13 +34,14 @@ def torch_outputs(op: Op, arrays: Arrays, kw: dict, make_dy: Callable) -> dict[s
     for name in op.args:
         a = arrays[name]
         if a is None:  # no bias: a zero one, which changes nothing in y
-            a = np.zeros(arrays[op.args[1]].shape[0], arrays["x"].dtype)
-        tensors[name] = torch.tensor(a, requires_grad=True)
+            a = np.zeros(op.bias_size(arrays, kw), arrays["x"].dtype)
+        grad = name not in op.integer_args
+        tensors[name] = torch.tensor(a, requires_grad=grad)
     y = op.torch_forward(torch, *tensors.values(), **kw)
     dy = make_dy(tuple(y.shape))
     y.backward(torch.tensor(dy))
     out = {"y": y.detach().numpy(), "dy": dy}
-    out.update({f"d{name}": t.grad.numpy() for name, t in tensors.items()})
+    out.update({f"d{n}": t.grad.numpy() for n, t in tensors.items() if n not in op.integer_args})
     return out
 
 
@@ -48,7 +49,7 @@ def ref_cnn_outputs(op: Op, arrays: Arrays, kw: dict, make_dy: Callable) -> dict
     """The same outputs from ref_cnn's forward/backward pair."""
     y = np.asarray(op.forward(*(arrays[name] for name in op.args), **kw))
     dy = make_dy(y.shape)
-    grads = op.backward(dy, *(arrays[name] for name in op.backward_args), **kw)
+    grads = op.backward(dy, *(arrays[name] for name in op.backward_args), **op.backward_kw(kw))
     grads = grads if isinstance(grads, tuple) else (grads,)
     out = {"y": y, "dy": dy}
     out.update(zip(op.grads, grads, strict=True))

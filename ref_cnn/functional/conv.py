@@ -31,7 +31,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ref_cnn._checks import MAX_ELEMENTS, as_float_array, check_grad_shape, pair, same_dtype
+from ref_cnn._checks import (
+    MAX_ELEMENTS,
+    as_float_array,
+    batched,
+    check_grad_shape,
+    pair,
+    same_dtype,
+    unbatch,
+)
 from ref_cnn.functional import _conv_kernels as kernels
 from ref_cnn.functional.im2col import Padding2, pad_nchw, windows
 from ref_cnn.functional.shapes import conv_output_size, same_padding
@@ -126,7 +134,8 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarra
     y[n, i, h, w] = b[i] + Σ_j Σ_m Σ_q w[i, j, m, q] · x_pad[n, g·C_g + j, h·s_h + m·d_h, w·s_w + q·d_w]
 
     Args:
-        x: (N, C_in, H, W).
+        x: (N, C_in, H, W), or one unbatched sample (C_in, H, W) as torch (y is then
+            (C_out, H_out, W_out)).
         w: (C_out, C_in/groups, kH, kW).
         b: (C_out,) or None (AV's filters have no bias).
         stride, dilation: int or (int, int), ≥ 1.
@@ -156,8 +165,9 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarra
         >>> conv2d(np.ones((2, 3, 28, 28)), np.ones((8, 3, 5, 5)), stride=2, padding=1).shape
         (2, 8, 13, 13)
     """
+    x, added = batched(x)
     g = conv_geometry(x, w, b, stride, padding, dilation, groups)
-    return kernels.correlate(x, w, b, g)  # IC-4, computed as column matrix × kernel matrix
+    return unbatch(kernels.correlate(x, w, b, g), added)  # IC-4: column matrix × kernel matrix
 
 
 def conv2d_readable(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
@@ -167,6 +177,7 @@ def conv2d_readable(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> 
     window [n, j, h, w] of the padded input is the f×f patch that output pixel (h, w) sees,
     so the sum over channels j and filter positions (m, q) is a single `einsum`.
     """
+    x, added = batched(x)
     g = conv_geometry(x, w, b, stride, padding, dilation, groups)
     n, c_g, o_g, (kh, kw), (ho, wo) = g.n, g.c_in // groups, g.c_out // groups, g.kernel, g.out_hw
     xp = pad_nchw(x, g.padding)  # MB-3: zero padding
@@ -176,14 +187,15 @@ def conv2d_readable(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> 
     k = w.reshape(groups, o_g, c_g, kh, kw)  # K_ij of group g
     y = np.einsum("ngjhwmq,gijmq->ngihw", view, k)  # IC-4, MB-5: Σ_j X_j ⋆ K_ij
     y = y.reshape(g.out_shape)  # (N, C_out, H_out, W_out)
-    return y if b is None else y + b.reshape(-1, 1, 1)  # IC-4: Y_i = B_i + Σ_j X_j ⋆ K_ij
+    y = y if b is None else y + b.reshape(-1, 1, 1)  # IC-4: Y_i = B_i + Σ_j X_j ⋆ K_ij
+    return unbatch(y, added)
 
 
 def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_dx=True):
     """Gradients of `conv2d` [IC-5, IC-6, IC-7, IC-10, IC-11, AV-14].
 
     Args:
-        dy: (N, C_out, H_out, W_out), ∂E/∂y.
+        dy: (N, C_out, H_out, W_out), ∂E/∂y ((C_out, H_out, W_out) for an unbatched x).
         x, w, stride, padding, dilation, groups: as given to `conv2d`.
         need_dx: False skips the input gradient (a first layer needs none) and returns None.
 
@@ -210,17 +222,20 @@ def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_dx
         >>> bool(np.allclose(db, dy.sum(axis=(0, 2, 3))))  # IC-6
         True
     """
-    g = _backward_geometry(dy, x, w, stride, padding, dilation, groups)
-    dx, dw = kernels.gradients(dy, x, w, g, need_dx)  # IC-7 / IC-11 and IC-5 / AV-14
-    return dx, dw, dy.sum(axis=(0, 2, 3))  # IC-6: Σ over n, h, w
+    dy, x, added, g = _backward_geometry(dy, x, w, stride, padding, dilation, groups)
+    # IC-7 / IC-11, IC-5 / AV-14 and IC-6 (db = Σ over n, h, w, summed chunk by chunk)
+    dx, dw, db = kernels.gradients(dy, x, w, g, need_dx)
+    return (None if dx is None else unbatch(dx, added)), dw, db
 
 
-def _backward_geometry(dy, x, w, stride, padding, dilation, groups) -> ConvGeometry:
+def _backward_geometry(dy, x, w, stride, padding, dilation, groups):
+    """(dy, x) as 4-D arrays, whether x was unbatched, and the checked geometry."""
+    x, added = batched(x)
     g = conv_geometry(x, w, None, stride, padding, dilation, groups)
-    dy = as_float_array(dy, "dy", ndim=4)
+    dy = as_float_array(dy, "dy")
     same_dtype(dy=dy, x=x)
-    check_grad_shape(dy, g.out_shape)
-    return g
+    check_grad_shape(dy, g.out_shape[1:] if added else g.out_shape)
+    return (dy[None] if added else dy), x, added, g
 
 
 def conv2d_backward_readable(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
@@ -231,7 +246,7 @@ def conv2d_backward_readable(dy, x, w, stride=1, padding=0, dilation=1, groups=1
     (IC-10) and padded by the kernel's reach d·(k − 1) (IC-3), correlated with the kernel
     rotated by 180° (IC-2), gives the gradient of the padded input; cropping P is IC-11.
     """
-    g = _backward_geometry(dy, x, w, stride, padding, dilation, groups)
+    dy, x, added, g = _backward_geometry(dy, x, w, stride, padding, dilation, groups)
     n, c_g, o_g, (kh, kw), (ho, wo) = g.n, g.c_in // groups, g.c_out // groups, g.kernel, g.out_hw
     (top, bottom), (left, right) = g.padding
     hp, wp = g.in_hw[0] + top + bottom, g.in_hw[1] + left + right  # padded input size
@@ -253,7 +268,7 @@ def conv2d_backward_readable(dy, x, w, stride=1, padding=0, dilation=1, groups=1
     dxp = dxp.reshape(n, g.c_in, hp, wp)  # ∂E/∂X of the padded input
     dx = dxp[:, :, top : top + g.in_hw[0], left : left + g.in_hw[1]]  # IC-11: crop P
     db = dy.sum(axis=(0, 2, 3))  # IC-6: Σ_{n,h,w} δ_i
-    return np.ascontiguousarray(dx), dw.reshape(w.shape), db
+    return unbatch(np.ascontiguousarray(dx), added), dw.reshape(w.shape), db
 
 
 def conv2d_untied(x, w, b, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:

@@ -24,11 +24,19 @@ and torch equal.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from ref_cnn._checks import MAX_ELEMENTS, as_float_array, check_grad_shape, pair
+from ref_cnn._checks import (
+    MAX_ELEMENTS,
+    as_float_array,
+    batched,
+    check_grad_shape,
+    pair,
+    unbatch,
+)
 from ref_cnn.functional import _pool_kernels as kernels
 from ref_cnn.functional.im2col import pad_nchw, windows
 from ref_cnn.functional.shapes import pool_output_size
@@ -64,7 +72,8 @@ def pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode) -> PoolG
     """Check pooling arguments as torch does and return the geometry."""
     as_float_array(x, "x", ndim=4)
     k = pair(kernel_size, "kernel_size", 1)
-    s = k if stride is None else pair(stride, "stride", 1)
+    no_stride = stride is None or (isinstance(stride, tuple | list) and len(stride) == 0)
+    s = k if no_stride else pair(stride, "stride", 1)  # None or () → the kernel, as torch
     p = pair(padding, "padding", 0)
     d = pair(dilation, "dilation", 1)
     if not isinstance(ceil_mode, bool | np.bool_):
@@ -93,6 +102,14 @@ def pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode) -> PoolG
     return g
 
 
+def _gradient_input(dy, x, g: PoolGeometry, added: bool) -> np.ndarray:
+    """dy checked against the output shape (unbatched like x), as a 4-D array."""
+    dy = as_float_array(dy, "dy")
+    out = (*x.shape[:2], *g.out_hw)
+    check_grad_shape(dy, out[1:] if added else out)
+    return dy[None] if added else dy
+
+
 # ---------------------------------------------------------------- max pooling (IC-8)
 
 
@@ -119,23 +136,44 @@ def _add_to_windows(values: np.ndarray, x: np.ndarray, g: PoolGeometry) -> np.nd
     return dxp[:, :, top : top + x.shape[2], left : left + x.shape[3]]  # crop the padding
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False) -> np.ndarray:
+def max_pool2d(
+    x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
     """2-D max pooling [MB-8, IC-8, IC-10], as `torch.nn.functional.max_pool2d`.
 
     y[n, c, i, j] = max_{m, q} x_pad[n, c, i·s_h + m·d_h, j·s_w + q·d_w], x_pad padded with −∞.
 
     Args:
-        x: (N, C, H, W).
+        x: (N, C, H, W), or one unbatched sample (C, H, W) as torch.
         kernel_size, stride (None → kernel_size), padding (≤ half the effective kernel),
             dilation: int or (int, int).
         ceil_mode: round the output size up; a window that would start in the padding
             is dropped.
+        return_indices: also return where each maximum is: its flat index r·W + c in the
+            (H, W) plane of x (int64, torch's convention; `max_unpool2d` takes them).
 
     Shape:
-        y: (N, C, H_out, W_out), H_out = ⌊(H + 2p − d·(k − 1) − 1)/s⌋ + 1 (MB-8).
+        y: (N, C, H_out, W_out), H_out = ⌊(H + 2p − d·(k − 1) − 1)/s⌋ + 1 (MB-8); the indices
+        have y's shape.
     """
-    g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
-    return kernels.max_pool(x, g)  # IC-8: the window maximum, on stride-phase planes
+    x4, added = batched(x)
+    g = pool_geometry(x4, kernel_size, stride, padding, dilation, ceil_mode)
+    y = unbatch(kernels.max_pool(x4, g), added)  # IC-8: the window maximum, on phase planes
+    if not return_indices:
+        return y
+    return y, unbatch(_argmax_indices(x4, g), added)
+
+
+def _argmax_indices(x: np.ndarray, g: PoolGeometry) -> np.ndarray:
+    """(N, C, H_out, W_out) int64: the flat input index r·W + c of each window's first
+    maximum [IC-8]; window offset (m, q) of window (i, j) is input row i·s − p + m·d."""
+    first = np.argmax(_window_view(x, g, -np.inf), axis=-1)  # offset m·kW + q, first max
+    m, q = np.divmod(first, g.kernel[1])
+    i = np.arange(g.out_hw[0]).reshape(-1, 1)
+    j = np.arange(g.out_hw[1]).reshape(1, -1)
+    rows = i * g.stride[0] - g.padding[0] + m * g.dilation[0]
+    cols = j * g.stride[1] - g.padding[1] + q * g.dilation[1]
+    return (rows * g.in_hw[1] + cols).astype(np.int64)
 
 
 def max_pool2d_readable(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
@@ -143,9 +181,10 @@ def max_pool2d_readable(x, kernel_size, stride=None, padding=0, dilation=1, ceil
 
     Same arguments, checks and result as `max_pool2d`; slower and simpler.
     """
+    x, added = batched(x)
     g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
     view = _window_view(x, g, -np.inf)  # (N, C, H_o, W_o, kH·kW); −∞ padding never wins
-    return view.max(axis=-1)  # IC-8: y = max over the window (NaN propagates)
+    return unbatch(view.max(axis=-1), added)  # IC-8: y = max over the window (NaN propagates)
 
 
 def max_pool2d_backward(
@@ -153,13 +192,14 @@ def max_pool2d_backward(
 ) -> np.ndarray:
     """Gradient of `max_pool2d` [IC-8, IC-10]: each dy goes to its window's first maximum.
 
-    Returns dx of x's shape. Where windows overlap (stride < kernel), a position that is the
-    maximum of several windows receives the sum of their gradients.
+    Returns dx of x's shape (x may be unbatched, (C, H, W), with dy (C, H_out, W_out)).
+    Where windows overlap (stride < kernel), a position that is the maximum of several
+    windows receives the sum of their gradients.
     """
+    x, added = batched(x)
     g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
-    dy = as_float_array(dy, "dy", ndim=4)
-    check_grad_shape(dy, (*x.shape[:2], *g.out_hw))
-    return kernels.max_pool_backward(dy, x, g)  # IC-8, on stride-phase planes
+    dy = _gradient_input(dy, x, g, added)
+    return unbatch(kernels.max_pool_backward(dy, x, g), added)  # IC-8, on stride-phase planes
 
 
 def max_pool2d_backward_readable(
@@ -169,25 +209,32 @@ def max_pool2d_backward_readable(
 
     Same arguments, checks and result as `max_pool2d_backward`.
     """
+    x, added = batched(x)
     g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
-    dy = as_float_array(dy, "dy", ndim=4)
-    check_grad_shape(dy, (*x.shape[:2], *g.out_hw))
+    dy = _gradient_input(dy, x, g, added)
     view = _window_view(x, g, -np.inf)  # (N, C, H_o, W_o, kH·kW)
     first = np.argmax(view, axis=-1)  # IC-8: the first maximum in row-major order, as torch
     hit = np.arange(view.shape[-1]) == first[..., None]  # one-hot over the window
-    return _add_to_windows(np.where(hit, dy[..., None], 0), x, g)  # IC-8: δ to the maximum
+    dx = _add_to_windows(np.where(hit, dy[..., None], 0), x, g)  # IC-8: δ to the maximum
+    return unbatch(dx, added)
 
 
 # ---------------------------------------------------------------- average pooling (IC-9)
 
 
-def _divisor(g: PoolGeometry, count_include_pad: bool) -> np.ndarray:
+def _divisor(g: PoolGeometry, count_include_pad: bool, divisor_override=None) -> np.ndarray:
     """(H_out, W_out) divisor of every window, torch's rule.
 
     The window [start, start + k) is first clipped to the padded input [−p, n + p): its size
     is the divisor with count_include_pad. Without it, the window is clipped to the real
-    input [0, n) as well.
+    input [0, n) as well. `divisor_override` (a non-zero int) replaces it everywhere.
     """
+    if divisor_override is not None:
+        if isinstance(divisor_override, bool) or not isinstance(divisor_override, numbers.Integral):
+            raise TypeError(f"divisor_override must be an int or None, got {divisor_override!r}")
+        if divisor_override == 0:
+            raise ValueError("divisor_override must not be zero, as torch")
+        return np.full(g.out_hw, int(divisor_override))
     sizes = []
     for a in (0, 1):
         start = np.arange(g.out_hw[a]) * g.stride[a] - g.padding[a]
@@ -200,60 +247,92 @@ def _divisor(g: PoolGeometry, count_include_pad: bool) -> np.ndarray:
 
 
 def avg_pool2d(
-    x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    x,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
 ) -> np.ndarray:
     """2-D average pooling [MB-8, IC-9, IC-10], as `torch.nn.functional.avg_pool2d`.
 
     y[n, c, i, j] = (1/|window|) Σ_{m, q} x_pad[n, c, i·s + m, j·s + q], x_pad padded with 0.
 
     Args:
-        x: (N, C, H, W).
+        x: (N, C, H, W), or one unbatched sample (C, H, W) as torch.
         kernel_size, stride (None → kernel_size), padding (≤ half the kernel): int or pair.
         ceil_mode: round the output size up (the extra windows are clipped to the input).
         count_include_pad: count the zero padding in |window| (torch's default) or not.
+        divisor_override: a non-zero int that divides every window's sum instead of |window|.
 
     Shape:
         y: (N, C, H_out, W_out), H_out = ⌊(H + 2p − k)/s⌋ + 1 (MB-8).
     """
+    x, added = batched(x)
     g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
+    divisor = _divisor(g, bool(count_include_pad), divisor_override).astype(x.dtype)
     sums = kernels.window_sums(x, g)  # Σ over each window, on stride-phase planes
-    return sums / _divisor(g, bool(count_include_pad)).astype(x.dtype)  # IC-9: the mean
+    return unbatch(sums / divisor, added)  # IC-9: the mean
 
 
 def avg_pool2d_readable(
-    x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    x,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
 ) -> np.ndarray:
     """`avg_pool2d` written as the equation: a window view and a mean [IC-9, MB-8].
 
     Same arguments, checks and result as `avg_pool2d` (to rounding).
     """
+    x, added = batched(x)
     g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
     view = _window_view(x, g, 0.0)  # (N, C, H_o, W_o, kH·kW), zero padding
-    divisor = _divisor(g, bool(count_include_pad)).astype(x.dtype)  # |window|, torch's rule
-    return view.sum(axis=-1) / divisor  # IC-9: y = Σ over the window / |window|
+    divisor = _divisor(g, bool(count_include_pad), divisor_override).astype(x.dtype)
+    return unbatch(view.sum(axis=-1) / divisor, added)  # IC-9: Σ over the window / |window|
 
 
 def avg_pool2d_backward(
-    dy, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    dy,
+    x,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
 ) -> np.ndarray:
     """Gradient of `avg_pool2d` [IC-9, IC-10]: dy/|window| shared equally over the window."""
+    x, added = batched(x)
     g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
-    dy = as_float_array(dy, "dy", ndim=4)
-    check_grad_shape(dy, (*x.shape[:2], *g.out_hw))
-    share = dy / _divisor(g, bool(count_include_pad)).astype(x.dtype)  # IC-9: δ/|window|
-    return kernels.spread(share, x, g)  # to every position of the window, on phase planes
+    dy = _gradient_input(dy, x, g, added)
+    divisor = _divisor(g, bool(count_include_pad), divisor_override).astype(x.dtype)
+    share = dy / divisor  # IC-9: δ/|window|
+    return unbatch(kernels.spread(share, x, g), added)  # to every position of the window
 
 
 def avg_pool2d_backward_readable(
-    dy, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    dy,
+    x,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
 ) -> np.ndarray:
     """`avg_pool2d_backward` written as the rule: an equal share to the window [IC-9].
 
     Same arguments, checks and result as `avg_pool2d_backward` (to rounding).
     """
+    x, added = batched(x)
     g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
-    dy = as_float_array(dy, "dy", ndim=4)
-    check_grad_shape(dy, (*x.shape[:2], *g.out_hw))
-    share = dy / _divisor(g, bool(count_include_pad)).astype(x.dtype)  # IC-9: δ/|window|
+    dy = _gradient_input(dy, x, g, added)
+    divisor = _divisor(g, bool(count_include_pad), divisor_override).astype(x.dtype)
+    share = dy / divisor  # IC-9: δ/|window|
     every = np.broadcast_to(share[..., None], (*share.shape, g.kernel[0] * g.kernel[1]))
-    return _add_to_windows(every, x, g)  # IC-9: the same share to every position
+    return unbatch(_add_to_windows(every, x, g), added)  # IC-9: the same share everywhere

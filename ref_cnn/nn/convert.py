@@ -75,9 +75,10 @@ def copy_params(twin: Module, torch_module, dtype) -> None:
 def from_torch(module, dtype=np.float64, _path: str = "model") -> Module:
     """A NumPy twin of `module` with its weights copied (float64 by default).
 
-    Supported: Conv2d, Linear, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, BatchNorm2d, ReLU,
-    Sigmoid, Tanh, LeakyReLU, Softmax, Flatten, Dropout, Identity, Sequential, and
-    torchvision's BasicBlock, Bottleneck, BasicConv2d, Inception, ResNet and GoogLeNet.
+    Supported: Conv2d (any padding_mode), ConvTranspose2d, Linear, MaxPool2d, AvgPool2d,
+    AdaptiveAvgPool2d, AdaptiveMaxPool2d, MaxUnpool2d, BatchNorm2d, ReLU, Sigmoid, Tanh,
+    LeakyReLU, Softmax, Flatten, Dropout, Identity, Sequential, and torchvision's
+    BasicBlock, Bottleneck, BasicConv2d, Inception, ResNet and GoogLeNet.
     The twin starts in the same train/eval mode as `module`.
 
     Raises:

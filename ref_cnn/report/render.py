@@ -36,6 +36,7 @@ def _row_cells(q: dict) -> list[str]:
     return [
         q["id"],
         q["what"],
+        q["statement"],
         _status(q),
         str(q["cases"]),
         _fmt(worst(rel, "float64", True)),
@@ -48,6 +49,7 @@ def _row_cells(q: dict) -> list[str]:
 HEADER = [
     "ID",
     "what",
+    "statement",
     "status",
     "cases",
     "vs torch f64",
@@ -88,7 +90,7 @@ def to_markdown(report: dict) -> str:
             "|" + "---|" * len(HEADER),
         ]
         lines += [
-            "| " + " | ".join(_row_cells(q)) + " |"
+            "| " + " | ".join(c.replace("|", "\\|") for c in _row_cells(q)) + " |"
             for q in report["equations"]
             if q["article"] == article
         ]
@@ -116,6 +118,7 @@ th{background:#f0f0f0} td.pass{background:#e6f4e6} td.fail{background:#f8d7d7} t
 .erratum{border:1px solid #ddd;border-radius:6px;padding:.5em 1em;margin:1em 0}
 figure{margin:1.5em 0} figcaption{font-size:13px;color:#555} img{max-width:100%}
 code{background:#f4f4f4;padding:1px 3px}
+td.statement{font-family:"DejaVu Serif",Georgia,serif;min-width:16em}
 """
 
 
@@ -148,12 +151,12 @@ def to_html(report: dict, figures: dict[str, tuple[str, bytes]]) -> str:
                 continue
             cells = _row_cells(q)
             cls = {"pass": "pass", "fail": "fail"}.get(q["status"], "pending")
-            tip = e(q["statement"])
             out.append(
                 "<tr>"
-                + f"<td title='{tip}'>{e(cells[0])}</td><td title='{tip}'>{e(cells[1])}</td>"
-                + f"<td class='{cls}'>{e(cells[2])}</td>"
-                + "".join(f"<td>{e(c)}</td>" for c in cells[3:])
+                + "".join(f"<td>{e(c)}</td>" for c in cells[:2])
+                + f"<td class='statement'>{e(cells[2])}</td>"
+                + f"<td class='{cls}'>{e(cells[3])}</td>"
+                + "".join(f"<td>{e(c)}</td>" for c in cells[4:])
                 + "</tr>"
             )
         out.append("</table>")

@@ -28,6 +28,7 @@ class Collector:
         self.collect_errors: list[tuple[str, str]] = []
 
     def pytest_collectreport(self, report):
+        """pytest hook: remember each test file that failed to import, with its error."""
         if report.failed:  # a test file that does not import: keep its last error line
             lines = [ln for ln in str(report.longrepr).splitlines() if ln.strip()]
             error = next((ln for ln in reversed(lines) if ln.startswith("E ")), lines[-1:] or [""])

@@ -824,6 +824,8 @@ def render(rows) -> str:
         "implementation does not offer (its adapter raises NotImplementedError; the reasons are",
         "in the details), not failures. `_backward` rows check a NumPy backward (dx, dw, db);",
         "torch and JAX rows check the forward and every gradient through autograd / `jax.vjp`.",
+        "No peer here takes torch's unbatched (C, H, W) inputs or avg_pool2d's",
+        "`divisor_override`; those cases are skipped for every implementation except torch.",
         "",
         "Setting up: numpy-ml 0.1.2 imports `collections.Hashable`, gone since Python 3.10;",
         "the script sets `collections.Hashable = collections.abc.Hashable` first. tinygrad's",

@@ -91,9 +91,14 @@ def _parallel_path():
     work cut into tiny tasks, so that even the small test arrays are split."""
     import ref_cnn
     from ref_cnn import threads
-    from ref_cnn.functional import batchnorm
+    from ref_cnn.functional import _conv_kernels, _pool_kernels, batchnorm
 
-    knobs = [(threads, "ELEMENTWISE_BLOCK", 64), (batchnorm, "BLOCK_BYTES", 1)]
+    knobs = [
+        (threads, "ELEMENTWISE_BLOCK", 64),
+        (batchnorm, "BLOCK_BYTES", 1),
+        (_conv_kernels, "TASK_COLUMN_BYTES", 1),  # one image per conv chunk
+        (_pool_kernels, "TASK_BYTES", 1),
+    ]
     before = ref_cnn.get_num_threads(), [getattr(m, name) for m, name, _ in knobs]
     ref_cnn.set_num_threads(3)
     for module, name, value in knobs:

@@ -71,3 +71,59 @@ def test_core_dependencies_are_numpy_and_scipy_only():
     )
     assert names == ["numpy", "scipy"]
     assert (ROOT / "ref_cnn" / "py.typed").exists() and (ROOT / "LICENSE").exists()
+
+
+def test_report_names_a_missing_package_and_the_command_that_installs_it():
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, runpy\nsys.modules['hypothesis'] = None\nsys.argv = ['parity_report.py']\n"
+            "runpy.run_path('scripts/parity_report.py', run_name='__main__')",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "the parity report needs " in proc.stderr and "hypothesis (" in proc.stderr
+    assert 'pip install -e ".[dev]"' in proc.stderr and "bash scripts/dev.sh report" in proc.stderr
+
+
+def test_report_names_the_test_file_that_does_not_import(tmp_path, capsys):
+    from ref_cnn.report.collect import run_suite
+
+    (tmp_path / "test_broken.py").write_text("import not_a_module_of_ref_cnn\n", encoding="utf-8")
+    (tmp_path / "test_typo.py").write_text("def test_x(:\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as stop:
+        run_suite(tmp_path)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "test_broken.py: ModuleNotFoundError: No module named 'not_a_module_of_ref_cnn'" in err
+    assert 'fix: pip install "ref_cnn[dev]"' in err
+    assert "test_typo.py: SyntaxError" in err
+    assert "python -m pytest --collect-only test_typo.py" in err
+
+
+@pytest.mark.torch
+def test_from_torch_needs_torch_only():
+    """torchvision is optional for from_torch: its blocks are converted only where it imports
+    (torch 2.13's CPU wheel has no torchvision that imports beside it)."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys\nsys.modules['torchvision'] = None\nimport numpy as np, torch, ref_cnn\n"
+            "m = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU()).double()\n"
+            "x = np.random.default_rng(0).standard_normal((1, 1, 5, 5))\n"
+            "y = ref_cnn.from_torch(m).forward(x)\n"
+            "assert np.allclose(y, m(torch.from_numpy(x)).detach().numpy(), rtol=0, atol=1e-12)\n"
+            "print('ok')",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr

@@ -59,6 +59,8 @@ def test_pad_matches_torch(mode, shape, pads, parity):
     try:
         y = pad(x, pads, mode, value)
     except ValueError as e:
+        if mode == "replicate" and yt.numel() == 0 and "at least one element" in str(e):
+            return  # torch < 2.14 returns an empty output here; 2.14 refuses, as ref_cnn does
         # the one place ref_cnn refuses what torch runs: a circular pad longer than what a
         # crop leaves of the axis, where torch copies from output it has not written yet
         assert mode == "circular" and "wrap at most once" in str(e)

@@ -143,6 +143,41 @@ def test_spans_cover_the_range_in_order(n, grain):
 
 # ---------------------------------------------------------------- the kernels on N threads
 
+CONV_CASES = {
+    "3x3-p1-flipped": ((6, 4, 9, 8), (4, 4, 3, 3), {"padding": 1}),
+    "3x3-more-outputs": ((6, 3, 9, 8), (8, 3, 3, 3), {"padding": 1}),
+    "7x7-s2-p3": ((5, 3, 16, 15), (4, 3, 7, 7), {"stride": 2, "padding": 3}),
+    "1-channel-per-image": ((7, 1, 12, 12), (6, 1, 5, 5), {}),
+    "groups-dilation": (
+        (5, 4, 11, 10),
+        (6, 2, 3, 2),
+        {"padding": (2, 1), "dilation": 2, "groups": 2},
+    ),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("case", CONV_CASES.values(), ids=CONV_CASES.keys())
+def test_conv_results_are_the_same_on_1_and_n_threads(case, dtype, fresh):
+    """Bit for bit: the batch is cut into chunks by its shape alone (one image each here),
+    the chunks' partial dw are added in chunk order, and every product sees the same operands
+    whether it runs on the calling thread or a worker."""
+    from ref_cnn.functional import _conv_kernels as conv_module
+
+    fresh.setattr(conv_module, "TASK_COLUMN_BYTES", 1)  # one image per chunk: many tasks
+    x_shape, w_shape, kw = case
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype)
+    results = {}
+    for n in (1, 3):
+        ref_cnn.set_num_threads(n)
+        y = F.conv2d(x, w, b, **kw)
+        dy = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
+        results[n] = (y, *F.conv2d_backward(dy, x, w, **kw))
+    for name, one, many in zip(("y", "dx", "dw", "db"), results[1], results[3], strict=True):
+        np.testing.assert_array_equal(one, many, err_msg=name)
+
 
 def test_elementwise_blocks_match_one_pass(fresh):
     fresh.setattr(threads, "ELEMENTWISE_BLOCK", 7)  # many blocks, a ragged last one
@@ -166,5 +201,23 @@ def test_batch_norm_is_the_same_on_1_and_n_threads(dtype, fresh):
     for n in (1, 3):
         ref_cnn.set_num_threads(n)
         results[n] = (*bn.batch_norm_train(x, w, b), *bn.batch_norm_train_backward(dy, x, w))
+    for one, many in zip(results[1], results[3], strict=True):
+        np.testing.assert_array_equal(one, many)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_pooling_is_the_same_on_1_and_n_threads(dtype, fresh):
+    from ref_cnn.functional import _pool_kernels
+
+    fresh.setattr(_pool_kernels, "TASK_BYTES", 1)  # one image per task
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 3, 9, 8)).astype(dtype)
+    kw = {"kernel_size": 3, "stride": 2, "padding": 1}
+    results = {}
+    for n in (1, 3):
+        ref_cnn.set_num_threads(n)
+        y, a = F.max_pool2d(x, **kw), F.avg_pool2d(x, **kw)
+        dy = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
+        results[n] = (y, a, F.max_pool2d_backward(dy, x, **kw), F.avg_pool2d_backward(dy, x, **kw))
     for one, many in zip(results[1], results[3], strict=True):
         np.testing.assert_array_equal(one, many)

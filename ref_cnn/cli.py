@@ -1,4 +1,5 @@
-"""`python -m ref_cnn` (or `ref-cnn`): train, check another implementation, regenerate docs."""
+"""`python -m ref_cnn` (or `ref-cnn`): train, check another implementation, explain an
+equation, regenerate docs."""
 
 from __future__ import annotations
 
@@ -152,7 +153,30 @@ def _check_parser(sub) -> None:
     )
 
 
+def _explain_parser(sub) -> None:
+    p = sub.add_parser(
+        "explain",
+        help="show one equation: statement, article, the code lines that compute it, witnesses, errors",
+        description="Print an equation of the catalogue: its statement, the article it comes "
+        "from, every function that implements it with the source lines that cite the ID (the "
+        "lines that compute it), the witnesses the tests compare it with, and the errors the "
+        "last parity report measured (reports/parity.json, if a report was written). Without "
+        "an ID: list all 46.",
+        epilog="examples:\n  python -m ref_cnn explain AV-14\n  python -m ref_cnn explain ic7\n"
+        "  python -m ref_cnn explain",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("id", nargs="?", help="equation ID, e.g. AV-14, MB-6, IC-7 (case-insensitive)")
+    p.add_argument(
+        "--report",
+        type=Path,
+        metavar="JSON",
+        help="the report's parity.json (default: reports/parity.json here, then in the repository)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run `python -m ref_cnn` with `argv` (default: the command line); returns the exit status."""
     parser = argparse.ArgumentParser(
         prog="ref_cnn",
         description="ref_cnn: the articles' CNN maths in NumPy, checked against torch.",
@@ -160,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
     _check_parser(sub)
+    _explain_parser(sub)
     sub.add_parser(
         "docs", help="regenerate docs/equations.md from the catalogue and the tests' markers"
     )
@@ -205,6 +230,18 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(format_results(args.op, args.target, results))
         return 0 if passed(results) else 1
+    if args.command == "explain":
+        from ref_cnn.explain import explain, listing
+
+        if args.id is None:
+            print(listing(), end="")
+            return 0
+        try:
+            print(explain(args.id, args.report), end="")
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if args.command == "docs":
         from ref_cnn.report.docs import write_equations_doc
 

@@ -233,8 +233,8 @@ def main(argv=None) -> int:
                 )
                 subprocess.run(cmd, env=sweep_env(threads), check=True)
                 runs.append(json.loads(out.read_text()))
-        if args.json_out:
-            args.json_out.write_text(json.dumps(runs))
+                if args.json_out:  # after each count: a run cut short keeps what it measured
+                    args.json_out.write_text(json.dumps(runs))
     text = bench_report.markdown(runs, args)
     print(bench_report.targets_text(runs))
     if not args.only:

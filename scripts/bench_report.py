@@ -36,7 +36,9 @@ def _layer(name: str) -> str:
     for tag in ("(a)", "(b)", "(c)", "(d)", "(e)"):
         if tag in name:
             return tag
-    return "ResNet-18" if "ResNet" in name else name
+    if "ResNet" in name:
+        return "ResNet-18"
+    return name.split(" fwd")[0] if "pool" in name else ""
 
 
 def _worst(rows: dict, threads: int, bound: float):

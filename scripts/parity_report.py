@@ -17,6 +17,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+# Everything the suite's witnesses and the report need (the dev extra holds them all).
+NEEDED = ("torch", "torchvision", "pytest", "hypothesis", "tqdm", "mlxtend", "matplotlib", "scipy")
+
+
+def missing_packages() -> list[str]:
+    """The packages of NEEDED that do not import here, each with the reason."""
+    import importlib
+
+    missing = []
+    for name in NEEDED:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # ImportError, or a torchvision built for another torch
+            missing.append(f"{name} ({type(exc).__name__}: {str(exc).splitlines()[0]})")
+    return missing
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Verify every equation of the AV, MB and IC articles against torch and "
@@ -31,6 +48,15 @@ def main(argv: list[str] | None = None) -> int:
         help="a fast subset: float64 torch parity only (no float32, loops, finite differences), 30 training steps",
     )
     args = parser.parse_args(argv)
+    missing = missing_packages()
+    if missing:
+        print(
+            "the parity report needs " + ", ".join(missing) + ". Install them with\n"
+            '  pip install -e ".[dev]"    (torch, torchvision, the train extra, pytest, hypothesis)\n'
+            "or run bash scripts/dev.sh report, which sets up .venv with them and runs this.",
+            file=sys.stderr,
+        )
+        return 2
 
     from tqdm import tqdm
 

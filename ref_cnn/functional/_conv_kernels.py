@@ -7,7 +7,7 @@ faster, and the tests hold the two equal (and both equal to torch and the litera
 Two entry points, each taking an already checked geometry (`conv.ConvGeometry`):
 
     correlate(x, w, b, g) → y                 IC-4: Y_i = B_i + Σ_j X_j ⋆ K_ij
-    gradients(dy, x, w, g, need_dx) → dx, dw  IC-5 / AV-14 and IC-7 / IC-11
+    gradients(dy, x, w, g, need_dx) → dx, dw, db  IC-5 / AV-14, IC-7 / IC-11, IC-6
 
 How: the padded input is viewed as patches (`im2col.windows`), copied once into a column
 matrix per group, and multiplied by the kernel matrix (BLAS). Big batches go a chunk of
@@ -27,6 +27,7 @@ import numpy as np
 
 from ref_cnn.functional.im2col import pad_nchw, windows
 from ref_cnn.functional.scratch import scratch
+from ref_cnn.threads import parallel_map, spans
 
 if TYPE_CHECKING:
     from ref_cnn.functional.conv import ConvGeometry
@@ -34,6 +35,14 @@ if TYPE_CHECKING:
 # Largest column matrix built at once; bigger batches are processed in chunks of images.
 # (Its buffer is kept for the next call, see `scratch`.)
 COLUMN_BUDGET_BYTES = 64 * 2**20
+
+# Column bytes per chunk. The chunks run on ref_cnn's threads (`ref_cnn.threads`), each with
+# its own work buffers; the cut depends on the shapes alone, so results don't depend on the
+# thread count. Measured on 16 cores (layers (c), (d) of scripts/bench.py, 1 to 16 threads):
+# 2–4 MiB is fastest; 1-image chunks of (d) lose 20–40 % at 16 threads to the GIL each
+# NumPy call takes back, 16 MiB chunks 25–60 % (too few tasks, columns out of cache). On
+# one thread, 4 MiB chunks beat the whole batch at once by 10–30 % ((c), (d), (e)).
+TASK_COLUMN_BYTES = 4 * 2**20
 
 # The gradients from δ's column matrix pay up to this many output channels per input channel
 # (measured, float32 and float64: 10 % faster than x's columns and the scatter below with
@@ -50,14 +59,18 @@ def correlate(x: np.ndarray, w: np.ndarray, b, g: ConvGeometry) -> np.ndarray:
     # More outputs than column rows (a 1-channel input, many filters): one product per image,
     # written straight into y, saves the product matrix (larger than the columns here).
     per_image = g.c_out >= g.c_in * g.kernel[0] * g.kernel[1]
-    for lo, hi, gc in _chunks(g, x.itemsize):
+
+    def chunk(task):  # one chunk of images, on one of ref_cnn's threads
+        lo, hi, gc = task
         if per_image:
             out = y[lo:hi].reshape(hi - lo, g.groups, g.c_out // g.groups, -1)
             np.matmul(km, _columns(x[lo:hi], gc, per_image=True), out=out)
             if b is not None:
                 y[lo:hi] += b.reshape(-1, 1, 1)  # IC-4: + B_i
-            continue
-        _multiply(km, x[lo:hi], gc, b, y[lo:hi])  # IC-4: B_i + Σ_j X_j ⋆ K_ij
+        else:
+            _multiply(km, x[lo:hi], gc, b, y[lo:hi])  # IC-4: B_i + Σ_j X_j ⋆ K_ij
+
+    parallel_map(chunk, _chunks(g, x.itemsize))
     return y
 
 
@@ -86,17 +99,24 @@ def _columns(x: np.ndarray, g: ConvGeometry, per_image: bool = False) -> np.ndar
     return cols.reshape(g.groups, rows, n * ho * wo)
 
 
-def _chunks(g: ConvGeometry, itemsize: int):
-    """(first image, end, geometry of the chunk) covering the batch, each chunk's column
-    matrix within COLUMN_BUDGET_BYTES (at least one image per chunk)."""
+def _chunks(g: ConvGeometry, itemsize: int) -> list[tuple[int, int, ConvGeometry]]:
+    """(first image, end, geometry of the chunk) covering the batch: chunks of about
+    TASK_COLUMN_BYTES of columns, at most COLUMN_BUDGET_BYTES, at least one image each. The
+    cut depends on the shapes alone, never on the thread count (see `ref_cnn.threads`)."""
     per_image = (g.c_in * g.kernel[0] * g.kernel[1]) * (g.out_hw[0] * g.out_hw[1]) * itemsize
-    step = max(1, COLUMN_BUDGET_BYTES // max(per_image, 1))
+    per_image = max(per_image, 1)
+    step = max(1, min(round(TASK_COLUMN_BYTES / per_image), COLUMN_BUDGET_BYTES // per_image))
     if step >= g.n:
-        yield 0, g.n, g
-        return
-    for lo in range(0, g.n, step):
-        hi = min(lo + step, g.n)
-        yield lo, hi, dataclasses.replace(g, n=hi - lo)
+        return [(0, g.n, g)]
+    return [(lo, hi, dataclasses.replace(g, n=hi - lo)) for lo, hi in spans(g.n, step)]
+
+
+def _sum(parts: list[np.ndarray]) -> np.ndarray:
+    """Σ of the chunks' partial results, in chunk order (the same for any thread count)."""
+    total = parts[0].copy()
+    for part in parts[1:]:
+        total += part
+    return total
 
 
 def _kernel_matrix(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
@@ -136,25 +156,32 @@ def _multiply(km: np.ndarray, x: np.ndarray, g: ConvGeometry, b, y: np.ndarray) 
 
 
 def gradients(dy: np.ndarray, x: np.ndarray, w: np.ndarray, g: ConvGeometry, need_dx: bool):
-    """(dx, dw) of `conv2d` for a checked geometry; dx is None when not `need_dx`.
+    """(dx, dw, db) of `conv2d` for a checked geometry; dx is None when not `need_dx`.
 
-    dx = Σ_i δ_i *_full K_ij cropped by the padding (IC-7, IC-11); dw = Σ_n X_j ⋆ δ_i (IC-5).
+    dx = Σ_i δ_i *_full K_ij cropped by the padding (IC-7, IC-11); dw = Σ_n X_j ⋆ δ_i (IC-5);
+    db = Σ_{n,h,w} δ_i (IC-6). Each chunk of images adds its part of dw and db.
     """
     flipped = flipped_geometry(g) if need_dx else None
     if flipped is not None:  # stride 1: δ's column matrix serves both gradients
         return _flipped_gradients(dy, x, w, g, flipped)
-    dw, km = np.zeros(w.shape, dtype=x.dtype), _kernel_matrix(w, g)
+    km = _kernel_matrix(w, g)
     dx = np.empty(x.shape, dtype=x.dtype) if need_dx else None
-    for lo, hi, gc in _chunks(g, x.itemsize):
+
+    def chunk(task):  # one chunk of images: its part of dw and db, and its images' dx
+        lo, hi, gc = task
         dyg = _from_nchw(dy[lo:hi], gc)  # (G, O_g, N·H_o·W_o)
         # IC-5 / AV-14: ∂E/∂K = X ⋆ δ, i.e. δ·colsᵀ summed over the batch and positions
-        dw += (dyg @ _columns(x[lo:hi], gc).transpose(0, 2, 1)).reshape(w.shape)
+        dw = dyg @ _columns(x[lo:hi], gc).transpose(0, 2, 1)
         if need_dx:  # IC-7 by scatter-adds
             shape = (g.groups, km.shape[2], dyg.shape[2])
             # the column matrix is spent: its buffer takes the column gradients
             dcols = np.matmul(km.transpose(0, 2, 1), dyg, out=scratch("cols", shape, x.dtype))
             _col2im(dcols, gc, dx[lo:hi])
-    return dx, dw
+        return dw, dyg.sum(axis=2)  # IC-6: db, Σ over this chunk's n, h, w
+
+    parts = parallel_map(chunk, _chunks(g, x.itemsize))
+    dw, db = (_sum([p[i] for p in parts]) for i in (0, 1))
+    return dx, dw.reshape(w.shape), db.reshape(-1)
 
 
 def _flipped_gradients(dy, x, w, g: ConvGeometry, gt: ConvGeometry):
@@ -169,15 +196,21 @@ def _flipped_gradients(dy, x, w, g: ConvGeometry, gt: ConvGeometry):
     kh, kw = g.kernel
     og, cg = g.c_out // g.groups, g.c_in // g.groups
     kt = _kernel_matrix(_flipped_kernel(w, g), gt)  # (G, C_g, O_g·kH·kW)
-    dx, dwt = np.empty(x.shape, dtype=x.dtype), np.zeros((g.groups, cg, og * kh * kw), x.dtype)
-    for lo, hi, gc in _chunks(gt, x.itemsize):
+    dx = np.empty(x.shape, dtype=x.dtype)
+
+    def chunk(task):  # one chunk of images: their dx, and its part of dw and db
+        lo, hi, gc = task
         cols = _multiply(kt, dy[lo:hi], gc, None, dx[lo:hi])  # IC-7; cols (G, O_g·kH·kW, N·H·W)
         # δ's padded copy is spent: its buffer takes x channel-major, (G, C_g, N·H·W)
         xm = scratch("padded", (g.c_in, hi - lo, *g.in_hw), x.dtype)
         np.copyto(xm, x[lo:hi].transpose(1, 0, 2, 3))
-        dwt += xm.reshape(g.groups, cg, -1) @ cols.transpose(0, 2, 1)  # IC-5
+        dwt = xm.reshape(g.groups, cg, -1) @ cols.transpose(0, 2, 1)  # IC-5
+        return dwt, dy[lo:hi].sum(axis=(0, 2, 3))  # IC-6: db over this chunk's n, h, w
+
+    parts = parallel_map(chunk, _chunks(gt, x.itemsize))
+    dwt, db = (_sum([p[i] for p in parts]) for i in (0, 1))
     dw = dwt.reshape(g.groups, cg, og, kh, kw)[..., ::-1, ::-1].transpose(0, 2, 1, 3, 4)
-    return dx, np.ascontiguousarray(dw).reshape(g.c_out, cg, kh, kw)
+    return dx, np.ascontiguousarray(dw).reshape(g.c_out, cg, kh, kw), db
 
 
 def flipped_geometry(g: ConvGeometry) -> ConvGeometry | None:

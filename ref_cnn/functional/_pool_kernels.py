@@ -15,19 +15,48 @@ split into its s_h·s_w stride phases, each stored as a flat (N, C, H_g, W_g) gr
 shape: then every offset's block is a single contiguous run of its phase, and the
 elementwise work runs on contiguous memory. Grid positions that are not windows (i ≥ H_out
 or j ≥ W_out) are computed, then dropped; in the backward pass their δ is 0.
+
+Every image's result depends on that image alone: each entry point runs on chunks of images
+in parallel (`ref_cnn.threads`), cut by size alone, so results don't depend on the thread
+count.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ref_cnn.functional.im2col import pad_nchw
+from ref_cnn.threads import parallel_map, spans
 
 if TYPE_CHECKING:
     from ref_cnn.functional.pool import PoolGeometry
+
+
+# Input bytes per chunk of images (a task on ref_cnn's threads).
+TASK_BYTES = 2 * 2**20
+
+
+def _by_images(kernel):
+    """`kernel(*arrays, g)` run on chunks of images in parallel, results concatenated."""
+
+    @functools.wraps(kernel)
+    def run(*arrays_and_g):
+        *arrays, g = arrays_and_g
+        x = arrays[-1]
+        step = max(1, round(TASK_BYTES / max(x[:1].nbytes, 1)))
+        chunks = spans(x.shape[0], step)
+        if len(chunks) == 1:
+            return kernel(*arrays, g)
+        parts = parallel_map(
+            lambda c: kernel(*(a[c[0] : c[1]] for a in arrays), g), chunks, blas=False
+        )
+        return np.concatenate(parts)
+
+    return run
 
 
 class Phases:
@@ -144,6 +173,7 @@ class Phases:
 # ---------------------------------------------------------------- max pooling (IC-8)
 
 
+@_by_images
 def max_pool(x: np.ndarray, g: PoolGeometry) -> np.ndarray:
     """(N, C, H_out, W_out) window maxima of x [IC-8]."""
     ph = Phases(g)
@@ -151,6 +181,7 @@ def max_pool(x: np.ndarray, g: PoolGeometry) -> np.ndarray:
     return np.ascontiguousarray(ph.windows(best, *x.shape[:2]))
 
 
+@_by_images
 def max_pool_backward(dy: np.ndarray, x: np.ndarray, g: PoolGeometry) -> np.ndarray:
     """dx: each dy to its window's first maximum [IC-8]; overlapping windows add up."""
     ph = Phases(g)
@@ -202,6 +233,7 @@ def _max_and_argmax(x: np.ndarray, ph: Phases, need_index: bool):
 # ---------------------------------------------------------------- average pooling (IC-9)
 
 
+@_by_images
 def window_sums(x: np.ndarray, g: PoolGeometry) -> np.ndarray:
     """(N, C, H_out, W_out) sums of every window of x zero-padded [IC-9, before the mean]."""
     ph = Phases(g)
@@ -213,6 +245,7 @@ def window_sums(x: np.ndarray, g: PoolGeometry) -> np.ndarray:
     return ph.windows(sums, *x.shape[:2])
 
 
+@_by_images
 def spread(share: np.ndarray, x: np.ndarray, g: PoolGeometry) -> np.ndarray:
     """dx: share[n, c, i, j] added to every position of window (i, j) [IC-9]."""
     ph = Phases(g)

@@ -62,6 +62,7 @@ class ConvGeometry:
 
     @property
     def out_shape(self) -> tuple[int, int, int, int]:
+        """(N, C_out, H_out, W_out)."""
         return (self.n, self.c_out, *self.out_hw)
 
 
@@ -223,9 +224,9 @@ def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_dx
         True
     """
     dy, x, added, g = _backward_geometry(dy, x, w, stride, padding, dilation, groups)
-    dx, dw = kernels.gradients(dy, x, w, g, need_dx)  # IC-7 / IC-11 and IC-5 / AV-14
-    dx = None if dx is None else unbatch(dx, added)
-    return dx, dw, dy.sum(axis=(0, 2, 3))  # IC-6: Σ over n, h, w
+    # IC-7 / IC-11, IC-5 / AV-14 and IC-6 (db = Σ over n, h, w, summed chunk by chunk)
+    dx, dw, db = kernels.gradients(dy, x, w, g, need_dx)
+    return (None if dx is None else unbatch(dx, added)), dw, db
 
 
 def _backward_geometry(dy, x, w, stride, padding, dilation, groups):

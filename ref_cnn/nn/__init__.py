@@ -1,6 +1,7 @@
 """Layers and models over `ref_cnn.functional`, with torch's parameter names."""
 
 from ref_cnn.nn.blocks import BatchNorm2d, Chain, Concat, Residual
+from ref_cnn.nn.conv_transpose import ConvTranspose2d
 from ref_cnn.nn.convert import from_torch, to_torch
 from ref_cnn.nn.initialise import initialise
 from ref_cnn.nn.layers import (
@@ -20,4 +21,5 @@ from ref_cnn.nn.layers import (
     Standardize,
     Tanh,
 )
+from ref_cnn.nn.max_indices import AdaptiveMaxPool2d, MaxUnpool2d
 from ref_cnn.nn.module import Module

@@ -7,6 +7,7 @@ Every copied array is checked against the shape the twin expects (as nanoGPT's
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 import numpy as np
@@ -35,9 +36,15 @@ def _builders() -> dict[type, Callable]:
     global _BUILT_INS_LOADED
     if not _BUILT_INS_LOADED:  # not `if not _BUILDERS`: a user may have registered one first
         require("torch", "from_torch")
-        require("torchvision", "from_torch")
         users = dict(_BUILDERS)  # registered before the built-ins loaded: they stay
-        from ref_cnn.nn import torch_builders, torchvision_builders  # noqa: F401  (registers them)
+        from ref_cnn.nn import torch_builders  # noqa: F401  (registers them)
+
+        try:  # torchvision's blocks where torchvision imports (its modules need it anyway)
+            importlib.import_module("torchvision")
+        except Exception:  # ImportError, or a torchvision built for another torch
+            pass
+        else:
+            from ref_cnn.nn import torchvision_builders  # noqa: F401
 
         _BUILDERS.update(users)
         _BUILT_INS_LOADED = True
@@ -68,9 +75,10 @@ def copy_params(twin: Module, torch_module, dtype) -> None:
 def from_torch(module, dtype=np.float64, _path: str = "model") -> Module:
     """A NumPy twin of `module` with its weights copied (float64 by default).
 
-    Supported: Conv2d, Linear, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, BatchNorm2d, ReLU,
-    Sigmoid, Tanh, LeakyReLU, Softmax, Flatten, Dropout, Identity, Sequential, and
-    torchvision's BasicBlock, Bottleneck, BasicConv2d, Inception, ResNet and GoogLeNet.
+    Supported: Conv2d (any padding_mode), ConvTranspose2d, Linear, MaxPool2d, AvgPool2d,
+    AdaptiveAvgPool2d, AdaptiveMaxPool2d, MaxUnpool2d, BatchNorm2d, ReLU, Sigmoid, Tanh,
+    LeakyReLU, Softmax, Flatten, Dropout, Identity, Sequential, and torchvision's
+    BasicBlock, Bottleneck, BasicConv2d, Inception, ResNet and GoogLeNet.
     The twin starts in the same train/eval mode as `module`.
 
     Raises:

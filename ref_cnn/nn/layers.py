@@ -10,6 +10,7 @@ import numpy as np
 
 from ref_cnn import functional as F
 from ref_cnn.functional.conv import conv_geometry
+from ref_cnn.functional.shapes import same_padding
 from ref_cnn.nn.initialise import default_init, redraw
 from ref_cnn.nn.module import Module
 
@@ -21,6 +22,8 @@ class Conv2d(Module):
         in_channels, out_channels, kernel_size, stride, padding, dilation, groups: as torch.
         bias: True (tied, one per channel), False, or "untied" (one per output position,
             as IC's code; needs `input_size` (H, W) to know the output size).
+        padding_mode: "zeros" (MB-3), or "reflect", "replicate", "circular": the input is
+            padded by `functional.pad` in that mode, then convolved without padding, as torch.
         rng: numpy Generator for torch's default initialisation (kaiming-uniform, a = √5).
 
     Shape: (N, C_in, H, W) → (N, C_out, H_out, W_out).
@@ -39,12 +42,18 @@ class Conv2d(Module):
         input_size=None,
         rng=None,
         dtype=np.float64,
+        padding_mode="zeros",
     ):
         super().__init__()
         kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"groups={groups} must divide in_channels and out_channels")
         self.options = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+        self.pad = _mode_padding(padding_mode, padding, (kh, kw), dilation)
+        if self.pad is not None:  # the padding is done by F.pad, in that mode
+            self.options["padding"] = 0
+            if bias == "untied":
+                raise ValueError("an untied bias needs padding_mode='zeros'")
         self.untied = bias == "untied"
         weight, b = default_init((out_channels, in_channels // groups, kh, kw), rng, dtype)
         self.register("weight", weight)
@@ -63,12 +72,17 @@ class Conv2d(Module):
         w, b = self._params["weight"], self._params.get("bias")
         if self.untied:
             return F.conv2d_untied(x, w, b, **self.options)
+        if self.pad is not None:
+            x = F.pad(x, *self.pad)  # reflect / replicate / circular border
         return F.conv2d(x, w, b, **self.options)
 
     def backward(self, dy):
         self._need_forward(self._x)
         backward = F.conv2d_untied_backward if self.untied else F.conv2d_backward
-        dx, dw, db = backward(dy, self._x, self._params["weight"], **self.options)
+        x = self._x if self.pad is None else F.pad(self._x, *self.pad)
+        dx, dw, db = backward(dy, x, self._params["weight"], **self.options)
+        if self.pad is not None:  # back through the border: the positions it copied
+            dx = F.pad_backward(dx, self._x, *self.pad)
         self._grads["weight"] = dw
         if "bias" in self._params:
             self._grads["bias"] = db
@@ -85,7 +99,34 @@ class Conv2d(Module):
         redraw(w, b, self.fan_in, scheme, rng, zero_bias)
 
     def extra_repr(self):
-        return {"weight": self._params["weight"].shape, **self.options, "untied": self.untied}
+        mode = {} if self.pad is None else {"padding_mode": self.pad[1], "pad": self.pad[0]}
+        return {
+            "weight": self._params["weight"].shape,
+            **self.options,
+            **mode,
+            "untied": self.untied,
+        }
+
+
+def _mode_padding(padding_mode, padding, kernel, dilation):
+    """None for zero padding; else (pad for F.pad, mode): torch's
+    `_reversed_padding_repeated_twice` (left, right, top, bottom) [MB-3, MB-7]."""
+    modes = ("zeros", "reflect", "replicate", "circular")
+    if padding_mode not in modes:
+        raise ValueError(f"padding_mode must be one of {modes}, got {padding_mode!r}")
+    if padding_mode == "zeros":
+        return None
+    d = (dilation, dilation) if isinstance(dilation, int) else tuple(dilation)
+    if padding == "valid":
+        pairs = [(0, 0), (0, 0)]
+    elif padding == "same":
+        pairs = [same_padding(k, dl) for k, dl in zip(kernel, d, strict=True)]
+    else:
+        p = (padding, padding) if isinstance(padding, int) else tuple(padding)
+        p = p * 2 if len(p) == 1 else p
+        pairs = [(p[0], p[0]), (p[1], p[1])]
+    (top, bottom), (left, right) = pairs
+    return (left, right, top, bottom), padding_mode
 
 
 class Linear(Module):
@@ -165,7 +206,13 @@ class AvgPool2d(_Stateless):
     """Average pooling [MB-8, IC-9]; options as torch's AvgPool2d."""
 
     def __init__(
-        self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+        divisor_override=None,
     ):
         super().__init__(
             kernel_size=kernel_size,
@@ -173,6 +220,7 @@ class AvgPool2d(_Stateless):
             padding=padding,
             ceil_mode=ceil_mode,
             count_include_pad=count_include_pad,
+            divisor_override=divisor_override,
         )
 
     def forward(self, x):
@@ -212,6 +260,8 @@ class Flatten(_Stateless):
 
 
 class Identity(_Stateless):
+    """y = x; passes the gradient through unchanged (torch's nn.Identity)."""
+
     def forward(self, x):
         return x
 
@@ -242,14 +292,20 @@ class Sigmoid(_Activation):
 
 
 class Tanh(_Activation):
+    """tanh(x), backward (1 − y²)·δ written on the output (torch's nn.Tanh); a ψ of MB-9."""
+
     fwd, bwd = F.tanh, F.tanh_backward
 
 
 class ReLU(_Activation):
+    """max(0, x), backward δ where x > 0 (torch's nn.ReLU); the ψ of MB-9 and MB-16."""
+
     fwd, bwd, on = F.relu, F.relu_backward, "x"
 
 
 class LeakyReLU(_Activation):
+    """x for x > 0, negative_slope·x otherwise (torch's nn.LeakyReLU); a ψ of MB-9."""
+
     fwd, bwd, on = F.leaky_relu, F.leaky_relu_backward, "x"
 
     def __init__(self, negative_slope=0.01):
@@ -257,6 +313,8 @@ class LeakyReLU(_Activation):
 
 
 class Softmax(_Activation):
+    """e^x / Σ e^x along `dim` (default 1, the classes), as torch's nn.Softmax."""
+
     fwd, bwd = F.softmax, F.softmax_backward
 
     def __init__(self, dim=1):

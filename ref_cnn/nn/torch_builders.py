@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch.nn as tnn
 
 from ref_cnn.nn import layers as L
+from ref_cnn.nn.conv_transpose import ConvTranspose2d
 from ref_cnn.nn.convert import register_converter
+from ref_cnn.nn.max_indices import AdaptiveMaxPool2d, MaxUnpool2d
 
 
 def _unsupported(module, what: str):
@@ -14,8 +16,6 @@ def _unsupported(module, what: str):
 
 @register_converter(tnn.Conv2d)
 def _conv(m: tnn.Conv2d, child, dtype):
-    if m.padding_mode != "zeros":
-        raise _unsupported(m, f"padding_mode={m.padding_mode!r}")
     return L.Conv2d(
         m.in_channels,
         m.out_channels,
@@ -26,7 +26,36 @@ def _conv(m: tnn.Conv2d, child, dtype):
         groups=m.groups,
         bias=m.bias is not None,
         dtype=dtype,
+        padding_mode=m.padding_mode,
     )
+
+
+@register_converter(tnn.ConvTranspose2d)
+def _conv_transpose(m: tnn.ConvTranspose2d, child, dtype):
+    if m.padding_mode != "zeros":  # torch itself supports only zeros here
+        raise _unsupported(m, f"padding_mode={m.padding_mode!r}")
+    return ConvTranspose2d(
+        m.in_channels,
+        m.out_channels,
+        m.kernel_size,
+        stride=m.stride,
+        padding=m.padding,
+        output_padding=m.output_padding,
+        groups=m.groups,
+        bias=m.bias is not None,
+        dilation=m.dilation,
+        dtype=dtype,
+    )
+
+
+@register_converter(tnn.AdaptiveMaxPool2d)
+def _adaptive_max(m: tnn.AdaptiveMaxPool2d, child, dtype):
+    return AdaptiveMaxPool2d(m.output_size, m.return_indices)
+
+
+@register_converter(tnn.MaxUnpool2d)
+def _max_unpool(m: tnn.MaxUnpool2d, child, dtype):
+    return MaxUnpool2d(m.kernel_size, m.stride, m.padding)
 
 
 @register_converter(tnn.Linear)
@@ -43,9 +72,9 @@ def _maxpool(m: tnn.MaxPool2d, child, dtype):
 
 @register_converter(tnn.AvgPool2d)
 def _avgpool(m: tnn.AvgPool2d, child, dtype):
-    if m.divisor_override is not None:
-        raise _unsupported(m, "divisor_override")
-    return L.AvgPool2d(m.kernel_size, m.stride, m.padding, m.ceil_mode, m.count_include_pad)
+    return L.AvgPool2d(
+        m.kernel_size, m.stride, m.padding, m.ceil_mode, m.count_include_pad, m.divisor_override
+    )
 
 
 @register_converter(tnn.AdaptiveAvgPool2d)

@@ -7,10 +7,12 @@ builds is the report's data (schema in `ref_cnn.report.SCHEMA_DOC`).
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
 
+from ref_cnn._extras import EXTRA
 from ref_cnn.catalogue import EQUATIONS
 
 QUICK_FILTER = "not f32 and not literal and not finite_differences and not catalogue and not errata"
@@ -23,8 +25,17 @@ class Collector:
         self.results: list[dict] = []
         self.ids: dict[str, list[str]] = {}
         self.progress = progress
+        self.collect_errors: list[tuple[str, str]] = []
+
+    def pytest_collectreport(self, report):
+        """pytest hook: remember each test file that failed to import, with its error."""
+        if report.failed:  # a test file that does not import: keep its last error line
+            lines = [ln for ln in str(report.longrepr).splitlines() if ln.strip()]
+            error = next((ln for ln in reversed(lines) if ln.startswith("E ")), lines[-1:] or [""])
+            self.collect_errors.append((report.nodeid, str(error).removeprefix("E").strip()))
 
     def pytest_collection_finish(self, session):
+        """pytest hook: remember each collected test's equation IDs."""
         self.ids = {
             item.nodeid: sorted({i for m in item.iter_markers("equation") for i in m.args})
             for item in session.items
@@ -33,6 +44,7 @@ class Collector:
             self.progress.reset(total=len(session.items))
 
     def pytest_runtest_logreport(self, report):
+        """pytest hook: record a test's outcome and the errors it measured."""
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             self.results.append(
                 {
@@ -56,9 +68,32 @@ def run_suite(tests_dir: Path, quick: bool = False, progress=None) -> list[dict]
     collector = Collector(progress)
     code = pytest.main(args, plugins=[collector])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not collector.results:
-        print(f"the parity suite did not run (pytest exit code {code!r})", file=sys.stderr)
+        print(suite_did_not_run(code, collector.collect_errors, tests_dir), file=sys.stderr)
         raise SystemExit(2)
     return collector.results
+
+
+def suite_did_not_run(code, collect_errors: list[tuple[str, str]], tests_dir: Path) -> str:
+    """Why the suite did not run and the command that fixes it."""
+    if not collect_errors:
+        return (
+            f"the parity suite did not run (pytest exit code {code!r}); see why with: "
+            f"python -m pytest {tests_dir} -x"
+        )
+    lines = ["the parity suite did not run: a test file does not import"]
+    for nodeid, error in collect_errors:
+        lines.append(f"  {nodeid}: {error}")
+        missing = re.search(r"No module named '([\w.]+)'", error)
+        if missing:
+            top = missing.group(1).split(".")[0]
+            extra = EXTRA.get(top, "dev")
+            lines.append(
+                f'  fix: pip install "ref_cnn[{extra}]" (or bash scripts/dev.sh report, which '
+                "sets up .venv with everything the suite needs)"
+            )
+        else:
+            lines.append(f"  see the whole error with: python -m pytest --collect-only {nodeid}")
+    return "\n".join(lines)
 
 
 def family(nodeid: str) -> str:

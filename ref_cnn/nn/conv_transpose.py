@@ -1,0 +1,92 @@
+"""Transposed convolution layer [IC-7, IC-3, IC-11], torch's ConvTranspose2d.
+
+The forward pass is `functional.conv_transpose2d` (the input gradient of a convolution,
+IC-7, applied to x); its backward pass is a convolution again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ref_cnn import functional as F
+from ref_cnn.nn.initialise import default_init, redraw
+from ref_cnn.nn.module import Module
+
+
+class ConvTranspose2d(Module):
+    """Transposed convolution layer [IC-7, IC-3, IC-11], as torch.nn.ConvTranspose2d.
+
+    Args:
+        in_channels, out_channels, kernel_size, stride, padding, output_padding, groups,
+            bias, dilation: as torch (torch's argument order).
+        rng: numpy Generator for torch's default initialisation.
+
+    Parameters: `weight` (C_in, C_out/groups, kH, kW), torch's layout; `bias` (C_out,).
+
+    Shape: (N, C_in, H, W) → (N, C_out, H_out, W_out),
+    H_out = (H − 1)·s − 2p + d·(kH − 1) + output_padding + 1.
+    """
+
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups=1,
+        bias=True,
+        dilation=1,
+        rng=None,
+        dtype=np.float64,
+    ):
+        super().__init__()
+        kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"groups={groups} must divide in_channels and out_channels")
+        self.options = dict(
+            stride=stride,
+            padding=padding,
+            output_padding=output_padding,
+            groups=groups,
+            dilation=dilation,
+        )
+        rng = rng if rng is not None else np.random.default_rng()
+        shape = (in_channels, out_channels // groups, kh, kw)
+        # torch computes fan_in from the weight's dimension 1: C_out/groups·kH·kW
+        weight, _ = default_init(shape, rng, dtype)
+        self.register("weight", weight)
+        if bias:  # U(−1/√fan_in, 1/√fan_in), one per output channel
+            bound = 1 / np.sqrt(np.prod(shape[1:]))
+            self.register("bias", rng.uniform(-bound, bound, out_channels).astype(dtype))
+        self._x = None
+
+    def forward(self, x):
+        self._x = x
+        return F.conv_transpose2d(
+            x, self._params["weight"], self._params.get("bias"), **self.options
+        )
+
+    def backward(self, dy):
+        self._need_forward(self._x)
+        dx, dw, db = F.conv_transpose2d_backward(
+            dy, self._x, self._params["weight"], **self.options
+        )
+        self._grads["weight"] = dw
+        if "bias" in self._params:
+            self._grads["bias"] = db
+        return dx
+
+    @property
+    def fan_in(self) -> int:
+        """torch's fan_in of this weight: its dimension 1 times the kernel, C_out/groups·kH·kW."""
+        return int(np.prod(self._params["weight"].shape[1:]))
+
+    def reset_parameters(self, scheme="torch", rng=None, zero_bias=True) -> None:
+        """Redraw weight and bias in place: "torch", "uniform01" or "he" (`nn.initialise`)."""
+        w, b = self._params["weight"], self._params.get("bias")
+        redraw(w, b, self.fan_in, scheme, rng, zero_bias)
+
+    def extra_repr(self):
+        return {"weight": self._params["weight"].shape, **self.options}

@@ -221,3 +221,22 @@ def test_pooling_is_the_same_on_1_and_n_threads(dtype, fresh):
         results[n] = (y, a, F.max_pool2d_backward(dy, x, **kw), F.avg_pool2d_backward(dy, x, **kw))
     for one, many in zip(results[1], results[3], strict=True):
         np.testing.assert_array_equal(one, many)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_gets_its_own_pool(fresh):
+    """The parent's workers don't exist in a forked child: its parallel regions must not
+    wait on them forever."""
+    import os
+
+    ref_cnn.set_num_threads(3)
+    threads.parallel_map(lambda i: i, [0, 1, 2], blas=False)  # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if a region completes
+        ok = False
+        try:
+            ok = threads.parallel_map(lambda i: i * i, [1, 2, 3], blas=False) == [1, 4, 9]
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -28,6 +28,7 @@ class Equation:
 
     @property
     def article(self) -> str:
+        """The article prefix of the ID: "AV", "MB" or "IC"."""
         return self.id.split("-")[0]
 
 
@@ -180,6 +181,7 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.conv2d",
             "ref_cnn.functional.pad",
             "ref_cnn.functional.pad_backward",
+            "ref_cnn.functional.conv2d_readable",
         ),
     ),
     Equation(
@@ -187,7 +189,10 @@ EQUATIONS: tuple[Equation, ...] = (
         "Stride",
         "the window moves s pixels at a time",
         "torch stride",
-        ("ref_cnn.functional.conv2d",),
+        (
+            "ref_cnn.functional.conv2d",
+            "ref_cnn.functional.conv2d_readable",
+        ),
     ),
     Equation(
         "MB-5",
@@ -226,6 +231,8 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.adaptive_avg_pool2d",
             "ref_cnn.functional.adaptive_max_pool2d",
             "ref_cnn.functional.max_unpool2d",
+            "ref_cnn.functional.max_pool2d_readable",
+            "ref_cnn.functional.avg_pool2d_readable",
         ),
     ),
     Equation(
@@ -379,6 +386,7 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.conv2d_backward",
             "ref_cnn.functional.conv2d_untied_backward",
             "ref_cnn.functional.conv_transpose2d_backward",
+            "ref_cnn.functional.conv2d_backward_readable",
         ),
     ),
     Equation(
@@ -440,6 +448,8 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.conv2d_backward",
             "ref_cnn.functional.max_pool2d_backward",
             "ref_cnn.functional.avg_pool2d_backward",
+            "ref_cnn.functional.conv2d_backward_readable",
+            "ref_cnn.literal.ic7_input_gradient",
         ),
     ),
     Equation(
@@ -452,6 +462,8 @@ EQUATIONS: tuple[Equation, ...] = (
             "ref_cnn.functional.conv2d_backward",
             "ref_cnn.functional.conv_transpose2d",
             "ref_cnn.functional.pad_backward",
+            "ref_cnn.functional.conv2d_backward_readable",
+            "ref_cnn.literal.ic7_input_gradient",
         ),
     ),
     Equation(

@@ -23,6 +23,9 @@ class State:
 
 
 def save_checkpoint(path: Path, cfg, model, opt, state) -> None:
+    """Write the model's parameters and buffers, the optimizer's state, the config, the epoch
+    and the history to `path` (an .npz written to a temporary file and renamed).
+    """
     arrays = {f"param/{k}": v for k, v in model.params().items()}
     arrays.update({f"buffer/{k}": v for k, v in model.buffers().items()})
     arrays.update({f"optim/{k}": v for k, v in opt.state_arrays().items()})

@@ -1,4 +1,5 @@
-"""`python -m ref_cnn` (or `ref-cnn`): train, check another implementation, regenerate docs."""
+"""`python -m ref_cnn` (or `ref-cnn`): train, check another implementation, explain an
+equation, regenerate docs."""
 
 from __future__ import annotations
 
@@ -87,21 +88,27 @@ def _train_parser(sub) -> None:
 
 
 def _check_parser(sub) -> None:
-    from ref_cnn.conformance import FRAMEWORKS, LAYOUTS, OP_NAMES
+    import textwrap
 
+    from ref_cnn.conformance import FRAMEWORKS, LAYOUTS, OP_NAMES, OPS
+
+    about = [
+        "Run every parity case of OP against TARGET and print a table (the worst relative error "
+        "per case, the bound, ref_cnn's own error) and the first failing case in full: shapes, "
+        "options, which output, where its largest error sits. Exit status 1 if any case fails.",
+        "TARGET may be a NumPy function with the signature of ref_cnn.functional's OP (a forward "
+        "such as conv2d, or a backward such as conv2d_backward returning every gradient; None for "
+        "one it does not compute), or a torch or JAX forward function with that signature, whose "
+        "gradients the kit takes through autograd / jax.vjp with a random upstream gradient.",
+        "The witness is torch's float64 autograd on the same values (ref_cnn's own float64 where "
+        "torch is not installed); NaN and inf must sit where the witness has them. A case whose "
+        "options TARGET does not support may raise NotImplementedError: it is counted as skipped.",
+        f"OP: {', '.join(OPS)}, each also as OP_backward.",
+    ]
     p = sub.add_parser(
         "check",
         help="run the parity cases of one op against your own implementation",
-        description="Run every parity case of OP against TARGET and print a table (the worst "
-        "relative error per case, the bound, ref_cnn's own error) and the first failing case in "
-        "full: shapes, options, which output, where its largest error sits. TARGET may be a NumPy "
-        "function with the signature of ref_cnn.functional's OP (a forward such as conv2d, or a "
-        "backward such as conv2d_backward returning every gradient), or a torch or JAX forward "
-        "function with that signature, whose gradients the kit takes through autograd / jax.vjp "
-        "with a random upstream gradient. The witness is torch's float64 autograd on the same "
-        "values; NaN and inf must sit where torch's do. A case whose options TARGET does not "
-        "support can raise NotImplementedError: it is counted as skipped. Exit status 1 if any "
-        "case fails.",
+        description="\n\n".join(textwrap.fill(par, 88) for par in about),
         epilog="examples:\n"
         "  python -m ref_cnn check torch.nn.functional:conv2d --op conv2d\n"
         "  python -m ref_cnn check mypkg.layers:conv2d_backward --op conv2d_backward\n"
@@ -114,7 +121,13 @@ def _check_parser(sub) -> None:
         help="PACKAGE.MODULE:FUNCTION, importable from the current directory "
         "(e.g. torch.nn.functional:conv2d)",
     )
-    p.add_argument("--op", required=True, choices=OP_NAMES, help="which op's cases to run")
+    p.add_argument(
+        "--op",
+        required=True,
+        choices=OP_NAMES,
+        metavar="OP",
+        help="which op's cases to run (above)",
+    )
     p.add_argument(
         "--dtype",
         choices=["float64", "float32"],
@@ -140,7 +153,30 @@ def _check_parser(sub) -> None:
     )
 
 
+def _explain_parser(sub) -> None:
+    p = sub.add_parser(
+        "explain",
+        help="show one equation: statement, article, the code lines that compute it, witnesses, errors",
+        description="Print an equation of the catalogue: its statement, the article it comes "
+        "from, every function that implements it with the source lines that cite the ID (the "
+        "lines that compute it), the witnesses the tests compare it with, and the errors the "
+        "last parity report measured (reports/parity.json, if a report was written). Without "
+        "an ID: list all 46.",
+        epilog="examples:\n  python -m ref_cnn explain AV-14\n  python -m ref_cnn explain ic7\n"
+        "  python -m ref_cnn explain",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("id", nargs="?", help="equation ID, e.g. AV-14, MB-6, IC-7 (case-insensitive)")
+    p.add_argument(
+        "--report",
+        type=Path,
+        metavar="JSON",
+        help="the report's parity.json (default: reports/parity.json here, then in the repository)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run `python -m ref_cnn` with `argv` (default: the command line); returns the exit status."""
     parser = argparse.ArgumentParser(
         prog="ref_cnn",
         description="ref_cnn: the articles' CNN maths in NumPy, checked against torch.",
@@ -148,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
     _check_parser(sub)
+    _explain_parser(sub)
     sub.add_parser(
         "docs", help="regenerate docs/equations.md from the catalogue and the tests' markers"
     )
@@ -193,6 +230,18 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(format_results(args.op, args.target, results))
         return 0 if passed(results) else 1
+    if args.command == "explain":
+        from ref_cnn.explain import explain, listing
+
+        if args.id is None:
+            print(listing(), end="")
+            return 0
+        try:
+            print(explain(args.id, args.report), end="")
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if args.command == "docs":
         from ref_cnn.report.docs import write_equations_doc
 

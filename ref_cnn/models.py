@@ -70,6 +70,7 @@ def torch_twin(name: str):
 
 
 def build(name: str, seed: int = 0, dtype=np.float64) -> nn.Sequential:
+    """The model `name` ("article" or "lenet") with seeded weights; ValueError for others."""
     if name not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {name!r}")
     return {"article": article, "lenet": lenet}[name](seed, dtype)

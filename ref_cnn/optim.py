@@ -12,6 +12,10 @@ from ref_cnn.nn.module import Module
 
 
 class Optimizer:
+    """Base class of the optimizers: one `step()` updates every parameter of `model` in
+    place from `model.grads()`; subclasses implement `update` for one parameter.
+    """
+
     def __init__(self, model: Module, lr: float):
         if not isinstance(model, Module):
             raise TypeError(f"optimizers take a ref_cnn Module, got {type(model).__name__}")
@@ -23,12 +27,15 @@ class Optimizer:
         self.steps = 0
 
     def step(self) -> None:
+        """One update of every parameter of the model from its current gradients."""
         self.steps += 1
         grads = self.model.grads()
         for name, p in self.model.params().items():
             self.update(name, p, grads[name], self.state.setdefault(name, {}))
 
     def update(self, name, p, g, state) -> None:  # pragma: no cover - abstract
+        """Update parameter `p` (named `name`) in place from gradient `g`; `state` is its
+        own dict of slots (momentum buffers, moments), kept between steps."""
         raise NotImplementedError
 
     def state_arrays(self) -> dict[str, np.ndarray]:
@@ -38,6 +45,7 @@ class Optimizer:
         return flat
 
     def load_state_arrays(self, flat: dict[str, np.ndarray]) -> None:
+        """Restore the state `state_arrays` returned (from a checkpoint)."""
         self.steps = int(flat["steps"])
         self.state = {}
         for key, value in flat.items():

@@ -62,6 +62,7 @@ class Splits:
     test: Dataset
 
     def sizes(self) -> dict[str, int]:
+        """(train, dev, test) sizes."""
         return {"train": len(self.train), "dev": len(self.dev), "test": len(self.test)}
 
 
@@ -104,12 +105,16 @@ def load_splits(cfg: Config) -> Splits:
 
 
 def loss_and_grad(model_name: str, out: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """(E, ∂E/∂out) of a batch: AV-8's half squared error for the article's model,
+    MB-13's mean cross-entropy for the others.
+    """
     if model_name == "article":  # AV-8: E = Σ (y′ − O)²/2
         return float(F.half_squared_error(out, y)), F.half_squared_error_backward(out, y)
     return float(F.cross_entropy(out, y)), F.cross_entropy_backward(out, y)  # MB-13: mean
 
 
 def accuracy(model_name: str, model, data: Dataset, chunk: int = 1000) -> float:
+    """Fraction of `data` classified right (the article's model: output > 0.5)."""
     model.eval()
     if model_name == "article":  # the standardisation uses the statistics of the whole set
         out = model.forward(data.x)
@@ -136,6 +141,7 @@ def batches(n: int, batch_size: int, seed: int, epoch: int):
 
 
 def make_optimizer(cfg: Config, model):
+    """SGD with the run's learning rate and momentum."""
     return optim.SGD(model, lr=cfg.lr, momentum=cfg.momentum)
 
 

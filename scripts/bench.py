@@ -193,7 +193,7 @@ def main(argv=None) -> int:
         "--min-seconds", type=float, default=0.2, help="least time per block (default 0.2)"
     )
     parser.add_argument(
-        "--pause", type=float, default=0.3, help="pause before each block, s (default 0.3)"
+        "--pause", type=float, default=0.5, help="pause before each block, s (default 0.5)"
     )
     parser.add_argument(
         "--resnet-batch", type=int, default=8, help="ResNet-18 batch size (default 8)"

@@ -186,7 +186,9 @@ def markdown(runs, args) -> str:
         "extra allocation during one ref_cnn call, counting the work buffers conv2d keeps "
         "between calls; for conv rows also as a multiple of the im2col matrix.",
         "",
-        f"Rerun: `python scripts/bench.py --threads {','.join(map(str, counts))}`.",
+        f"Rerun: `python scripts/bench.py --threads {','.join(map(str, counts))} "
+        f"--dtypes {args.dtypes} --blocks {args.blocks} --reps {args.reps} "
+        f"--min-seconds {args.min_seconds} --pause {args.pause} --resnet-batch {args.resnet_batch}`.",
         "",
         "## Targets",
         "",

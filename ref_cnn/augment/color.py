@@ -31,6 +31,7 @@ def rgb_to_grayscale(img: np.ndarray, num_output_channels: int = 1) -> np.ndarra
 
 
 def grayscale_to_rgb(img: np.ndarray) -> np.ndarray:
+    """A 1-channel image repeated to 3 channels (a 3-channel one is copied) [MB-14]."""
     img = check_rgb(img)
     return img.copy() if img.shape[-3] == 3 else np.repeat(img, 3, axis=-3)
 

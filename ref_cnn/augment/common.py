@@ -19,6 +19,7 @@ def check_image(img) -> np.ndarray:
 
 
 def check_rgb(img) -> np.ndarray:
+    """The image checked by `check_image`, and with 1 or 3 channels (ValueError otherwise)."""
     img = check_image(img)
     if img.shape[-3] not in (1, 3):
         raise ValueError(f"colour operations need 1 or 3 channels, got {img.shape[-3]}")
@@ -26,12 +27,14 @@ def check_rgb(img) -> np.ndarray:
 
 
 def check_rng(rng) -> np.random.Generator:
+    """`rng` itself if it is a numpy Generator, else TypeError (no hidden global state)."""
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     return rng
 
 
 def to_pair(size, name: str) -> tuple[int, int]:
+    """An int or a pair of positive ints as (h, w), or ValueError naming `name`."""
     if isinstance(size, numbers.Integral):
         size = (int(size), int(size))
     size = tuple(int(s) for s in size)
@@ -41,6 +44,7 @@ def to_pair(size, name: str) -> tuple[int, int]:
 
 
 def max_value(dtype) -> float:
+    """The value of full intensity: 1.0 for float images, 255 for integer ones."""
     return 1.0 if np.dtype(dtype).kind == "f" else 255.0
 
 

@@ -77,6 +77,9 @@ def first_failure(results: Results) -> str:
 
 
 def format_results(op: str, target: str, results: Results) -> str:
+    """The table `python -m ref_cnn check` prints: one row per case, then the first
+    failing case in full.
+    """
     about = getattr(results, "about", {})
     width = max(len(r.id) for r in results)
     head = f"{op}: {target}"

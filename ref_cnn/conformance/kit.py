@@ -34,6 +34,7 @@ class CaseResult:
 
     @property
     def ok(self) -> bool:
+        """Whether the case passed (a skipped case is not a failure)."""
         return self.status == "ok"
 
 
@@ -46,6 +47,7 @@ class Results(list):
 
     @property
     def failed(self) -> list[CaseResult]:
+        """The cases that failed."""
         return [r for r in self if r.status == "FAIL"]
 
 

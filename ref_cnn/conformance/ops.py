@@ -57,6 +57,7 @@ class Op:
     nhwc: bool = True  # False: the options name NCHW axes (pad widths, flat indices)
 
     def differentiable(self, arrays: Arrays) -> list[str]:
+        """Names of the inputs the case differentiates (present and floating)."""
         return [n for n in self.args if arrays.get(n) is not None and n not in self.integer_args]
 
 

@@ -43,12 +43,14 @@ def _kind(op: Op, name: str) -> str | None:
 
 
 def to_layout(op: Op, name: str, a, layout: str):
+    """Array `name` of `op` from NCHW into `layout` (nhwc: channels last), for the target."""
     if a is None or layout == "nchw" or (kind := _kind(op, name)) is None:
         return a
     return np.ascontiguousarray(np.transpose(a, _TO_NHWC[kind, np.ndim(a)]))
 
 
 def from_layout(op: Op, name: str, a, layout: str):
+    """The inverse of `to_layout`: the target's array back to NCHW."""
     if a is None or layout == "nchw" or (kind := _kind(op, name)) is None:
         return a
     return np.transpose(a, _FROM_NHWC[kind, np.ndim(a)])
@@ -82,6 +84,7 @@ def probe(fn: Callable, op: Op, arrays: Arrays, kw: dict, layout: str) -> str:
 
 
 def run_numpy_forward(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) -> dict:
+    """{"y": output} of a NumPy forward function on one case."""
     out = fn(*(to_layout(op, n, arrays[n], layout) for n in op.args), **kw)
     if isinstance(out, tuple):  # e.g. (y, batch statistics): the first is the output
         out = out[0]
@@ -89,6 +92,9 @@ def run_numpy_forward(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) -> 
 
 
 def run_numpy_backward(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) -> dict:
+    """{gradient name: array} of a NumPy backward function on one case (a message
+    in place of each array when it returns the wrong number of outputs).
+    """
     args = [to_layout(op, n, arrays[n], layout) for n in op.backward_args]
     out = fn(to_layout(op, "y", dy, layout), *args, **op.backward_kw(kw))
     out = out if isinstance(out, tuple | list) else (out,)
@@ -102,6 +108,7 @@ def run_numpy_backward(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) ->
 
 
 def run_torch(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) -> dict:
+    """{"y", gradients} of a torch forward function on one case, gradients by autograd."""
     import torch
 
     present = [n for n in op.args if arrays[n] is not None]
@@ -126,6 +133,7 @@ def run_torch(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) -> dict:
 
 
 def run_jax(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) -> dict:
+    """{"y", gradients} of a JAX forward function on one case, gradients by jax.vjp."""
     import jax
     import jax.numpy as jnp
 

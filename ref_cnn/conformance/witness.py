@@ -15,6 +15,7 @@ from ref_cnn.conformance.ops import Arrays, Op
 
 
 def torch_available() -> bool:
+    """Whether torch imports here (the witness is torch where it does)."""
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -59,4 +60,5 @@ def ref_cnn_outputs(op: Op, arrays: Arrays, kw: dict, make_dy: Callable) -> dict
 def outputs(
     op: Op, arrays: Arrays, kw: dict, make_dy: Callable, use_torch: bool
 ) -> dict[str, np.ndarray]:
+    """The witness's output and gradients for one case: torch's, or ref_cnn's own."""
     return (torch_outputs if use_torch else ref_cnn_outputs)(op, arrays, kw, make_dy)

@@ -19,6 +19,7 @@ class Erratum:
     demo: str = ""  # the function that produced `measured`
 
     def to_dict(self) -> dict:
+        """The erratum as the report's JSON record."""
         return asdict(self)
 
 

@@ -1,6 +1,6 @@
 """Pure NumPy forward/backward pairs, NCHW, with torch's names and argument order.
 
-See `../shared/API.md` for the public contract; every function cites the equation IDs of
+See `docs/API.md` for the public contract; every function cites the equation IDs of
 `EQUATIONS.md` it implements.
 """
 

@@ -51,6 +51,7 @@ class TransposeGeometry:
 
     @property
     def out_shape(self) -> tuple[int, int, int, int]:
+        """(N, C_out, H_out, W_out)."""
         return (self.n, self.c_out, *self.out_hw)
 
 

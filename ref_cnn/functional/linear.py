@@ -46,6 +46,17 @@ def linear(x, w, b=None) -> np.ndarray:
 
     Shape:
         y: (…, n), x's shape with its last axis m → n.
+
+    Example:
+        >>> import numpy as np
+        >>> from ref_cnn.functional import linear, linear_backward
+        >>> x = np.array([[1.0, 2.0, 3.0]])  # one sample, m = 3 inputs
+        >>> w = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])  # (m, n) = (3, 2), AV's W
+        >>> linear(x, w, np.array([0.5, -0.5]))  # AV-5: Z = Wᵀ·X + b
+        array([[4.5, 4.5]])
+        >>> dx, dw, db = linear_backward(np.array([[1.0, 2.0]]), x, w)
+        >>> dx, db  # AV-13: ∂E/∂x = δ·Wᵀ; AV-11: ∂E/∂b = Σ δ
+        (array([[1., 2., 3.]]), array([1., 2.]))
     """
     _check(x, w, b)
     y = x @ w  # AV-5: (Wᵀ·X)ᵀ = Xᵀ·W, rows are samples

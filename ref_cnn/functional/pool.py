@@ -64,6 +64,7 @@ class PoolGeometry:
         return out[0], out[1]
 
     def padded_shape(self, x: np.ndarray) -> tuple[int, int, int, int]:
+        """(N, C, H, W) of x padded by `pads()`."""
         (t, b), (l, r) = self.pads()
         return (x.shape[0], x.shape[1], x.shape[2] + t + b, x.shape[3] + l + r)
 
@@ -155,6 +156,19 @@ def max_pool2d(
     Shape:
         y: (N, C, H_out, W_out), H_out = ⌊(H + 2p − d·(k − 1) − 1)/s⌋ + 1 (MB-8); the indices
         have y's shape.
+
+    Example:
+        >>> import numpy as np
+        >>> from ref_cnn.functional import max_pool2d, max_pool2d_backward
+        >>> x = np.array([[1.0, 3, 2, 0], [4, 2, 1, 5], [0, 1, 9, 9], [2, 2, 8, 7]]).reshape(1, 1, 4, 4)
+        >>> max_pool2d(x, 2)  # IC-8: each 2×2 window's maximum
+        array([[[[4., 5.],
+                 [2., 9.]]]])
+        >>> max_pool2d_backward(np.ones((1, 1, 2, 2)), x, 2)[0, 0]  # to the first maximum (ties)
+        array([[0., 0., 0., 0.],
+               [1., 0., 0., 1.],
+               [0., 0., 1., 0.],
+               [1., 0., 0., 0.]])
     """
     x4, added = batched(x)
     g = pool_geometry(x4, kernel_size, stride, padding, dilation, ceil_mode)
@@ -184,7 +198,7 @@ def max_pool2d_readable(x, kernel_size, stride=None, padding=0, dilation=1, ceil
     x, added = batched(x)
     g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
     view = _window_view(x, g, -np.inf)  # (N, C, H_o, W_o, kH·kW); −∞ padding never wins
-    return unbatch(view.max(axis=-1), added)  # IC-8: y = max over the window (NaN propagates)
+    return unbatch(view.max(axis=-1), added)  # IC-8, MB-8: y = max over the window (NaN propagates)
 
 
 def max_pool2d_backward(
@@ -268,6 +282,18 @@ def avg_pool2d(
 
     Shape:
         y: (N, C, H_out, W_out), H_out = ⌊(H + 2p − k)/s⌋ + 1 (MB-8).
+
+    Example:
+        >>> import numpy as np
+        >>> from ref_cnn.functional import avg_pool2d, avg_pool2d_backward
+        >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+        >>> avg_pool2d(x, 2)  # IC-9: each 2×2 window's mean
+        array([[[[ 2.5,  4.5],
+                 [10.5, 12.5]]]])
+        >>> avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)[0, 0, 0]
+        array([2.5, 3. , 4. , 4.5])
+        >>> avg_pool2d_backward(np.ones((1, 1, 2, 2)), x, 2)[0, 0, 0]  # δ/4 to each position
+        array([0.25, 0.25, 0.25, 0.25])
     """
     x, added = batched(x)
     g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
@@ -293,7 +319,7 @@ def avg_pool2d_readable(
     g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
     view = _window_view(x, g, 0.0)  # (N, C, H_o, W_o, kH·kW), zero padding
     divisor = _divisor(g, bool(count_include_pad), divisor_override).astype(x.dtype)
-    return unbatch(view.sum(axis=-1) / divisor, added)  # IC-9: Σ over the window / |window|
+    return unbatch(view.sum(axis=-1) / divisor, added)  # IC-9, MB-8: Σ over the window / |window|
 
 
 def avg_pool2d_backward(

@@ -260,6 +260,8 @@ class Flatten(_Stateless):
 
 
 class Identity(_Stateless):
+    """y = x; passes the gradient through unchanged (torch's nn.Identity)."""
+
     def forward(self, x):
         return x
 
@@ -290,14 +292,20 @@ class Sigmoid(_Activation):
 
 
 class Tanh(_Activation):
+    """tanh(x), backward (1 − y²)·δ written on the output (torch's nn.Tanh); a ψ of MB-9."""
+
     fwd, bwd = F.tanh, F.tanh_backward
 
 
 class ReLU(_Activation):
+    """max(0, x), backward δ where x > 0 (torch's nn.ReLU); the ψ of MB-9 and MB-16."""
+
     fwd, bwd, on = F.relu, F.relu_backward, "x"
 
 
 class LeakyReLU(_Activation):
+    """x for x > 0, negative_slope·x otherwise (torch's nn.LeakyReLU); a ψ of MB-9."""
+
     fwd, bwd, on = F.leaky_relu, F.leaky_relu_backward, "x"
 
     def __init__(self, negative_slope=0.01):
@@ -305,6 +313,8 @@ class LeakyReLU(_Activation):
 
 
 class Softmax(_Activation):
+    """e^x / Σ e^x along `dim` (default 1, the classes), as torch's nn.Softmax."""
+
     fwd, bwd = F.softmax, F.softmax_backward
 
     def __init__(self, dim=1):

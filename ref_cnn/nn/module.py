@@ -36,10 +36,12 @@ class Module:
         self._buffers[name] = value
 
     def add(self, name: str, module: Module) -> Module:
+        """Add a child module under `name` (its parameters become "name.weight", …); returns it."""
         self._children[name] = module
         return module
 
     def children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) of the direct children, in the order they were added."""
         return iter(self._children.items())
 
     def _named(self, attr: str, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
@@ -61,6 +63,7 @@ class Module:
         return dict(self._named("_buffers"))
 
     def zero_grad(self) -> None:
+        """Set every gradient of this module and its children to 0."""
         for g in self.grads().values():
             g[...] = 0
 
@@ -72,6 +75,7 @@ class Module:
         return self
 
     def eval(self) -> Module:
+        """Eval mode (running statistics, dropout off): `train(False)`; returns self."""
         return self.train(False)
 
     def astype(self, dtype) -> Module:
@@ -89,9 +93,11 @@ class Module:
 
     # ----------------------------------------------------------------- computation
     def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """y for input x; keeps what `backward` needs (one forward cache)."""
         raise NotImplementedError
 
     def backward(self, dy: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """∂E/∂x for dy = ∂E/∂y after `forward`; fills the parameters' gradients."""
         raise NotImplementedError
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -112,4 +118,5 @@ class Module:
         return f"{head[:-1]}\n{body}\n)" if inner else f"{type(self).__name__}(\n{body}\n)"
 
     def extra_repr(self) -> dict:
+        """{option: value} shown by repr(), as torch's extra_repr."""
         return {}

@@ -28,12 +28,14 @@ class Collector:
         self.collect_errors: list[tuple[str, str]] = []
 
     def pytest_collectreport(self, report):
+        """pytest hook: remember each test file that failed to import, with its error."""
         if report.failed:  # a test file that does not import: keep its last error line
             lines = [ln for ln in str(report.longrepr).splitlines() if ln.strip()]
             error = next((ln for ln in reversed(lines) if ln.startswith("E ")), lines[-1:] or [""])
             self.collect_errors.append((report.nodeid, str(error).removeprefix("E").strip()))
 
     def pytest_collection_finish(self, session):
+        """pytest hook: remember each collected test's equation IDs."""
         self.ids = {
             item.nodeid: sorted({i for m in item.iter_markers("equation") for i in m.args})
             for item in session.items
@@ -42,6 +44,7 @@ class Collector:
             self.progress.reset(total=len(session.items))
 
     def pytest_runtest_logreport(self, report):
+        """pytest hook: record a test's outcome and the errors it measured."""
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
             self.results.append(
                 {

@@ -49,6 +49,9 @@ def tests_by_id(tests_dir: Path = ROOT / "parity_tests") -> dict[str, list[str]]
 
 
 def equations_markdown(tests: dict[str, list[str]]) -> str:
+    """docs/equations.md's text: every equation with its functions and the tests that
+    carry its ID (`tests`: {ID: [test node ids]}).
+    """
     lines = [
         "# Equations → functions → tests",
         "",
@@ -69,4 +72,5 @@ def equations_markdown(tests: dict[str, list[str]]) -> str:
 
 
 def write_equations_doc(path: Path = DOC) -> Path:
+    """Regenerate docs/equations.md (collects the tests' markers); returns its path."""
     return write_atomic(path, equations_markdown(tests_by_id()))

@@ -60,6 +60,7 @@ HEADER = [
 
 
 def summary_line(report: dict) -> str:
+    """ "N/46 equations verified, M errata demonstrated", the report's headline."""
     s = report["summary"]
     return f"{s['verified']}/{s['equations']} equations verified, {len(report['errata'])} errata demonstrated"
 
@@ -72,6 +73,7 @@ def _measured(m: dict) -> str:
 
 
 def to_markdown(report: dict) -> str:
+    """parity.md from the report's JSON: a table per article, then the errata."""
     s = report["summary"]
     lines = [
         "# ref_cnn parity report",

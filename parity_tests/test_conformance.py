@@ -302,10 +302,17 @@ def test_jax_target_through_vjp():
     jax = pytest.importorskip("jax")
 
     def jax_avg_pool(
-        x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+        x,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+        divisor_override=None,
     ):
-        if ceil_mode or not count_include_pad or padding:
-            raise NotImplementedError("ceil_mode, padding")
+        # a small adapter: it declines what it does not implement, which the kit counts as skipped
+        if ceil_mode or not count_include_pad or padding or divisor_override or x.ndim != 4:
+            raise NotImplementedError("ceil_mode, padding, divisor_override, unbatched input")
         k = (kernel_size,) * 2 if isinstance(kernel_size, int) else tuple(kernel_size)
         s = k if stride is None else ((stride,) * 2 if isinstance(stride, int) else tuple(stride))
         total = jax.lax.reduce_window(x, 0.0, jax.lax.add, (1, 1, *k), (1, 1, *s), "VALID")

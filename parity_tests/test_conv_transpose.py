@@ -49,14 +49,16 @@ def _bias(w_shape, kw, rng):
 
 
 @pytest.mark.torch
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES)
 @eq("IC-3", "IC-5", "IC-6", "IC-7", "IC-11")
-def test_conv_transpose2d_matches_torch(x_shape, w_shape, bias, kw, parity):
+def test_conv_transpose2d_matches_torch(x_shape, w_shape, bias, kw, dtype, parity):
     rng = np.random.default_rng(0)
-    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
-    b = _bias(w_shape, kw, rng) if bias else None
+    x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
+    b = _bias(w_shape, kw, rng).astype(dtype) if bias else None
     y = conv_transpose2d(x, w, b, **kw)
-    dy = rng.standard_normal(y.shape)
+    assert y.dtype == dtype
+    dy = rng.standard_normal(y.shape).astype(dtype)
     xt, wt = t(x, True), t(w, True)
     bt = t(b, True) if b is not None else None
     yt = tf.conv_transpose2d(xt, wt, bt, **kw)

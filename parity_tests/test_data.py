@@ -77,6 +77,7 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
     data.default_root("fashion-mnist") is None,
     reason="Debian's dataset-fashion-mnist is not installed",
 )
+@pytest.mark.torchvision  # data.torchvision_dataset reads it through torchvision
 def test_debian_fashion_mnist_is_found_automatically(tmp_path):
     test = data.torchvision_dataset("fashion-mnist", train=False, cache=tmp_path)
     assert test.x.shape == (10000, 1, 28, 28) and test.x.max() <= 1.0

@@ -3,6 +3,7 @@ absent extra says which one to install, and the version is written in one place.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tomllib
@@ -103,7 +104,7 @@ def test_report_names_the_test_file_that_does_not_import(tmp_path, capsys):
     assert "test_broken.py: ModuleNotFoundError: No module named 'not_a_module_of_ref_cnn'" in err
     assert 'fix: pip install "ref_cnn[dev]"' in err
     assert "test_typo.py: SyntaxError" in err
-    assert "python -m pytest --collect-only test_typo.py" in err
+    assert re.search(r"python -m pytest --collect-only \S*test_typo\.py", err), err
 
 
 @pytest.mark.torch

@@ -103,6 +103,7 @@ def test_markdown_has_a_table_per_article_and_the_errata(report_dir):
     CHROMIUM is None,
     reason="Debian's chromium is not installed (scripts/dev.sh test installs it when it can)",
 )
+@pytest.mark.train  # the report it renders needs the train extra and torch, as the tests above
 def test_html_renders_tables_and_figures_in_headless_chromium(report_dir, tmp_path):
     page = (report_dir / "parity.html").as_uri()
     flags = [

@@ -19,7 +19,6 @@ PACKAGE = Path(ref_cnn.__file__).resolve().parent
 
 
 @pytest.mark.torch
-@pytest.mark.torchvision
 def test_register_converter_before_the_first_from_torch_keeps_the_built_ins():
     """A user's converter registered first must not stop the built-in ones from loading
     (fresh interpreter: nothing converted yet), and must win over a built-in one."""

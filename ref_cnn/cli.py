@@ -88,21 +88,27 @@ def _train_parser(sub) -> None:
 
 
 def _check_parser(sub) -> None:
-    from ref_cnn.conformance import FRAMEWORKS, LAYOUTS, OP_NAMES
+    import textwrap
 
+    from ref_cnn.conformance import FRAMEWORKS, LAYOUTS, OP_NAMES, OPS
+
+    about = [
+        "Run every parity case of OP against TARGET and print a table (the worst relative error "
+        "per case, the bound, ref_cnn's own error) and the first failing case in full: shapes, "
+        "options, which output, where its largest error sits. Exit status 1 if any case fails.",
+        "TARGET may be a NumPy function with the signature of ref_cnn.functional's OP (a forward "
+        "such as conv2d, or a backward such as conv2d_backward returning every gradient; None for "
+        "one it does not compute), or a torch or JAX forward function with that signature, whose "
+        "gradients the kit takes through autograd / jax.vjp with a random upstream gradient.",
+        "The witness is torch's float64 autograd on the same values (ref_cnn's own float64 where "
+        "torch is not installed); NaN and inf must sit where the witness has them. A case whose "
+        "options TARGET does not support may raise NotImplementedError: it is counted as skipped.",
+        f"OP: {', '.join(OPS)}, each also as OP_backward.",
+    ]
     p = sub.add_parser(
         "check",
         help="run the parity cases of one op against your own implementation",
-        description="Run every parity case of OP against TARGET and print a table (the worst "
-        "relative error per case, the bound, ref_cnn's own error) and the first failing case in "
-        "full: shapes, options, which output, where its largest error sits. TARGET may be a NumPy "
-        "function with the signature of ref_cnn.functional's OP (a forward such as conv2d, or a "
-        "backward such as conv2d_backward returning every gradient), or a torch or JAX forward "
-        "function with that signature, whose gradients the kit takes through autograd / jax.vjp "
-        "with a random upstream gradient. The witness is torch's float64 autograd on the same "
-        "values; NaN and inf must sit where torch's do. A case whose options TARGET does not "
-        "support can raise NotImplementedError: it is counted as skipped. Exit status 1 if any "
-        "case fails.",
+        description="\n\n".join(textwrap.fill(par, 88) for par in about),
         epilog="examples:\n"
         "  python -m ref_cnn check torch.nn.functional:conv2d --op conv2d\n"
         "  python -m ref_cnn check mypkg.layers:conv2d_backward --op conv2d_backward\n"
@@ -115,7 +121,13 @@ def _check_parser(sub) -> None:
         help="PACKAGE.MODULE:FUNCTION, importable from the current directory "
         "(e.g. torch.nn.functional:conv2d)",
     )
-    p.add_argument("--op", required=True, choices=OP_NAMES, help="which op's cases to run")
+    p.add_argument(
+        "--op",
+        required=True,
+        choices=OP_NAMES,
+        metavar="OP",
+        help="which op's cases to run (above)",
+    )
     p.add_argument(
         "--dtype",
         choices=["float64", "float32"],

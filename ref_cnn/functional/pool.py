@@ -151,7 +151,9 @@ def max_pool2d(
         ceil_mode: round the output size up; a window that would start in the padding
             is dropped.
         return_indices: also return where each maximum is: its flat index r·W + c in the
-            (H, W) plane of x (int64, torch's convention; `max_unpool2d` takes them).
+            (H, W) plane of x (int64, torch's convention; `max_unpool2d` takes them). A
+            window of padding only (see the module notes) has no maximum in x: its index
+            points outside the plane, as torch's does (ref_cnn's is negative).
 
     Shape:
         y: (N, C, H_out, W_out), H_out = ⌊(H + 2p − d·(k − 1) − 1)/s⌋ + 1 (MB-8); the indices

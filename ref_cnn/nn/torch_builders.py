@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch.nn as tnn
 
 from ref_cnn.nn import layers as L
+from ref_cnn.nn.blocks import BatchNorm2d
 from ref_cnn.nn.conv_transpose import ConvTranspose2d
 from ref_cnn.nn.convert import register_converter
 from ref_cnn.nn.max_indices import AdaptiveMaxPool2d, MaxUnpool2d
@@ -12,6 +13,13 @@ from ref_cnn.nn.max_indices import AdaptiveMaxPool2d, MaxUnpool2d
 
 def _unsupported(module, what: str):
     return TypeError(f"from_torch: {type(module).__name__} with {what} is not supported")
+
+
+@register_converter(tnn.BatchNorm2d)  # MB-17
+def _batchnorm(m: tnn.BatchNorm2d, child, dtype):
+    return BatchNorm2d(
+        m.num_features, m.eps, m.momentum, m.affine, m.track_running_stats, dtype=dtype
+    )
 
 
 @register_converter(tnn.Conv2d)

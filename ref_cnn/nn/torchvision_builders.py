@@ -1,25 +1,17 @@
-"""Converters for BatchNorm2d and torchvision's ResNet and GoogLeNet parts [MB-16 … MB-18]."""
+"""Converters for torchvision's ResNet and GoogLeNet parts [MB-16 … MB-18] (BatchNorm2d, a
+torch.nn module, is converted in torch_builders: from_torch needs no torchvision for it)."""
 
 from __future__ import annotations
 
 import importlib
 
-import torch.nn as tnn
-
 from ref_cnn.nn import layers as L
-from ref_cnn.nn.blocks import BatchNorm2d, Chain, Concat, Residual
+from ref_cnn.nn.blocks import Chain, Concat, Residual
 from ref_cnn.nn.convert import register_converter
 
 # the modules, not the same-named model functions that torchvision.models exports
 tv_resnet = importlib.import_module("torchvision.models.resnet")
 tv_googlenet = importlib.import_module("torchvision.models.googlenet")
-
-
-@register_converter(tnn.BatchNorm2d)
-def _batchnorm(m: tnn.BatchNorm2d, child, dtype):
-    return BatchNorm2d(
-        m.num_features, m.eps, m.momentum, m.affine, m.track_running_stats, dtype=dtype
-    )
 
 
 def _residual(m, child, stages: int) -> Residual:

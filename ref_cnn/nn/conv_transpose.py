@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from ref_cnn import functional as F
-from ref_cnn.nn.initialise import default_init, redraw
+from ref_cnn.nn.initialise import Redrawable, default_init
 from ref_cnn.nn.module import Module
 
 
-class ConvTranspose2d(Module):
+class ConvTranspose2d(Redrawable, Module):
     """Transposed convolution layer [IC-7, IC-3, IC-11], as torch.nn.ConvTranspose2d.
 
     Args:
@@ -82,11 +82,6 @@ class ConvTranspose2d(Module):
     def fan_in(self) -> int:
         """torch's fan_in of this weight: its dimension 1 times the kernel, C_out/groups·kH·kW."""
         return int(np.prod(self._params["weight"].shape[1:]))
-
-    def reset_parameters(self, scheme="torch", rng=None, zero_bias=True) -> None:
-        """Redraw weight and bias in place: "torch", "uniform01" or "he" (`nn.initialise`)."""
-        w, b = self._params["weight"], self._params.get("bias")
-        redraw(w, b, self.fan_in, scheme, rng, zero_bias)
 
     def extra_repr(self):
         return {"weight": self._params["weight"].shape, **self.options}

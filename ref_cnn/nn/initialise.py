@@ -51,6 +51,16 @@ def redraw(weight, bias, fan_in: int, scheme="torch", rng=None, zero_bias=True) 
     weight[...] = new_w
 
 
+class Redrawable:
+    """Mixin for a layer with parameters "weight" (and maybe "bias") and a `fan_in`
+    property: `reset_parameters` redraws them by a scheme of `initialise`."""
+
+    def reset_parameters(self, scheme="torch", rng=None, zero_bias=True) -> None:
+        """Redraw weight and bias in place: "torch", "uniform01" or "he" (`nn.initialise`)."""
+        w, b = self._params["weight"], self._params.get("bias")
+        redraw(w, b, self.fan_in, scheme, rng, zero_bias)
+
+
 def initialise(
     model, scheme: str = "torch", rng: np.random.Generator | None = None, zero_bias: bool = True
 ):

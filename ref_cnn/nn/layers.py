@@ -11,11 +11,11 @@ import numpy as np
 from ref_cnn import functional as F
 from ref_cnn.functional.conv import conv_geometry
 from ref_cnn.functional.shapes import same_padding
-from ref_cnn.nn.initialise import default_init, redraw
+from ref_cnn.nn.initialise import Redrawable, default_init
 from ref_cnn.nn.module import Module
 
 
-class Conv2d(Module):
+class Conv2d(Redrawable, Module):
     """Convolutional layer [IC-4, MB-9]: y = Σ_j X_j ⋆ K_ij + B_i.
 
     Args:
@@ -93,11 +93,6 @@ class Conv2d(Module):
         """Inputs feeding one output unit: C_in/groups·kH·kW [IC-12]."""
         return int(np.prod(self._params["weight"].shape[1:]))
 
-    def reset_parameters(self, scheme="torch", rng=None, zero_bias=True) -> None:
-        """Redraw weight and bias in place: "torch", "uniform01" or "he" (`nn.initialise`)."""
-        w, b = self._params["weight"], self._params.get("bias")
-        redraw(w, b, self.fan_in, scheme, rng, zero_bias)
-
     def extra_repr(self):
         mode = {} if self.pad is None else {"padding_mode": self.pad[1], "pad": self.pad[0]}
         return {
@@ -129,7 +124,7 @@ def _mode_padding(padding_mode, padding, kernel, dilation):
     return (left, right, top, bottom), padding_mode
 
 
-class Linear(Module):
+class Linear(Redrawable, Module):
     """Fully connected layer [AV-5, MB-11]: y = x·Wᵀ_torch + b = x·W_article + b.
 
     `weight` has torch's shape (out_features, in_features); the article's W is weight.T.
@@ -159,11 +154,6 @@ class Linear(Module):
     def fan_in(self) -> int:
         """Inputs feeding one output unit: in_features (weight is (out, in))."""
         return self._params["weight"].shape[1]
-
-    def reset_parameters(self, scheme="torch", rng=None, zero_bias=True) -> None:
-        """Redraw weight and bias in place: "torch", "uniform01" or "he" (`nn.initialise`)."""
-        w, b = self._params["weight"], self._params.get("bias")
-        redraw(w, b, self.fan_in, scheme, rng, zero_bias)
 
     def extra_repr(self):
         return {"weight": self._params["weight"].shape}

@@ -98,6 +98,7 @@ def _parallel_path():
 
     knobs = [
         (threads, "ELEMENTWISE_BLOCK", 64),
+        (threads, "MIN_TASK_BYTES", 2**12),  # small pieces: bands of rows, blocks of channels
         (batchnorm, "BLOCK_BYTES", 1),
         (_conv_kernels, "TASK_COLUMN_BYTES", 1),  # one image per conv chunk
         (_pool_kernels, "TASK_BYTES", 1),

@@ -65,12 +65,12 @@ def test_version_is_written_once():
     assert ref_cnn.__version__.count(".") == 2
 
 
-def test_core_dependencies_are_numpy_and_scipy_only():
+def test_core_dependencies_are_numpy_scipy_and_threadpoolctl_only():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     names = sorted(
         d.split(">")[0].split("=")[0].split("<")[0] for d in meta["project"]["dependencies"]
     )
-    assert names == ["numpy", "scipy"]
+    assert names == ["numpy", "scipy", "threadpoolctl"]
     assert (ROOT / "ref_cnn" / "py.typed").exists() and (ROOT / "LICENSE").exists()
 
 

@@ -153,7 +153,42 @@ CONV_CASES = {
         (6, 2, 3, 2),
         {"padding": (2, 1), "dilation": 2, "groups": 2},
     ),
+    # kernel matrix larger than the batch's columns: products cut by channels
+    "kernel-heavy-3x3-p1": ((2, 24, 3, 3), (24, 24, 3, 3), {"padding": 1}),
+    "kernel-heavy-3x3-s2": ((2, 24, 5, 5), (32, 24, 3, 3), {"stride": 2, "padding": 1}),
 }
+
+
+def test_the_kernel_heavy_cases_take_the_channel_path():
+    from ref_cnn.functional import _conv_kernels as kernels
+    from ref_cnn.functional.conv import conv_geometry
+
+    for name in ("kernel-heavy-3x3-p1", "kernel-heavy-3x3-s2"):
+        x_shape, w_shape, kw = CONV_CASES[name]
+        g = conv_geometry(np.zeros(x_shape), np.zeros(w_shape), **kw)
+        assert kernels._kernel_heavy(g, 8), name
+
+
+@pytest.mark.parametrize("size", ["batch-chunks", "row-bands-and-channel-blocks"])
+def test_conv_cuts_cover_the_output_once(size, fresh):
+    """Every output position is in exactly one piece, and (where the batch is short) the
+    pieces are bands of rows and the backward's tasks blocks of channels."""
+    from ref_cnn.functional import _conv_kernels as kernels
+    from ref_cnn.functional.conv import conv_geometry
+
+    fresh.setattr(threads, "MIN_TASK_BYTES", 1)
+    fresh.setattr(kernels, "TASK_COLUMN_BYTES", 2**22)
+    x_shape = (48, 3, 11, 9) if size == "batch-chunks" else (2, 6, 11, 9)
+    x, w = np.zeros(x_shape), np.zeros((4, 3 if size == "batch-chunks" else 6, 3, 3))
+    g = conv_geometry(x, w, stride=2, padding=1)
+    cover = np.zeros(g.out_shape, dtype=int)
+    for p in kernels.pieces(g, x.itemsize):
+        p.output(cover)[...] += 1
+        assert p.g.out_hw == (p.r1 - p.r0, g.out_hw[1])
+    np.testing.assert_array_equal(cover, 1)
+    chunks, blocks = kernels._channel_blocks(g, x.itemsize)
+    banded = any(not p.whole_images for p in kernels.pieces(g, x.itemsize))
+    assert banded == (size != "batch-chunks") == (len(blocks) > 1)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])

@@ -1,6 +1,7 @@
 """Optional dependencies: import one, or raise an ImportError that names the extra to install.
 
-Core ref_cnn (`functional`, `nn`, `literal`, `augment`, ...) needs numpy and scipy only.
+Core ref_cnn (`functional`, `nn`, `literal`, `augment`, ...) needs numpy, scipy and threadpoolctl
+(and runs without threadpoolctl too, its products then one after another on BLAS's threads).
 torch and torchvision come with `pip install "ref_cnn[torch]"`; tqdm, matplotlib, mlxtend
 and torchvision's datasets with `pip install "ref_cnn[train]"`.
 """

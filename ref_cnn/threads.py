@@ -23,12 +23,15 @@ never by the number of threads, and combine the tasks' partial results in task o
 from __future__ import annotations
 
 import contextlib
+import math
 import numbers
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TypeVar
+
+import numpy as np
 
 T = TypeVar("T")
 
@@ -181,25 +184,33 @@ def parallel_map(fn: Callable[[T], object], items: Sequence[T], blas: bool = Tru
     thread (or one item, or a call from inside a task) runs everything on it, in order.
     blas: whether `fn` calls BLAS. Such tasks run in parallel only where BLAS can be held to
     one thread per task (`blas_limitable`); elsewhere they run one after another, each
-    product on all of BLAS's threads.
+    product on all of BLAS's threads. With more than one ref_cnn thread, BLAS is held to one
+    thread even where there is a single item: a product on BLAS's own threads leaves them
+    spinning for a while after it returns (OpenBLAS waits about 0.1 s before it sleeps),
+    and they would take the cores from the next parallel region (measured on ResNet-18,
+    2 threads: 1196 ms a step with BLAS's threads woken this way, 994 ms without).
     """
-    threads = min(get_num_threads(), len(items))
-    if threads <= 1 or getattr(_local, "worker", False) or (blas and not blas_limitable()):
+    if getattr(_local, "worker", False) or get_num_threads() <= 1:
         return [fn(item) for item in items]
-    pool = _executor(threads - 1)
-    results: list = [None] * len(items)
-    next_item = iter(range(len(items)))
-    take = threading.Lock()
-
-    def drain() -> None:  # each thread takes the next item until none is left
-        while True:
-            with take:
-                i = next(next_item, None)
-            if i is None:
-                return
-            results[i] = _run_task(fn, items[i])
-
+    if blas and not blas_limitable():
+        return [fn(item) for item in items]
+    threads = min(get_num_threads(), len(items))
     with _one_blas_thread() if blas else contextlib.nullcontext():
+        if threads <= 1:
+            return [_run_task(fn, item) for item in items]
+        pool = _executor(threads - 1)
+        results: list = [None] * len(items)
+        next_item = iter(range(len(items)))
+        take = threading.Lock()
+
+        def drain() -> None:  # each thread takes the next item until none is left
+            while True:
+                with take:
+                    i = next(next_item, None)
+                if i is None:
+                    return
+                results[i] = _run_task(fn, items[i])
+
         helpers = [pool.submit(drain) for _ in range(threads - 1)]
         try:
             drain()
@@ -210,6 +221,44 @@ def parallel_map(fn: Callable[[T], object], items: Sequence[T], blas: bool = Tru
     return results
 
 
+# Work is cut into at least MIN_TASKS tasks where it is big enough, so that that many
+# threads find work; but no task holds less than MIN_TASK_BYTES, below which the Python
+# around each task costs more than the threads save. Both are constants, not the thread
+# count: the cut, and so every result, is the same on every machine (see `spans`).
+# More tasks do not buy more speed: every NumPy call a task makes takes the GIL back when
+# it returns, and with many threads those hand-overs queue (scripts/bench_tasks.py: on 16
+# cores the tasks of conv layer (c) took 205 ms in all where one thread takes 29 ms). A/B on
+# that machine, 4 against 16 at 4, 8 and 16 threads: 4 was faster on layer (c) (13-21 ms
+# against 30-39 at 16 threads) and ResNet-18 (970-1120 ms against 1050-1320), equal on (d);
+# on the 2-core machine at 2 threads (c) 16.5 against 20.7 ms, ResNet-18 899 against 947 ms.
+MIN_TASKS = 4
+MIN_TASK_BYTES = 2**21
+
+
+def grain(count: int, unit_bytes: int, task_bytes: int, weight: float = 1.0) -> int:
+    """Units per task when `count` units of `unit_bytes` each are cut into tasks of about
+    `task_bytes`: fewer where that gives under MIN_TASKS tasks, but never under
+    MIN_TASK_BYTES of work (`weight`: the work per byte, where a byte costs more than a
+    copy), and at least one unit."""
+    unit_bytes = max(int(unit_bytes), 1)
+    step = min(round(task_bytes / unit_bytes), -(-count // MIN_TASKS))
+    return max(1, step, math.ceil(MIN_TASK_BYTES / (unit_bytes * weight)))
+
+
+def matmul(a, b):
+    """a @ b for 2-D arrays, the rows of the result cut into tasks (BLAS on one thread in
+    each, see `parallel_map`), cut by the shapes alone: the thread count changes nothing."""
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    step = grain(a.shape[0], (a.shape[1] + b.shape[1]) * out.itemsize, 2**22)
+
+    def rows(span):
+        lo, hi = span
+        np.matmul(a[lo:hi], b, out=out[lo:hi])
+
+    parallel_map(rows, spans(a.shape[0], step))
+    return out
+
+
 def spans(n: int, grain: int) -> list[tuple[int, int]]:
     """[lo, hi) ranges of at most `grain` covering range(n), in order (at least one range).
     Cut work by its shape with this, never by the thread count, so that results don't
@@ -218,8 +267,9 @@ def spans(n: int, grain: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + grain, n)) for lo in range(0, max(n, 1), grain)]
 
 
-# Elements per task of an elementwise pass (`elementwise`): a few hundred microseconds of
-# work each, so the GIL each task takes back costs little next to it.
+# Elements per task of an elementwise pass (`elementwise`), fewer where that gives under
+# MIN_TASKS tasks (`grain`): a few hundred microseconds of work each, so the GIL each task
+# takes back costs little next to it.
 ELEMENTWISE_BLOCK = 2**20
 
 
@@ -230,7 +280,9 @@ def elementwise(fn: Callable, out, *arrays) -> None:
     the whole result's block, and the thread count changes nothing). Arrays that are not
     C-contiguous are done in one piece.
     """
-    if out.size <= ELEMENTWISE_BLOCK or not all(
+    per_element = sum(a.itemsize for a in (out, *arrays))
+    step = grain(out.size, per_element, ELEMENTWISE_BLOCK * per_element)
+    if step >= out.size or not all(
         a.flags.c_contiguous and a.shape == out.shape for a in (out, *arrays)
     ):
         out[...] = fn(*arrays)
@@ -241,4 +293,4 @@ def elementwise(fn: Callable, out, *arrays) -> None:
         lo, hi = span
         flat_out[lo:hi] = fn(*(a[lo:hi] for a in flat))
 
-    parallel_map(block, spans(out.size, ELEMENTWISE_BLOCK), blas=False)
+    parallel_map(block, spans(out.size, step), blas=False)

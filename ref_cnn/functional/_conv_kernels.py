@@ -21,13 +21,15 @@ live in buffers kept between calls (`functional.scratch`); results never do.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ref_cnn import threads
 from ref_cnn.functional.im2col import pad_nchw, windows
 from ref_cnn.functional.scratch import scratch
-from ref_cnn.threads import parallel_map, spans
+from ref_cnn.threads import grain, parallel_map, spans
 
 if TYPE_CHECKING:
     from ref_cnn.functional.conv import ConvGeometry
@@ -50,38 +52,62 @@ TASK_COLUMN_BYTES = 4 * 2**20
 FLIP_RATIO = 1
 
 
+# The work in one byte of columns, for the smallest task (`threads.MIN_TASK_BYTES`): its copy,
+# plus the products, 2·C_out/G multiply-adds per column element; on the 2-core development
+# machine a column element costs about as much to build as 32 multiply-adds.
+def _work_per_byte(g: ConvGeometry) -> float:
+    return 1 + (g.c_out // g.groups) / 32
+
+
 # ---------------------------------------------------------------- forward (IC-4)
 
 
 def correlate(x: np.ndarray, w: np.ndarray, b, g: ConvGeometry) -> np.ndarray:
-    """`conv2d` for a checked geometry: column matrix × kernel matrix, a chunk at a time."""
+    """`conv2d` for a checked geometry: column matrix × kernel matrix, a piece at a time."""
     y, km = np.empty(g.out_shape, dtype=x.dtype), _kernel_matrix(w, g)
     # More outputs than column rows (a 1-channel input, many filters): one product per image,
     # written straight into y, saves the product matrix (larger than the columns here).
     per_image = g.c_out >= g.c_in * g.kernel[0] * g.kernel[1]
+    if _kernel_heavy(g, x.itemsize):  # split the product by output channels instead
+        cols = _batch_columns(x, g)
 
-    def chunk(task):  # one chunk of images, on one of ref_cnn's threads
-        lo, hi, gc = task
-        if per_image:
-            out = y[lo:hi].reshape(hi - lo, g.groups, g.c_out // g.groups, -1)
-            np.matmul(km, _columns(x[lo:hi], gc, per_image=True), out=out)
+        def channels(block):  # output channels [o0, o1) of every image
+            o0, o1 = block
+            prod = np.matmul(
+                km[0, o0:o1], cols, out=scratch("outputs", (o1 - o0, cols.shape[1]), x.dtype)
+            )
+            _to_nchw(
+                prod,
+                dataclasses.replace(g, c_out=o1 - o0),
+                None if b is None else b[o0:o1],
+                y[:, o0:o1],
+            )
+
+        parallel_map(channels, _row_blocks(g.c_out))
+        return y
+
+    def run(p: Piece):  # one piece of the output, on one of ref_cnn's threads
+        if per_image and p.whole_images:
+            out = y[p.lo : p.hi].reshape(p.g.n, g.groups, g.c_out // g.groups, -1)
+            np.matmul(km, _columns(p.input(x), p.g, per_image=True), out=out)
             if b is not None:
-                y[lo:hi] += b.reshape(-1, 1, 1)  # IC-4: + B_i
+                p.output(y)[...] += b.reshape(-1, 1, 1)  # IC-4: + B_i
         else:
-            _multiply(km, x[lo:hi], gc, b, y[lo:hi])  # IC-4: B_i + Σ_j X_j ⋆ K_ij
+            _multiply(km, p.input(x), p.g, b, p.output(y))  # IC-4: B_i + Σ_j X_j ⋆ K_ij
 
-    parallel_map(chunk, _chunks(g, x.itemsize))
+    parallel_map(run, pieces(g, x.itemsize))
     return y
 
 
-def _columns(x: np.ndarray, g: ConvGeometry, per_image: bool = False) -> np.ndarray:
+def _columns(x: np.ndarray, g: ConvGeometry, per_image: bool = False, out=None) -> np.ndarray:
     """The im2col matrix of every group [AV-3]: (G, C_g·kH·kW, N·H_out·W_out), a copy.
 
     Rows are (channel, kernel row, kernel column), columns are (image, output row, output
     column): copying the strided patch view in this order reads whole output rows of the
     input at a time, and the product with the kernel matrix comes out channel-major.
     per_image: one matrix per image instead, (N, G, C_g·kH·kW, H_out·W_out), whose products
-    come out in NCHW order.
+    come out in NCHW order. out: where to copy the columns, a (C, kH, kW, N, H_out, W_out)
+    array or view (else this thread's work buffer).
     """
     (top, bottom), (left, right) = g.padding
     if top or bottom or left or right:
@@ -94,21 +120,104 @@ def _columns(x: np.ndarray, g: ConvGeometry, per_image: bool = False) -> np.ndar
         cols = scratch("cols", (n, g.c_in, kh, kw, ho, wo), x.dtype)
         np.copyto(cols, view.transpose(0, 1, 4, 5, 2, 3))
         return cols.reshape(n, g.groups, rows, ho * wo)
-    cols = scratch("cols", (g.c_in, kh, kw, n, ho, wo), x.dtype)
+    cols = scratch("cols", (g.c_in, kh, kw, n, ho, wo), x.dtype) if out is None else out
     np.copyto(cols, view.transpose(1, 4, 5, 0, 2, 3))
+    if out is not None:
+        return out
     return cols.reshape(g.groups, rows, n * ho * wo)
 
 
-def _chunks(g: ConvGeometry, itemsize: int) -> list[tuple[int, int, ConvGeometry]]:
-    """(first image, end, geometry of the chunk) covering the batch: chunks of about
-    TASK_COLUMN_BYTES of columns, at most COLUMN_BUDGET_BYTES, at least one image each. The
-    cut depends on the shapes alone, never on the thread count (see `ref_cnn.threads`)."""
-    per_image = (g.c_in * g.kernel[0] * g.kernel[1]) * (g.out_hw[0] * g.out_hw[1]) * itemsize
-    per_image = max(per_image, 1)
-    step = max(1, min(round(TASK_COLUMN_BYTES / per_image), COLUMN_BUDGET_BYTES // per_image))
-    if step >= g.n:
-        return [(0, g.n, g)]
-    return [(lo, hi, dataclasses.replace(g, n=hi - lo)) for lo, hi in spans(g.n, step)]
+def _kernel_heavy(g: ConvGeometry, itemsize: int) -> bool:
+    """Whether the kernel matrix is larger than the whole batch's column matrix (late layers
+    of a deep network: many channels, small images, small batch). Pieces of the output would
+    each read the whole kernel matrix again for few columns; these layers build the column
+    matrix first (in parallel) and cut the products by output channels instead, each task
+    reading its rows of the kernel matrix once (`_batch_columns`, `_row_blocks`)."""
+    kernel = g.c_out * (g.c_in // g.groups) * g.kernel[0] * g.kernel[1]
+    columns = g.c_in * g.kernel[0] * g.kernel[1] * g.n * g.out_hw[0] * g.out_hw[1]
+    return g.groups == 1 and 0 < columns <= kernel and columns * itemsize <= COLUMN_BUDGET_BYTES
+
+
+def _batch_columns(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """The column matrix of the whole batch, (C·kH·kW, N·H_out·W_out) (groups = 1), a fresh
+    array built piece by piece in parallel, each piece copying its own columns."""
+    kh, kw = g.kernel
+    cols = np.empty((g.c_in, kh, kw, g.n, *g.out_hw), dtype=x.dtype)
+    parallel_map(
+        lambda p: _columns(p.input(x), p.g, out=cols[:, :, :, p.lo : p.hi, p.r0 : p.r1]),
+        pieces(g, x.itemsize),
+        blas=False,
+    )
+    return cols.reshape(g.c_in * kh * kw, -1)
+
+
+def _row_blocks(rows: int) -> list[tuple[int, int]]:
+    """Blocks of a product's rows (output channels): `threads.MIN_TASKS` of them, at least 8
+    rows each (the cut depends on the count alone)."""
+    return spans(rows, max(8, -(-rows // threads.MIN_TASKS)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Piece:
+    """Images [lo, hi) and output rows [r0, r1) of a conv: a correlation of its own, of input
+    rows [i0, i1) with padding trimmed to what those output rows read (`g`)."""
+
+    lo: int
+    hi: int
+    r0: int
+    r1: int
+    i0: int
+    i1: int
+    g: ConvGeometry
+    whole_images: bool  # every output row of its images
+
+    def input(self, x: np.ndarray) -> np.ndarray:
+        return x[self.lo : self.hi, :, self.i0 : self.i1]
+
+    def output(self, y: np.ndarray) -> np.ndarray:
+        return y[self.lo : self.hi, :, self.r0 : self.r1]
+
+
+def _band(g: ConvGeometry, lo: int, hi: int, r0: int, r1: int) -> Piece:
+    """The piece of images [lo, hi), output rows [r0, r1). Output row r reads padded rows
+    r·s_h + m·d_h (m < kH), i.e. input rows from r0·s_h − top to (r1 − 1)·s_h + (kH − 1)·d_h − top;
+    the part of that range outside the input is the piece's own padding."""
+    (sh, dh), kh, h = (g.stride[0], g.dilation[0]), g.kernel[0], g.in_hw[0]
+    a, e = r0 * sh - g.padding[0][0], (r1 - 1) * sh + (kh - 1) * dh - g.padding[0][0] + 1
+    i0 = min(max(a, 0), h)
+    i1 = min(max(e, i0), h)  # [i0, i1) is empty where the rows read only padding
+    top = min(i0 - a, e - a) if i0 > a else 0
+    piece = dataclasses.replace(
+        g,
+        n=hi - lo,
+        padding=((top, (e - a) - top - (i1 - i0)), g.padding[1]),
+        in_hw=(i1 - i0, g.in_hw[1]),
+        out_hw=(r1 - r0, g.out_hw[1]),
+    )
+    return Piece(lo, hi, r0, r1, i0, i1, piece, r0 == 0 and r1 == g.out_hw[0])
+
+
+def pieces(g: ConvGeometry, itemsize: int) -> list[Piece]:
+    """Pieces covering the output of `g`, each with about TASK_COLUMN_BYTES of columns (at
+    most COLUMN_BUDGET_BYTES): chunks of whole images or, where the batch has fewer than
+    `threads.MIN_TASKS` images and one image's columns are more than a task, bands of output
+    rows of one image (no piece under `threads.MIN_TASK_BYTES` of work). The cut depends on
+    the shapes alone, never on the thread count (see `ref_cnn.threads`)."""
+    ho, wo = g.out_hw
+    row = max(
+        (g.c_in * g.kernel[0] * g.kernel[1]) * wo * itemsize, 1
+    )  # column bytes per output row
+    per_image = row * ho
+    weight = _work_per_byte(g)
+    step = grain(g.n, per_image, TASK_COLUMN_BYTES, weight)
+    step = min(step, max(1, COLUMN_BUDGET_BYTES // per_image))
+    chunks = spans(g.n, step)
+    if step > 1 or not 0 < g.n < threads.MIN_TASKS:  # (an empty batch: one empty piece)
+        return [_band(g, lo, hi, 0, ho) for lo, hi in chunks]
+    bands = max(-(-threads.MIN_TASKS // g.n), -(-per_image // TASK_COLUMN_BYTES))  # per image
+    rows = min(max(1, round(TASK_COLUMN_BYTES / row)), -(-ho // bands))
+    rows = max(rows, math.ceil(threads.MIN_TASK_BYTES / (row * weight)))  # no tiny bands
+    return [_band(g, n, n + 1, r0, r1) for n in range(g.n) for r0, r1 in spans(ho, rows)]
 
 
 def _sum(parts: list[np.ndarray]) -> np.ndarray:
@@ -125,13 +234,14 @@ def _kernel_matrix(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
 
 
 def _to_nchw(prod: np.ndarray, g: ConvGeometry, b, y: np.ndarray) -> None:
-    """(G, C_out/G, N·H_out·W_out) → y (N, C_out, H_out, W_out), adding the bias on the way."""
+    """(G, C_out/G, N·H_out·W_out) → y (N, C_out, H_out, W_out), adding the bias on the way.
+    y may be a view (a piece's rows of the whole output)."""
     ho, wo = g.out_hw
-    src = prod.reshape(g.c_out, g.n, ho * wo).transpose(1, 0, 2)  # (N, C_out, H_o·W_o) view
+    src = prod.reshape(g.c_out, g.n, ho, wo).transpose(1, 0, 2, 3)  # (N, C_out, H_o, W_o) view
     if b is None:
-        y.reshape(g.n, g.c_out, ho * wo)[...] = src
+        np.copyto(y, src)
     else:  # IC-4: + B_i (tied: one per channel), in the same pass as the transpose
-        np.add(src, b.reshape(1, -1, 1), out=y.reshape(g.n, g.c_out, ho * wo))
+        np.add(src, b.reshape(1, -1, 1, 1), out=y)
 
 
 def _from_nchw(dy: np.ndarray, g: ConvGeometry) -> np.ndarray:
@@ -159,29 +269,57 @@ def gradients(dy: np.ndarray, x: np.ndarray, w: np.ndarray, g: ConvGeometry, nee
     """(dx, dw, db) of `conv2d` for a checked geometry; dx is None when not `need_dx`.
 
     dx = Σ_i δ_i *_full K_ij cropped by the padding (IC-7, IC-11); dw = Σ_n X_j ⋆ δ_i (IC-5);
-    db = Σ_{n,h,w} δ_i (IC-6). Each chunk of images adds its part of dw and db.
+    db = Σ_{n,h,w} δ_i (IC-6). Each task takes a chunk of images and a block of input
+    channels (`_channel_blocks`): that block's columns of dw (the chunks' parts added in
+    chunk order), and its channels of the chunk's dx.
     """
     flipped = flipped_geometry(g) if need_dx else None
     if flipped is not None:  # stride 1: δ's column matrix serves both gradients
         return _flipped_gradients(dy, x, w, g, flipped)
     km = _kernel_matrix(w, g)
+    kk = g.kernel[0] * g.kernel[1]
     dx = np.empty(x.shape, dtype=x.dtype) if need_dx else None
+    chunks, blocks = _channel_blocks(g, x.itemsize)
+    tasks = [(lo, hi, c0, c1) for lo, hi in chunks for c0, c1 in blocks]
 
-    def chunk(task):  # one chunk of images: its part of dw and db, and its images' dx
-        lo, hi, gc = task
+    def run(task):  # images [lo, hi), input channels [c0, c1)
+        lo, hi, c0, c1 = task
+        gc = dataclasses.replace(g, n=hi - lo, c_in=c1 - c0)
         dyg = _from_nchw(dy[lo:hi], gc)  # (G, O_g, N·H_o·W_o)
         # IC-5 / AV-14: ∂E/∂K = X ⋆ δ, i.e. δ·colsᵀ summed over the batch and positions
-        dw = dyg @ _columns(x[lo:hi], gc).transpose(0, 2, 1)
+        dw = dyg @ _columns(x[lo:hi, c0:c1], gc).transpose(0, 2, 1)
         if need_dx:  # IC-7 by scatter-adds
-            shape = (g.groups, km.shape[2], dyg.shape[2])
+            kmc = km if len(blocks) == 1 else km[:, :, c0 * kk : c1 * kk]
+            shape = (g.groups, kmc.shape[2], dyg.shape[2])
             # the column matrix is spent: its buffer takes the column gradients
-            dcols = np.matmul(km.transpose(0, 2, 1), dyg, out=scratch("cols", shape, x.dtype))
-            _col2im(dcols, gc, dx[lo:hi])
-        return dw, dyg.sum(axis=2)  # IC-6: db, Σ over this chunk's n, h, w
+            dcols = np.matmul(kmc.transpose(0, 2, 1), dyg, out=scratch("cols", shape, x.dtype))
+            _col2im(dcols, gc, dx[lo:hi, c0:c1])
+        return dw, dyg.sum(axis=2) if c0 == 0 else None  # IC-6: db, Σ over n, h, w
 
-    parts = parallel_map(chunk, _chunks(g, x.itemsize))
-    dw, db = (_sum([p[i] for p in parts]) for i in (0, 1))
+    parts = dict(zip(tasks, parallel_map(run, tasks), strict=True))
+    db = _sum([parts[lo, hi, 0, blocks[0][1]][1] for lo, hi in chunks])
+    dw = [_sum([parts[lo, hi, c0, c1][0] for lo, hi in chunks]) for c0, c1 in blocks]
+    dw = dw[0] if len(dw) == 1 else np.concatenate(dw, axis=2)
     return dx, dw.reshape(w.shape), db.reshape(-1)
+
+
+def _channel_blocks(g: ConvGeometry, itemsize: int):
+    """(chunks of images, blocks of input channels) for `gradients`: whole-image chunks as
+    `pieces` cuts them and, where that gives fewer than `threads.MIN_TASKS` chunks (and
+    groups = 1), the input channels cut into blocks as well, each block's dx and columns of
+    dw its own (no task adds to another's). The cut depends on the shapes alone."""
+    kk, (ho, wo) = g.kernel[0] * g.kernel[1], g.out_hw
+    per_image = max(g.c_in * kk * ho * wo * itemsize, 1)
+    weight = _work_per_byte(g)
+    step = grain(g.n, per_image, TASK_COLUMN_BYTES, weight)
+    step = min(step, max(1, COLUMN_BUDGET_BYTES // per_image))
+    chunks = spans(g.n, step)
+    if len(chunks) >= threads.MIN_TASKS or g.groups > 1:
+        return chunks, [(0, g.c_in)]
+    per_channel = max(per_image // g.c_in * min(step, g.n), 1)  # column bytes, one channel
+    size = -(-g.c_in // -(-threads.MIN_TASKS // len(chunks)))
+    size = max(size, math.ceil(threads.MIN_TASK_BYTES / (per_channel * weight)))
+    return chunks, spans(g.c_in, size)
 
 
 def _flipped_gradients(dy, x, w, g: ConvGeometry, gt: ConvGeometry):
@@ -197,20 +335,44 @@ def _flipped_gradients(dy, x, w, g: ConvGeometry, gt: ConvGeometry):
     og, cg = g.c_out // g.groups, g.c_in // g.groups
     kt = _kernel_matrix(_flipped_kernel(w, g), gt)  # (G, C_g, O_g·kH·kW)
     dx = np.empty(x.shape, dtype=x.dtype)
+    if _kernel_heavy(gt, x.itemsize):  # split by input channels: each task owns its rows
+        cols = _batch_columns(dy, gt)  # (O·kH·kW, N·H·W)
+        dwt = np.empty((g.c_in, cols.shape[0]), dtype=x.dtype)
 
-    def chunk(task):  # one chunk of images: their dx, and its part of dw and db
-        lo, hi, gc = task
-        cols = _multiply(kt, dy[lo:hi], gc, None, dx[lo:hi])  # IC-7; cols (G, O_g·kH·kW, N·H·W)
-        # δ's padded copy is spent: its buffer takes x channel-major, (G, C_g, N·H·W)
-        xm = scratch("padded", (g.c_in, hi - lo, *g.in_hw), x.dtype)
-        np.copyto(xm, x[lo:hi].transpose(1, 0, 2, 3))
-        dwt = xm.reshape(g.groups, cg, -1) @ cols.transpose(0, 2, 1)  # IC-5
-        return dwt, dy[lo:hi].sum(axis=(0, 2, 3))  # IC-6: db over this chunk's n, h, w
+        def channels(block):  # input channels [c0, c1): their dx and their rows of dwt
+            c0, c1 = block
+            prod = np.matmul(
+                kt[0, c0:c1], cols, out=scratch("outputs", (c1 - c0, cols.shape[1]), x.dtype)
+            )
+            _to_nchw(prod, dataclasses.replace(gt, c_out=c1 - c0), None, dx[:, c0:c1])  # IC-7
+            xm = scratch("padded", (c1 - c0, g.n, *g.in_hw), x.dtype)
+            np.copyto(xm, x[:, c0:c1].transpose(1, 0, 2, 3))
+            np.matmul(xm.reshape(c1 - c0, -1), cols.T, out=dwt[c0:c1])  # IC-5
 
-    parts = parallel_map(chunk, _chunks(gt, x.itemsize))
-    dwt, db = (_sum([p[i] for p in parts]) for i in (0, 1))
+        parallel_map(channels, _row_blocks(g.c_in))
+        dwt, db = dwt[None], dy.sum(axis=(0, 2, 3))  # IC-6
+    else:
+        dwt, db = _piecewise_flipped(dy, x, g, gt, kt, dx)
     dw = dwt.reshape(g.groups, cg, og, kh, kw)[..., ::-1, ::-1].transpose(0, 2, 1, 3, 4)
     return dx, np.ascontiguousarray(dw).reshape(g.c_out, cg, kh, kw), db
+
+
+def _piecewise_flipped(dy, x, g: ConvGeometry, gt: ConvGeometry, kt, dx):
+    """dx (in place) and (dwt, db) of `_flipped_gradients`, a piece of dx's rows at a time;
+    each piece adds its part of dwt and db, in piece order."""
+    cg = g.c_in // g.groups
+
+    def run(p: Piece):  # a piece of the flipped correlation: rows [r0, r1) of its images' dx
+        cols = _multiply(kt, p.input(dy), p.g, None, p.output(dx))  # IC-7; (G, O_g·kH·kW, ·)
+        # δ's padded copy is spent: its buffer takes x channel-major, (G, C_g, N·rows·W)
+        xm = scratch("padded", (g.c_in, p.hi - p.lo, p.r1 - p.r0, g.in_hw[1]), x.dtype)
+        np.copyto(xm, p.output(x).transpose(1, 0, 2, 3))
+        dwt = xm.reshape(g.groups, cg, -1) @ cols.transpose(0, 2, 1)  # IC-5
+        # IC-6: db over the piece's images, once (by their first piece)
+        return dwt, dy[p.lo : p.hi].sum(axis=(0, 2, 3)) if p.r0 == 0 else None
+
+    parts = parallel_map(run, pieces(gt, x.itemsize))
+    return _sum([p[0] for p in parts]), _sum([p[1] for p in parts if p[1] is not None])
 
 
 def flipped_geometry(g: ConvGeometry) -> ConvGeometry | None:

@@ -30,7 +30,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ref_cnn.functional.im2col import pad_nchw
-from ref_cnn.threads import parallel_map, spans
+from ref_cnn.threads import grain, parallel_map, spans
 
 if TYPE_CHECKING:
     from ref_cnn.functional.pool import PoolGeometry
@@ -47,7 +47,7 @@ def _by_images(kernel):
     def run(*arrays_and_g):
         *arrays, g = arrays_and_g
         x = arrays[-1]
-        step = max(1, round(TASK_BYTES / max(x[:1].nbytes, 1)))
+        step = grain(x.shape[0], x[:1].nbytes, TASK_BYTES, weight=4)  # kH·kW passes
         chunks = spans(x.shape[0], step)
         if len(chunks) == 1:
             return kernel(*arrays, g)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ref_cnn._checks import as_float_array, check_grad_shape
-from ref_cnn.threads import parallel_map, spans
+from ref_cnn.threads import grain, parallel_map, spans
 
 AXES = (0, 2, 3)
 
@@ -29,8 +29,9 @@ BLOCK_BYTES = 4 * 2**20
 def _by_channels(fn, x: np.ndarray, *per_channel):
     """fn(c, *arrays_c) for blocks c (a slice) of x's channels, in parallel; per_channel
     arrays (C,) or None are sliced along."""
-    step = round(BLOCK_BYTES / max(x.nbytes // max(x.shape[1], 1), 1))
-    blocks = [slice(lo, hi) for lo, hi in spans(x.shape[1], max(1, step))]
+    # a channel's passes (statistics, normalisation, affine) read it about four times
+    step = grain(x.shape[1], x.nbytes // max(x.shape[1], 1), BLOCK_BYTES, weight=4)
+    blocks = [slice(lo, hi) for lo, hi in spans(x.shape[1], step)]
     parallel_map(
         lambda c: fn(c, *(None if a is None else a[c] for a in per_channel)), blocks, blas=False
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ref_cnn._checks import as_float_array, check_grad_shape, same_dtype
+from ref_cnn.threads import matmul
 
 
 def _check(x, w, b=None) -> None:
@@ -59,7 +60,9 @@ def linear(x, w, b=None) -> np.ndarray:
         (array([[1., 2., 3.]]), array([1., 2.]))
     """
     _check(x, w, b)
-    y = x @ w  # AV-5: (Wᵀ·X)ᵀ = Xᵀ·W, rows are samples
+    # AV-5: (Wᵀ·X)ᵀ = Xᵀ·W, rows are samples (the product's rows split over ref_cnn's threads)
+    rows = x.reshape(int(np.prod(x.shape[:-1])), w.shape[0])
+    y = matmul(rows, w).reshape(*x.shape[:-1], w.shape[1])
     if b is not None:
         y = y + b
     return y
@@ -85,4 +88,5 @@ def linear_backward(dy, x, w):
     samples = int(np.prod(x.shape[:-1]))
     rows_x = x.reshape(samples, w.shape[0])  # (samples, m)
     rows_dy = dy.reshape(samples, w.shape[1])  # (samples, n)
-    return dy @ w.T, rows_x.T @ rows_dy, rows_dy.sum(axis=0)
+    dx = matmul(rows_dy, w.T).reshape(x.shape)
+    return dx, matmul(rows_x.T, rows_dy), rows_dy.sum(axis=0)

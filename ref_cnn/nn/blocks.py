@@ -8,6 +8,7 @@ import numpy as np
 from ref_cnn.functional import batchnorm as bn
 from ref_cnn.nn.layers import ReLU
 from ref_cnn.nn.module import Module
+from ref_cnn.threads import elementwise
 
 
 class BatchNorm2d(Module):
@@ -117,6 +118,15 @@ class Chain(Module):
         return dy
 
 
+def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a + b as a new array, block by block on ref_cnn's threads (`threads.elementwise`)."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return a + b  # broadcasting or promotion: NumPy's rules, in one piece
+    out = np.empty_like(a)
+    elementwise(np.add, out, a, b)
+    return out
+
+
 class Residual(Module):
     """a = ψ(body(x) + shortcut(x)) [MB-16, MB-17].
 
@@ -147,12 +157,14 @@ class Residual(Module):
 
     def forward(self, x):
         shortcut = x if self.downsample is None else self.downsample.forward(x)  # MB-17: W_s·a
-        return self.activation.forward(self.body.forward(x) + shortcut)  # MB-16: ψ(z + a^[i−2])
+        return self.activation.forward(
+            _add(self.body.forward(x), shortcut)
+        )  # MB-16: ψ(z + a^[i−2])
 
     def backward(self, dy):
         g = self.activation.backward(dy)
         dx = self.body.backward(g)
-        return dx + (g if self.downsample is None else self.downsample.backward(g))
+        return _add(dx, g if self.downsample is None else self.downsample.backward(g))
 
 
 class Concat(Module):

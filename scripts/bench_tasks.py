@@ -1,0 +1,128 @@
+#!/usr/bin/env python
+"""Where ref_cnn's threads go: every task of a parallel region timed on its own.
+
+    python scripts/bench_tasks.py 1 4 16     # one process per thread count
+
+For a few ops (max-pool 2x2, conv2d layer (c) forward + backward, ReLU backward) it prints
+the median wall time of a call and, for one call, the number of tasks, the sum of their
+times, the median and the slowest task. Where the sum grows with the thread count the
+tasks are waiting on each other: NumPy releases the GIL inside each call, but every call
+takes it back, so a task made of many short NumPy calls waits for the GIL once per call,
+and with many threads those waits add up (a region of one long call per task, like ReLU's,
+keeps its sum). Each process runs on the default BLAS kernel with BLAS and ref_cnn on the
+given number of threads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def child(n: int) -> dict:
+    sys.path.insert(0, str(ROOT))
+    import numpy as np
+
+    import ref_cnn
+    from ref_cnn import functional as F
+    from ref_cnn import threads
+    from ref_cnn.functional import _conv_kernels, _pool_kernels
+
+    ref_cnn.set_num_threads(n)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 32, 28, 28)).astype(np.float32)
+    dyp = rng.standard_normal((64, 32, 14, 14)).astype(np.float32)
+    xc = rng.standard_normal((64, 32, 14, 14)).astype(np.float32)
+    wc = rng.standard_normal((64, 32, 3, 3)).astype(np.float32)
+    dyc = rng.standard_normal((64, 64, 14, 14)).astype(np.float32)
+    xr = rng.standard_normal((64, 64, 14, 14)).astype(np.float32)
+    ops = {
+        "max_pool2d 2x2 fwd+bwd x(64,32,28,28)": lambda: (
+            F.max_pool2d(x, 2),
+            F.max_pool2d_backward(dyp, x, 2),
+        ),
+        "conv2d fwd+bwd (c) x(64,32,14,14) w(64,32,3,3) p1": lambda: (
+            F.conv2d(xc, wc, padding=1),
+            F.conv2d_backward(dyc, xc, wc, padding=1),
+        ),
+        "relu_backward (64,64,14,14)": lambda: F.relu_backward(dyc, xr),
+    }
+    spent: list[float] = []
+    original = threads.parallel_map
+
+    def timed_map(fn, items, blas=True):
+        def task(item):
+            start = time.perf_counter()
+            try:
+                return fn(item)
+            finally:
+                spent.append(time.perf_counter() - start)
+
+        return original(task, items, blas)
+
+    out = {"threads": n}
+    for name, op in ops.items():
+        op()
+        calls = []
+        for _ in range(15):
+            start = time.perf_counter()
+            op()
+            calls.append(time.perf_counter() - start)
+        modules = (threads, _conv_kernels, _pool_kernels)
+        for m in modules:
+            m.parallel_map = timed_map
+        spent.clear()
+        op()
+        for m in modules:
+            m.parallel_map = original
+        tasks = sorted(spent) or [0.0]
+        out[name] = {
+            "ms per call": round(sorted(calls)[7] * 1e3, 2),
+            "tasks": len(spent),
+            "sum of task ms": round(sum(tasks) * 1e3, 2),
+            "median task ms": round(tasks[len(tasks) // 2] * 1e3, 3),
+            "slowest task ms": round(tasks[-1] * 1e3, 3),
+        }
+    return out
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--child"]:
+        print(json.dumps(child(int(argv[1]))))
+        return 0
+    counts = [int(a) for a in argv] or [1, len(os.sched_getaffinity(0))]
+    print("threads | op | ms per call | tasks | sum of task ms | median task | slowest task")
+    for n in counts:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+        }
+        env.update(
+            {v: str(n) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+        )
+        res = subprocess.run(
+            [sys.executable, __file__, "--child", str(n)],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        result = json.loads(res.stdout.strip().splitlines()[-1])
+        for name, r in result.items():
+            if name != "threads":
+                print(
+                    f"{n} | {name} | {r['ms per call']} | {r['tasks']} | {r['sum of task ms']} | "
+                    f"{r['median task ms']} | {r['slowest task ms']}"
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -155,3 +155,54 @@ def test_conv_transpose2d_is_the_input_gradient_of_conv2d(x_shape, w_shape, bias
 def test_conv_transpose2d_refuses_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    ("x_shape", "kw", "output_size"),
+    [
+        pytest.param((2, 2, 4, 5), {"stride": 2, "padding": 1}, (8, 10), id="s2-p1-hw"),
+        pytest.param(
+            (1, 2, 3, 3), {"stride": (3, 2), "dilation": 2}, (1, 3, 13, 10), id="s3x2-d2-nchw"
+        ),
+        pytest.param((2, 3, 3), {"stride": 2}, [8, 7], id="unbatched-list"),
+    ],
+)
+def test_conv_transpose_layer_output_size_matches_torch(x_shape, kw, output_size, parity):
+    """ConvTranspose2d.forward(x, output_size): the output_padding torch derives from the
+    size asked for, in the forward and in the backward."""
+    import torch
+
+    from ref_cnn.nn import ConvTranspose2d
+
+    rng = np.random.default_rng(0)
+    c_in = x_shape[-3]
+    module = torch.nn.ConvTranspose2d(c_in, 3, 3, **kw).double()
+    layer = ConvTranspose2d(c_in, 3, 3, **kw)
+    layer.params()["weight"][...] = n(module.weight)
+    layer.params()["bias"][...] = n(module.bias)
+    x = rng.standard_normal(x_shape)
+    xt = t(x).requires_grad_(True)
+    yt = module(xt, output_size=output_size)
+    y = layer.forward(x, output_size=output_size)
+    parity("y", y, n(yt))
+    dy = rng.standard_normal(y.shape)
+    yt.backward(t(dy))
+    parity("dx", layer.backward(dy), n(xt.grad))
+    parity("dw", layer.grads()["weight"], n(module.weight.grad))
+
+
+@pytest.mark.parametrize(
+    ("output_size", "match"),
+    [
+        pytest.param((6, 10), "valid sizes along axis 2 range from 7 to 8", id="too-small"),
+        pytest.param((8, 11), "valid sizes along axis 3 range from 9 to 10", id="too-large"),
+        pytest.param((1, 8, 10), "must have 2 or 4 elements", id="three-elements"),
+    ],
+)
+def test_conv_transpose_layer_refuses_an_unreachable_output_size(output_size, match):
+    from ref_cnn.nn import ConvTranspose2d
+
+    layer = ConvTranspose2d(2, 3, 3, stride=2, padding=1)
+    with pytest.raises(ValueError, match=match):
+        layer.forward(np.zeros((1, 2, 4, 5)), output_size=output_size)

@@ -61,17 +61,59 @@ class ConvTranspose2d(Redrawable, Module):
             bound = 1 / np.sqrt(np.prod(shape[1:]))
             self.register("bias", rng.uniform(-bound, bound, out_channels).astype(dtype))
         self._x = None
+        self._options = dict(self.options)  # this call's, with output_padding from output_size
 
-    def forward(self, x):
+    def forward(self, x, output_size=None):
+        """y = conv_transpose2d(x, weight, bias) [IC-7].
+
+        output_size: as torch's, the (H_out, W_out) wanted (or a shape ending in them), for a
+        strided layer whose output size the input alone does not fix; it sets output_padding
+        for this call (and its backward) to H_out − the smallest size, which must lie in
+        [0, stride) (ValueError naming the valid range otherwise).
+        """
         self._x = x
+        self._options = dict(self.options)
+        if output_size is not None:
+            self._options["output_padding"] = self._output_padding(x, output_size)
         return F.conv_transpose2d(
-            x, self._params["weight"], self._params.get("bias"), **self.options
+            x, self._params["weight"], self._params.get("bias"), **self._options
         )
+
+    def _output_padding(self, x, output_size) -> tuple[int, int]:
+        """torch's ConvTranspose2d._output_padding: the output_padding giving output_size."""
+        spatial = x.shape[-2:] if isinstance(x, np.ndarray) and x.ndim in (3, 4) else None
+        if spatial is None:
+            raise ValueError(f"x must be (N, C, H, W) or (C, H, W), got {getattr(x, 'shape', x)!r}")
+        size = [int(v) for v in output_size]
+        if len(size) == x.ndim:  # torch accepts the whole output shape too
+            size = size[-2:]
+        if len(size) != 2:
+            raise ValueError(
+                f"output_size must have 2 or {x.ndim} elements (H_out, W_out or the whole "
+                f"output shape), got {len(size)}: {tuple(output_size)}"
+            )
+        pads = []
+        for a, (h, want) in enumerate(zip(spatial, size, strict=True)):
+            s, p, d = (self._pair("stride")[a], self._pair("padding")[a], self._pair("dilation")[a])
+            k = self._params["weight"].shape[2 + a]
+            smallest = (h - 1) * s - 2 * p + d * (k - 1) + 1
+            if not smallest <= want < smallest + s:
+                raise ValueError(
+                    f"requested an output size of {tuple(size)}, but valid sizes along axis "
+                    f"{2 + a} range from {smallest} to {smallest + s - 1} (for an input of "
+                    f"{tuple(spatial)}, stride {s}, padding {p}, dilation {d}, kernel {k})"
+                )
+            pads.append(want - smallest)
+        return tuple(pads)
+
+    def _pair(self, name: str) -> tuple[int, int]:
+        v = self.options[name]
+        return (v, v) if isinstance(v, int) else tuple(v)
 
     def backward(self, dy):
         self._need_forward(self._x)
         dx, dw, db = F.conv_transpose2d_backward(
-            dy, self._x, self._params["weight"], **self.options
+            dy, self._x, self._params["weight"], **self._options
         )
         self._grads["weight"] = dw
         if "bias" in self._params:

@@ -99,6 +99,27 @@ def test_pool_with_indices_then_unpool_twins(parity):
 
 
 @pytest.mark.torch
+@eq("IC-8", "MB-8")
+def test_max_pool_with_indices_then_unpool_twins(parity):
+    """MaxPool2d(return_indices=True) → MaxUnpool2d, as torch's modules are used."""
+    pool = tnn.MaxPool2d(3, stride=2, padding=1, return_indices=True)
+    unpool = tnn.MaxUnpool2d(3, stride=2, padding=1)
+    twin_pool, twin_unpool = ref_cnn.from_torch(pool), ref_cnn.from_torch(unpool)
+    x = np.random.default_rng(2).standard_normal((2, 3, 7, 6))
+    xt = t(x, True)
+    yt, it = pool(xt)
+    zt = unpool(yt, it, output_size=(7, 6))
+    y, i = twin_pool.forward(x)
+    np.testing.assert_array_equal(i, it.numpy())
+    z = twin_unpool.forward(y, i, output_size=(7, 6))
+    parity("y", y, n(yt))
+    parity("z", z, n(zt))
+    dz = np.random.default_rng(3).standard_normal(z.shape)
+    zt.backward(t(dz))
+    parity("dx", twin_pool.backward(twin_unpool.backward(dz)), n(xt.grad))
+
+
+@pytest.mark.torch
 def test_conv_transpose_twin_round_trips_to_torch():
     module = tnn.ConvTranspose2d(2, 4, 3, stride=2, groups=2).double()
     twin = ref_cnn.from_torch(module)

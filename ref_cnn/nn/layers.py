@@ -172,9 +172,22 @@ class _Stateless(Module):
 
 
 class MaxPool2d(_Stateless):
-    """Max pooling [MB-8, IC-8]; options as torch's MaxPool2d."""
+    """Max pooling [MB-8, IC-8]; options as torch's MaxPool2d.
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    With return_indices, forward returns (y, indices) as torch's module does (the flat
+    index h·W + w of each maximum in its input plane, for `MaxUnpool2d`); backward takes
+    the gradient of y only.
+    """
+
+    def __init__(
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        dilation=1,
+        return_indices=False,
+        ceil_mode=False,
+    ):
         super().__init__(
             kernel_size=kernel_size,
             stride=stride,
@@ -182,10 +195,14 @@ class MaxPool2d(_Stateless):
             dilation=dilation,
             ceil_mode=ceil_mode,
         )
+        self.return_indices = bool(return_indices)
+
+    def extra_repr(self):
+        return {**self.options, "return_indices": self.return_indices}
 
     def forward(self, x):
         self._x = x
-        return F.max_pool2d(x, **self.options)
+        return F.max_pool2d(x, **self.options, return_indices=self.return_indices)
 
     def backward(self, dy):
         self._need_forward(self._x)

@@ -73,9 +73,9 @@ def _linear(m: tnn.Linear, child, dtype):
 
 @register_converter(tnn.MaxPool2d)
 def _maxpool(m: tnn.MaxPool2d, child, dtype):
-    if m.return_indices:
-        raise _unsupported(m, "return_indices=True")
-    return L.MaxPool2d(m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode)
+    return L.MaxPool2d(
+        m.kernel_size, m.stride, m.padding, m.dilation, m.return_indices, m.ceil_mode
+    )
 
 
 @register_converter(tnn.AvgPool2d)

@@ -75,46 +75,41 @@ def test_twin_matches_torch_forward_and_every_gradient(build, shape, parity):
         parity(f"d{name}", grads[name], n(p.grad))
 
 
+# (pool with return_indices=True, the MaxUnpool2d that inverts it, input shape), built lazily
+# so that collecting the tests needs no torch
+POOL_UNPOOL = {
+    "adaptive-max-pool": (
+        lambda: tnn.AdaptiveMaxPool2d((2, 3), return_indices=True),
+        lambda: tnn.MaxUnpool2d(3, stride=(3, 2), padding=(0, 1)),
+        (2, 3, 6, 6),
+    ),
+    "max-pool-3x3-s2-p1": (
+        lambda: tnn.MaxPool2d(3, stride=2, padding=1, return_indices=True),
+        lambda: tnn.MaxUnpool2d(3, stride=2, padding=1),
+        (2, 3, 7, 6),
+    ),
+}
+
+
 @pytest.mark.torch
+@pytest.mark.parametrize("case", POOL_UNPOOL.values(), ids=POOL_UNPOOL.keys())
 @eq("IC-8", "MB-8")
-def test_pool_with_indices_then_unpool_twins(parity):
-    """AdaptiveMaxPool2d(return_indices=True) → MaxUnpool2d, as torch's modules are used."""
-    torch.manual_seed(0)
-    pool = tnn.AdaptiveMaxPool2d((2, 3), return_indices=True)
-    unpool = tnn.MaxUnpool2d(3, stride=(3, 2), padding=(0, 1))
+def test_pool_with_indices_then_unpool_twins(case, parity):
+    """A pool with return_indices=True → MaxUnpool2d, as torch's modules are used."""
+    make_pool, make_unpool, shape = case
+    pool, unpool = make_pool(), make_unpool()
     twin_pool, twin_unpool = ref_cnn.from_torch(pool), ref_cnn.from_torch(unpool)
     rng = np.random.default_rng(1)
-    x = rng.standard_normal((2, 3, 6, 6))
+    x = rng.standard_normal(shape)
     xt = t(x, True)
     yt, it = pool(xt)
-    zt = unpool(yt, it, output_size=(6, 6))
+    zt = unpool(yt, it, output_size=shape[-2:])
     y, i = twin_pool.forward(x)
     np.testing.assert_array_equal(i, it.numpy())
-    z = twin_unpool.forward(y, i, output_size=(6, 6))
+    z = twin_unpool.forward(y, i, output_size=shape[-2:])
     parity("y", y, n(yt))
     parity("z", z, n(zt))
     dz = rng.standard_normal(z.shape)
-    zt.backward(t(dz))
-    parity("dx", twin_pool.backward(twin_unpool.backward(dz)), n(xt.grad))
-
-
-@pytest.mark.torch
-@eq("IC-8", "MB-8")
-def test_max_pool_with_indices_then_unpool_twins(parity):
-    """MaxPool2d(return_indices=True) → MaxUnpool2d, as torch's modules are used."""
-    pool = tnn.MaxPool2d(3, stride=2, padding=1, return_indices=True)
-    unpool = tnn.MaxUnpool2d(3, stride=2, padding=1)
-    twin_pool, twin_unpool = ref_cnn.from_torch(pool), ref_cnn.from_torch(unpool)
-    x = np.random.default_rng(2).standard_normal((2, 3, 7, 6))
-    xt = t(x, True)
-    yt, it = pool(xt)
-    zt = unpool(yt, it, output_size=(7, 6))
-    y, i = twin_pool.forward(x)
-    np.testing.assert_array_equal(i, it.numpy())
-    z = twin_unpool.forward(y, i, output_size=(7, 6))
-    parity("y", y, n(yt))
-    parity("z", z, n(zt))
-    dz = np.random.default_rng(3).standard_normal(z.shape)
     zt.backward(t(dz))
     parity("dx", twin_pool.backward(twin_unpool.backward(dz)), n(xt.grad))
 

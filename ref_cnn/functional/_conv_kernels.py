@@ -73,15 +73,8 @@ def correlate(x: np.ndarray, w: np.ndarray, b, g: ConvGeometry) -> np.ndarray:
 
         def channels(block):  # output channels [o0, o1) of every image
             o0, o1 = block
-            prod = np.matmul(
-                km[0, o0:o1], cols, out=scratch("outputs", (o1 - o0, cols.shape[1]), x.dtype)
-            )
-            _to_nchw(
-                prod,
-                dataclasses.replace(g, c_out=o1 - o0),
-                None if b is None else b[o0:o1],
-                y[:, o0:o1],
-            )
+            gb, bb = dataclasses.replace(g, c_out=o1 - o0), None if b is None else b[o0:o1]
+            _product_to_nchw(km[:, o0:o1], cols, gb, bb, y[:, o0:o1])
 
         parallel_map(channels, _row_blocks(g.c_out))
         return y
@@ -120,10 +113,11 @@ def _columns(x: np.ndarray, g: ConvGeometry, per_image: bool = False, out=None) 
         cols = scratch("cols", (n, g.c_in, kh, kw, ho, wo), x.dtype)
         np.copyto(cols, view.transpose(0, 1, 4, 5, 2, 3))
         return cols.reshape(n, g.groups, rows, ho * wo)
-    cols = scratch("cols", (g.c_in, kh, kw, n, ho, wo), x.dtype) if out is None else out
-    np.copyto(cols, view.transpose(1, 4, 5, 0, 2, 3))
     if out is not None:
+        np.copyto(out, view.transpose(1, 4, 5, 0, 2, 3))
         return out
+    cols = scratch("cols", (g.c_in, kh, kw, n, ho, wo), x.dtype)
+    np.copyto(cols, view.transpose(1, 4, 5, 0, 2, 3))
     return cols.reshape(g.groups, rows, n * ho * wo)
 
 
@@ -139,8 +133,8 @@ def _kernel_heavy(g: ConvGeometry, itemsize: int) -> bool:
 
 
 def _batch_columns(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
-    """The column matrix of the whole batch, (C·kH·kW, N·H_out·W_out) (groups = 1), a fresh
-    array built piece by piece in parallel, each piece copying its own columns."""
+    """The column matrix of the whole batch, (1, C·kH·kW, N·H_out·W_out) (groups = 1), a
+    fresh array built piece by piece in parallel, each piece copying its own columns."""
     kh, kw = g.kernel
     cols = np.empty((g.c_in, kh, kw, g.n, *g.out_hw), dtype=x.dtype)
     parallel_map(
@@ -148,7 +142,7 @@ def _batch_columns(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
         pieces(g, x.itemsize),
         blas=False,
     )
-    return cols.reshape(g.c_in * kh * kw, -1)
+    return cols.reshape(1, g.c_in * kh * kw, -1)
 
 
 def _row_blocks(rows: int) -> list[tuple[int, int]]:
@@ -197,20 +191,25 @@ def _band(g: ConvGeometry, lo: int, hi: int, r0: int, r1: int) -> Piece:
     return Piece(lo, hi, r0, r1, i0, i1, piece, r0 == 0 and r1 == g.out_hw[0])
 
 
+def _image_step(g: ConvGeometry, itemsize: int) -> tuple[int, int, float]:
+    """(images per chunk, column bytes of one image, work per column byte) for `pieces` and
+    `_channel_blocks`: chunks of about TASK_COLUMN_BYTES (`threads.grain`), at most
+    COLUMN_BUDGET_BYTES, at least one image."""
+    per_image = max(g.c_in * g.kernel[0] * g.kernel[1] * g.out_hw[0] * g.out_hw[1] * itemsize, 1)
+    weight = _work_per_byte(g)
+    step = grain(g.n, per_image, TASK_COLUMN_BYTES, weight)
+    return min(step, max(1, COLUMN_BUDGET_BYTES // per_image)), per_image, weight
+
+
 def pieces(g: ConvGeometry, itemsize: int) -> list[Piece]:
     """Pieces covering the output of `g`, each with about TASK_COLUMN_BYTES of columns (at
     most COLUMN_BUDGET_BYTES): chunks of whole images or, where the batch has fewer than
     `threads.MIN_TASKS` images and one image's columns are more than a task, bands of output
     rows of one image (no piece under `threads.MIN_TASK_BYTES` of work). The cut depends on
     the shapes alone, never on the thread count (see `ref_cnn.threads`)."""
-    ho, wo = g.out_hw
-    row = max(
-        (g.c_in * g.kernel[0] * g.kernel[1]) * wo * itemsize, 1
-    )  # column bytes per output row
-    per_image = row * ho
-    weight = _work_per_byte(g)
-    step = grain(g.n, per_image, TASK_COLUMN_BYTES, weight)
-    step = min(step, max(1, COLUMN_BUDGET_BYTES // per_image))
+    ho = g.out_hw[0]
+    step, per_image, weight = _image_step(g, itemsize)
+    row = max(per_image // ho, 1)  # column bytes per output row
     chunks = spans(g.n, step)
     if step > 1 or not 0 < g.n < threads.MIN_TASKS:  # (an empty batch: one empty piece)
         return [_band(g, lo, hi, 0, ho) for lo, hi in chunks]
@@ -257,9 +256,15 @@ def _multiply(km: np.ndarray, x: np.ndarray, g: ConvGeometry, b, y: np.ndarray) 
     Returns the column matrix (a work buffer, valid until the next call that takes one).
     """
     cols = _columns(x, g)
-    prod = np.matmul(km, cols, out=scratch("outputs", (*km.shape[:2], cols.shape[2]), x.dtype))
-    _to_nchw(prod, g, b, y)
+    _product_to_nchw(km, cols, g, b, y)
     return cols
+
+
+def _product_to_nchw(km: np.ndarray, cols: np.ndarray, g: ConvGeometry, b, y: np.ndarray):
+    """y (N, C_out, H_out, W_out) = km (G, C_out/G, K) × cols (G, K, N·H_out·W_out) (+ b),
+    the product in this thread's work buffer on its way to y (`_to_nchw`)."""
+    shape = (*km.shape[:2], cols.shape[2])
+    _to_nchw(np.matmul(km, cols, out=scratch("outputs", shape, cols.dtype)), g, b, y)
 
 
 # ---------------------------------------------------------------- backward (IC-5, IC-7)
@@ -308,11 +313,7 @@ def _channel_blocks(g: ConvGeometry, itemsize: int):
     `pieces` cuts them and, where that gives fewer than `threads.MIN_TASKS` chunks (and
     groups = 1), the input channels cut into blocks as well, each block's dx and columns of
     dw its own (no task adds to another's). The cut depends on the shapes alone."""
-    kk, (ho, wo) = g.kernel[0] * g.kernel[1], g.out_hw
-    per_image = max(g.c_in * kk * ho * wo * itemsize, 1)
-    weight = _work_per_byte(g)
-    step = grain(g.n, per_image, TASK_COLUMN_BYTES, weight)
-    step = min(step, max(1, COLUMN_BUDGET_BYTES // per_image))
+    step, per_image, weight = _image_step(g, itemsize)
     chunks = spans(g.n, step)
     if len(chunks) >= threads.MIN_TASKS or g.groups > 1:
         return chunks, [(0, g.c_in)]
@@ -336,18 +337,16 @@ def _flipped_gradients(dy, x, w, g: ConvGeometry, gt: ConvGeometry):
     kt = _kernel_matrix(_flipped_kernel(w, g), gt)  # (G, C_g, O_g·kH·kW)
     dx = np.empty(x.shape, dtype=x.dtype)
     if _kernel_heavy(gt, x.itemsize):  # split by input channels: each task owns its rows
-        cols = _batch_columns(dy, gt)  # (O·kH·kW, N·H·W)
-        dwt = np.empty((g.c_in, cols.shape[0]), dtype=x.dtype)
+        cols = _batch_columns(dy, gt)  # (1, O·kH·kW, N·H·W)
+        dwt = np.empty((g.c_in, cols.shape[1]), dtype=x.dtype)
 
         def channels(block):  # input channels [c0, c1): their dx and their rows of dwt
             c0, c1 = block
-            prod = np.matmul(
-                kt[0, c0:c1], cols, out=scratch("outputs", (c1 - c0, cols.shape[1]), x.dtype)
-            )
-            _to_nchw(prod, dataclasses.replace(gt, c_out=c1 - c0), None, dx[:, c0:c1])  # IC-7
+            gc = dataclasses.replace(gt, c_out=c1 - c0)
+            _product_to_nchw(kt[:, c0:c1], cols, gc, None, dx[:, c0:c1])  # IC-7
             xm = scratch("padded", (c1 - c0, g.n, *g.in_hw), x.dtype)
             np.copyto(xm, x[:, c0:c1].transpose(1, 0, 2, 3))
-            np.matmul(xm.reshape(c1 - c0, -1), cols.T, out=dwt[c0:c1])  # IC-5
+            np.matmul(xm.reshape(c1 - c0, -1), cols[0].T, out=dwt[c0:c1])  # IC-5
 
         parallel_map(channels, _row_blocks(g.c_in))
         dwt, db = dwt[None], dy.sum(axis=(0, 2, 3))  # IC-6

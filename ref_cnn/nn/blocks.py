@@ -157,9 +157,8 @@ class Residual(Module):
 
     def forward(self, x):
         shortcut = x if self.downsample is None else self.downsample.forward(x)  # MB-17: W_s·a
-        return self.activation.forward(
-            _add(self.body.forward(x), shortcut)
-        )  # MB-16: ψ(z + a^[i−2])
+        z = _add(self.body.forward(x), shortcut)  # MB-16: z + a^[i−2]
+        return self.activation.forward(z)  # MB-16: ψ(·)
 
     def backward(self, dy):
         g = self.activation.backward(dy)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from ref_cnn import functional as F
+from ref_cnn._checks import pair
+from ref_cnn.functional.conv_transpose import transpose_output_size
 from ref_cnn.nn.initialise import Redrawable, default_init
 from ref_cnn.nn.module import Module
 
@@ -92,11 +94,14 @@ class ConvTranspose2d(Redrawable, Module):
                 f"output_size must have 2 or {x.ndim} elements (H_out, W_out or the whole "
                 f"output shape), got {len(size)}: {tuple(output_size)}"
             )
+        stride = pair(self.options["stride"], "stride", 1)
+        padding = pair(self.options["padding"], "padding", 0)
+        dilation = pair(self.options["dilation"], "dilation", 1)
         pads = []
         for a, (h, want) in enumerate(zip(spatial, size, strict=True)):
-            s, p, d = (self._pair("stride")[a], self._pair("padding")[a], self._pair("dilation")[a])
+            s, p, d = stride[a], padding[a], dilation[a]
             k = self._params["weight"].shape[2 + a]
-            smallest = (h - 1) * s - 2 * p + d * (k - 1) + 1
+            smallest = transpose_output_size(h, k, s, p, 0, d)  # output_padding 0
             if not smallest <= want < smallest + s:
                 raise ValueError(
                     f"requested an output size of {tuple(size)}, but valid sizes along axis "
@@ -105,10 +110,6 @@ class ConvTranspose2d(Redrawable, Module):
                 )
             pads.append(want - smallest)
         return tuple(pads)
-
-    def _pair(self, name: str) -> tuple[int, int]:
-        v = self.options[name]
-        return (v, v) if isinstance(v, int) else tuple(v)
 
     def backward(self, dy):
         self._need_forward(self._x)

@@ -31,8 +31,6 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TypeVar
 
-import numpy as np
-
 T = TypeVar("T")
 
 ENV_VAR = "REF_CNN_NUM_THREADS"
@@ -242,20 +240,6 @@ def grain(count: int, unit_bytes: int, task_bytes: int, weight: float = 1.0) -> 
     unit_bytes = max(int(unit_bytes), 1)
     step = min(round(task_bytes / unit_bytes), -(-count // MIN_TASKS))
     return max(1, step, math.ceil(MIN_TASK_BYTES / (unit_bytes * weight)))
-
-
-def matmul(a, b):
-    """a @ b for 2-D arrays, the rows of the result cut into tasks (BLAS on one thread in
-    each, see `parallel_map`), cut by the shapes alone: the thread count changes nothing."""
-    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
-    step = grain(a.shape[0], (a.shape[1] + b.shape[1]) * out.itemsize, 2**22)
-
-    def rows(span):
-        lo, hi = span
-        np.matmul(a[lo:hi], b, out=out[lo:hi])
-
-    parallel_map(rows, spans(a.shape[0], step))
-    return out
 
 
 def spans(n: int, grain: int) -> list[tuple[int, int]]:

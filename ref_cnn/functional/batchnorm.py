@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ref_cnn._checks import as_float_array, check_grad_shape
+from ref_cnn.functional.scratch import scratch
 from ref_cnn.threads import grain, parallel_map, spans
 
 AXES = (0, 2, 3)
@@ -54,15 +55,23 @@ def batch_norm_train(x, weight=None, bias=None, eps: float = 1e-5):
         )
     y, mean, var = np.empty_like(x), np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
 
-    def block(c, weight, bias):  # channels c
+    def block(c, weight, bias):  # channels c, written into y's block pass by pass
         xc = x[:, c]
-        mean[c] = xc.mean(axis=AXES)
-        var[c] = xc.var(axis=AXES)  # biased, as the normalisation uses
-        xhat = (xc - _channel(mean[c])) / _channel(np.sqrt(var[c] + eps))
-        y[:, c] = _affine(xhat, weight, bias)
+        mean[c] = xc.mean(axis=AXES)  # μ
+        d = np.subtract(xc, _channel(mean[c]), out=y[:, c])  # x − μ
+        var[c] = _mean_square(d)  # σ² = mean((x − μ)²), biased, as the normalisation uses
+        scale = 1 / np.sqrt(var[c] + eps)
+        d *= _channel(scale if weight is None else weight * scale)  # γ·x̂ = γ·(x − μ)/√(σ² + ε)
+        if bias is not None:
+            d += _channel(bias)  # + β
 
     _by_channels(block, x, weight, bias)
     return y, mean, var
+
+
+def _mean_square(d: np.ndarray) -> np.ndarray:
+    """mean(d²) per channel, the square in this thread's work buffer (no new array)."""
+    return np.multiply(d, d, out=scratch("batch norm", d.shape, d.dtype)).mean(axis=AXES)
 
 
 def _affine(xhat, weight, bias):
@@ -89,17 +98,23 @@ def batch_norm_train_backward(dy, x, weight=None, eps: float = 1e-5):
     c_all = x.shape[1]
     dx, dw, db = np.empty_like(x), np.empty(c_all, x.dtype), np.empty(c_all, x.dtype)
 
-    def block(c, weight):  # channels c
+    count = x.shape[0] * x.shape[2] * x.shape[3]  # M = N·H·W values per channel
+
+    def block(c, weight):  # channels c, written into dx's block pass by pass
         xc, dyc = x[:, c], dy[:, c]
-        mean, var = xc.mean(axis=AXES), xc.var(axis=AXES)
-        inv_std = 1 / np.sqrt(var + eps)
-        xhat = (xc - _channel(mean)) * _channel(inv_std)
-        g = dyc if weight is None else dyc * _channel(weight)
-        dx[:, c] = _channel(inv_std) * (
-            g - g.mean(axis=AXES, keepdims=True) - xhat * (g * xhat).mean(axis=AXES, keepdims=True)
-        )
+        d = np.subtract(xc, _channel(xc.mean(axis=AXES)), out=dx[:, c])  # x − μ
+        inv_std = 1 / np.sqrt(_mean_square(d) + eps)  # 1/√(σ² + ε)
+        work = scratch("batch norm", d.shape, d.dtype)
+        sum_dy = dyc.sum(axis=AXES)  # Σ dy (= ∂E/∂β)
+        sum_dy_xhat = np.multiply(dyc, d, out=work).sum(axis=AXES) * inv_std  # Σ dy·x̂ (= ∂E/∂γ)
+        k = inv_std if weight is None else weight * inv_std  # γ/√(σ² + ε)
+        # dx = (1/√(σ² + ε))·(g − mean(g) − x̂·mean(g·x̂)) with g = γ·dy, x̂ = (x − μ)/√(σ² + ε):
+        #    = k·dy − k·Σdy/M − (x − μ)·k·(1/√(σ² + ε))·Σdy·x̂/M
+        d *= _channel(-k * inv_std * sum_dy_xhat / count)
+        d += np.multiply(dyc, _channel(k), out=work)
+        d -= _channel(k * sum_dy / count)
         if weight is not None:
-            dw[c], db[c] = (dyc * xhat).sum(axis=AXES), dyc.sum(axis=AXES)
+            dw[c], db[c] = sum_dy_xhat, sum_dy
 
     _by_channels(block, x, weight)
     return (dx, None, None) if weight is None else (dx, dw, db)

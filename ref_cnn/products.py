@@ -57,12 +57,8 @@ def product(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.n
     # (B, …, M, step) and (B, …, step, N): the blocks of K as a leading stack axis
     ab = np.moveaxis(a[..., :head].reshape(*a.shape[:-1], blocks, step), -2, 0)
     bb = np.moveaxis(b[..., :head, :].reshape(*b.shape[:-2], blocks, step, n), -3, 0)
-    parts = np.matmul(ab, bb)  # (B, …, M, N)
-    if out is None:
-        out = np.empty(parts.shape[1:], dtype=parts.dtype)
-    np.copyto(out, parts[0])
-    for part in parts[1:]:  # Σ over the blocks, in order
-        out += part
+    # Σ over the blocks, in order (a reduction over the leading axis adds block by block)
+    out = np.matmul(ab, bb).sum(axis=0, out=out)  # (B, …, M, N) → (…, M, N)
     if head < k:  # the last K − B·step terms
         out += np.matmul(a[..., head:], b[..., head:, :])
     return out

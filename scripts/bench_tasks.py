@@ -2,6 +2,7 @@
 """Where ref_cnn's threads go: every task of a parallel region timed on its own.
 
     python scripts/bench_tasks.py 1 4 16     # one process per thread count
+    python scripts/bench_tasks.py --gil      # does NumPy's matmul let the GIL go?
 
 For a few ops (max-pool 2x2, conv2d layer (c) forward + backward, ReLU backward) it prints
 the median wall time of a call and, for one call, the number of tasks, the sum of their
@@ -42,6 +43,9 @@ def child(n: int) -> dict:
     wc = rng.standard_normal((64, 32, 3, 3)).astype(np.float32)
     dyc = rng.standard_normal((64, 64, 14, 14)).astype(np.float32)
     xr = rng.standard_normal((64, 64, 14, 14)).astype(np.float32)
+    xa = rng.standard_normal((200, 1, 28, 28)).astype(np.float32)
+    wa = rng.standard_normal((3, 1, 5, 5)).astype(np.float32)
+    dya = rng.standard_normal((200, 3, 24, 24)).astype(np.float32)
     ops = {
         "max_pool2d 2x2 fwd+bwd x(64,32,28,28)": lambda: (
             F.max_pool2d(x, 2),
@@ -52,6 +56,10 @@ def child(n: int) -> dict:
             F.conv2d_backward(dyc, xc, wc, padding=1),
         ),
         "relu_backward (64,64,14,14)": lambda: F.relu_backward(dyc, xr),
+        "conv2d fwd+bwd (dw only) AV x(200,1,28,28) w(3,1,5,5)": lambda: (
+            F.conv2d(xa, wa),
+            F.conv2d_backward(dya, xa, wa, need_dx=False),
+        ),
     }
     spent: list[float] = []
     original = threads.parallel_map
@@ -92,7 +100,54 @@ def child(n: int) -> dict:
     return out
 
 
+def gil_probe() -> None:
+    """Per-call time of a product with a long inner axis (K = 28,800) when two threads each
+    run their own, over the time on one thread: about 1 where NumPy lets the GIL go during
+    the product, about 2 where it keeps it. NumPy's matmul decides by the size of the
+    result (`ref_cnn.products`); `products.product` cuts small results' inner axis."""
+    import threading
+
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    sys.path.insert(0, str(ROOT))
+    from ref_cnn import products
+
+    def per_call(fn, n_threads: int) -> float:
+        times: list[float] = []
+
+        def work() -> None:
+            fn()
+            start = time.perf_counter()
+            for _ in range(40):
+                fn()
+            times.append((time.perf_counter() - start) / 40)
+
+        workers = [threading.Thread(target=work) for _ in range(n_threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        return max(times)
+
+    rng = np.random.default_rng(0)
+    print("result M x N | elements | np.matmul 2-thread / 1-thread | products.product")
+    with threadpool_limits(1):
+        for m, n in ((3, 25), (20, 25), (3, 167), (24, 25)):
+            a = rng.standard_normal((m, 28800)).astype(np.float32)
+            b = rng.standard_normal((28800, n)).astype(np.float32)
+            ratios = [
+                per_call(lambda f=f, a=a, b=b: f(a, b), 2)
+                / per_call(lambda f=f, a=a, b=b: f(a, b), 1)
+                for f in (np.matmul, products.product)
+            ]
+            print(f"{m} x {n} | {m * n} | {ratios[0]:.2f} | {ratios[1]:.2f}")
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--gil"]:
+        gil_probe()
+        return 0
     if argv[:1] == ["--child"]:
         print(json.dumps(child(int(argv[1]))))
         return 0

@@ -69,7 +69,9 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     each, see `threads.parallel_map`), cut by the shapes alone: the thread count changes
     nothing. Each task's rows are a `product`."""
     out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
-    step = grain(a.shape[0], (a.shape[1] + b.shape[1]) * out.itemsize, 2**22)
+    # a row's work: its bytes, and 2·N multiply-adds per element of a, about 32 of which cost
+    # as much as copying the element (as conv's `_work_per_byte`)
+    step = grain(a.shape[0], (a.shape[1] + b.shape[1]) * out.itemsize, 2**22, 1 + b.shape[1] / 32)
 
     def rows(span):
         lo, hi = span

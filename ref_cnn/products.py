@@ -69,9 +69,10 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     each, see `threads.parallel_map`), cut by the shapes alone: the thread count changes
     nothing. Each task's rows are a `product`."""
     out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
-    # a row's work: its bytes, and 2·N multiply-adds per element of a, about 32 of which cost
-    # as much as copying the element (as conv's `_work_per_byte`)
-    step = grain(a.shape[0], (a.shape[1] + b.shape[1]) * out.itemsize, 2**22, 1 + b.shape[1] / 32)
+    # a row's work: its K + N elements, and K·N multiply-adds, about 32 of which cost as much
+    # as copying an element (as conv's `_work_per_byte`); an outer product (K = 1) is a copy
+    k, n = a.shape[1], b.shape[1]
+    step = grain(a.shape[0], (k + n) * out.itemsize, 2**22, 1 + k * n / (k + n) / 32)
 
     def rows(span):
         lo, hi = span

@@ -3,7 +3,11 @@
 NumPy runs its matrix products on the BLAS library's threads, but everything else (the
 column copies of conv2d, the scatter-adds, the layout transposes, pooling, elementwise
 passes) on the one thread that called it. ref_cnn splits that work over a pool of threads:
-NumPy releases the GIL inside its loops, so the threads run at the same time.
+NumPy releases the GIL inside its loops, so the threads run at the same time. Not inside
+all of them: matmul keeps it for results of up to 500 elements (`ref_cnn.products` works
+around that), and every call takes it back on return, as does the Python between calls. So
+tasks are few and long, and the kernels keep their Python light (`_pool_kernels.Phases`
+computes its layout once per call, not per block).
 
 The number of threads is, in this order of precedence:
 
@@ -138,11 +142,15 @@ def _one_blas_thread() -> Iterator[None]:
     """BLAS on one thread for the duration (threadpoolctl; the setting is process-wide, so
     it is taken only while the calling thread waits on its tasks)."""
     controller = _blas_controller()
-    if not controller or blas_num_threads() == 1:
+    libs = [lib for lib in controller.lib_controllers if lib.num_threads > 1] if controller else []
+    counts = [lib.num_threads for lib in libs]
+    for lib in libs:  # (threadpoolctl's limit() context does the same in 3x the time)
+        lib.set_num_threads(1)
+    try:
         yield
-        return
-    with controller.limit(limits=1):
-        yield
+    finally:
+        for lib, count in zip(libs, counts, strict=True):
+            lib.set_num_threads(count)
 
 
 def _executor(size: int) -> ThreadPoolExecutor:

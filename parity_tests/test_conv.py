@@ -226,6 +226,27 @@ def test_untied_bias_matches_torch(dtype, parity):
         parity(name, ours, n(ref.grad))
 
 
+@pytest.mark.torch
+def test_untied_bias_takes_an_unbatched_sample(parity):
+    """(C, H, W) in, (C_out, H_out, W_out) out, as conv2d and torch: the same numbers as the
+    batch of one, and db is δ itself (no batch to sum over)."""
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((2, 6, 5)), rng.standard_normal((4, 2, 3, 2))
+    b = rng.standard_normal((4, 6, 6))
+    y = conv2d_untied(x, w, b, padding=1)
+    dy = rng.standard_normal(y.shape)
+    xt, wt, bt = t(x, True), t(w, True), t(b, True)
+    yt = tf.conv2d(xt, wt, padding=1) + bt
+    yt.backward(t(dy))
+    assert y.shape == (4, 6, 6)
+    parity("y", y, n(yt))
+    for name, ours, ref in zip(
+        ("dx", "dw", "db"), conv2d_untied_backward(dy, x, w, padding=1), (xt, wt, bt), strict=True
+    ):
+        assert ours.shape == ref.shape
+        parity(name, ours, n(ref.grad))
+
+
 @eq("AV-14", "IC-5")
 def test_filter_gradient_is_input_correlated_with_delta(parity):
     """AV-14 / IC-5 written out with scipy: ∂E/∂f = Σ_n X_n ⋆ δ_n (valid correlation)."""

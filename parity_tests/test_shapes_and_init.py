@@ -97,6 +97,15 @@ def test_im2col_matches_torch_unfold(kw, parity):
         parity("y", by_patches, F.conv2d(x, f), witness="conv2d")
 
 
+@pytest.mark.torch
+def test_im2col_takes_an_unbatched_sample(parity):
+    """(C, H, W) in, (C·kH·kW, L) out, as torch's unfold."""
+    x = np.random.default_rng(1).standard_normal((3, 9, 8))
+    cols = F.im2col(x, kernel_size=3, padding=1)
+    assert cols.shape == (27, 72)
+    parity("cols", cols, n(tf.unfold(t(x), kernel_size=3, padding=1)))
+
+
 @eq("AV-4")
 @pytest.mark.torch
 def test_flatten_matches_torch_and_gives_1728_for_the_av_network(parity):

@@ -276,8 +276,9 @@ def conv2d_untied(x, w, b, stride=1, padding=0, dilation=1, groups=1) -> np.ndar
     """Convolution with an untied bias, one per output position [IC-4], as IC's code.
 
     y = conv2d(x, w) + b with b of shape (C_out, H_out, W_out) broadcast over the batch.
+    x may be one unbatched sample (C, H, W), as for `conv2d`.
     """
-    g = conv_geometry(x, w, None, stride, padding, dilation, groups)
+    g = conv_geometry(batched(x)[0], w, None, stride, padding, dilation, groups)
     b = as_float_array(b, "b", ndim=3)
     same_dtype(x=x, b=b)
     if b.shape != g.out_shape[1:]:
@@ -288,6 +289,8 @@ def conv2d_untied(x, w, b, stride=1, padding=0, dilation=1, groups=1) -> np.ndar
 
 
 def conv2d_untied_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
-    """Gradients of `conv2d_untied` [IC-5, IC-6, IC-7]: db = ∂E/∂B_i = δ_i summed over N only."""
+    """Gradients of `conv2d_untied` [IC-5, IC-6, IC-7]: db = ∂E/∂B_i = δ_i summed over N only
+    (δ itself for an unbatched sample)."""
     dx, dw, _ = conv2d_backward(dy, x, w, stride, padding, dilation, groups)
-    return dx, dw, dy.sum(axis=0)  # IC-6 (untied): ∂E/∂B_i = ∂E/∂Y_i per position
+    dy4, _ = batched(dy, "dy")
+    return dx, dw, dy4.sum(axis=0)  # IC-6 (untied): ∂E/∂B_i = ∂E/∂Y_i per position

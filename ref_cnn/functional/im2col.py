@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ref_cnn._checks import as_float_array, pair
+from ref_cnn._checks import batched, pair, unbatch
 from ref_cnn.functional.shapes import conv_output_size
 
 Padding2 = tuple[tuple[int, int], tuple[int, int]]
@@ -70,14 +70,15 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
     """Patch matrix of an NCHW batch [AV-3], identical to `torch.nn.functional.unfold`.
 
     Args:
-        x: (N, C, H, W).
+        x: (N, C, H, W), or one unbatched sample (C, H, W) as torch's unfold takes.
         kernel_size, stride, padding, dilation: int or (int, int).
 
     Returns:
-        (N, C·kH·kW, L) with L = H_out·W_out patches; rows ordered (c, m, q) and columns
-        (i, j) row-major, as torch. For AV's 28×28 image and 5×5 filter, L = 576.
+        (N, C·kH·kW, L) with L = H_out·W_out patches ((C·kH·kW, L) for an unbatched x); rows
+        ordered (c, m, q) and columns (i, j) row-major, as torch. For AV's 28×28 image and
+        5×5 filter, L = 576.
     """
-    x = as_float_array(x, "x", ndim=4)
+    x, added = batched(x)
     k = pair(kernel_size, "kernel_size", 1)
     s = pair(stride, "stride", 1)
     p = pair(padding, "padding", 0)
@@ -91,7 +92,8 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
     view = windows(pad_nchw(x, ((p[0], p[0]), (p[1], p[1]))), k, s, d, out)
     n, c = x.shape[:2]
     # (N, C, H_out, W_out, kH, kW) → (N, C, kH, kW, H_out, W_out) → (N, C·kH·kW, L)
-    return view.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * k[0] * k[1], out[0] * out[1])
+    cols = view.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * k[0] * k[1], out[0] * out[1])
+    return unbatch(cols, added)
 
 
 def flatten(x) -> np.ndarray:

@@ -340,8 +340,9 @@ def test_two_layers_interleaved_do_not_share_results(second, parity):
         ((2, 4, 9, 8), (4, 4, 3, 3), {"padding": 1}),
         ((2, 4, 9, 8), (2, 2, 3, 2), {"padding": (2, 1), "dilation": 2, "groups": 2}),
         ((3, 3, 8, 7), (3, 3, 4, 4), {"padding": "same"}),
+        ((2, 3, 9, 8), (6, 3, 3, 3), {"padding": 1}),  # C_out = 2·C_in (FLIP_RATIO)
     ],
-    ids=["pad-1", "groups-2-dilation-2", "same-even-kernel"],
+    ids=["pad-1", "groups-2-dilation-2", "same-even-kernel", "twice-the-outputs"],
 )
 @pytest.mark.engineering
 @pytest.mark.torch

@@ -169,6 +169,7 @@ def test_spans_cover_the_range_in_order(n, grain):
 CONV_CASES = {
     "3x3-p1-flipped": ((6, 4, 9, 8), (4, 4, 3, 3), {"padding": 1}),
     "3x3-more-outputs": ((6, 3, 9, 8), (8, 3, 3, 3), {"padding": 1}),
+    "3x3-twice-the-outputs-flipped": ((6, 3, 9, 8), (6, 3, 3, 3), {"padding": 1}),
     "7x7-s2-p3": ((5, 3, 16, 15), (4, 3, 7, 7), {"stride": 2, "padding": 3}),
     "1-channel-per-image": ((7, 1, 12, 12), (6, 1, 5, 5), {}),
     "groups-dilation": (

@@ -142,15 +142,15 @@ def _one_blas_thread() -> Iterator[None]:
     """BLAS on one thread for the duration (threadpoolctl; the setting is process-wide, so
     it is taken only while the calling thread waits on its tasks)."""
     controller = _blas_controller()
-    libs = [lib for lib in controller.lib_controllers if lib.num_threads > 1] if controller else []
-    counts = [lib.num_threads for lib in libs]
-    for lib in libs:  # (threadpoolctl's limit() context does the same in 3x the time)
+    counts = [(lib, lib.num_threads) for lib in controller.lib_controllers] if controller else []
+    counts = [(lib, n) for lib, n in counts if n > 1]  # each library's count, read once
+    for lib, _ in counts:  # (threadpoolctl's limit() context does the same in 3x the time)
         lib.set_num_threads(1)
     try:
         yield
     finally:
-        for lib, count in zip(libs, counts, strict=True):
-            lib.set_num_threads(count)
+        for lib, n in counts:
+            lib.set_num_threads(n)
 
 
 def _executor(size: int) -> ThreadPoolExecutor:

@@ -26,11 +26,11 @@ from __future__ import annotations
 import os
 import sys
 
-FORCED_KERNEL_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+from bench_machine import FORCED_KERNEL_VARS, default_kernel_env
+
 if __name__ == "__main__" and any(v in os.environ for v in FORCED_KERNEL_VARS):
     # Start again on BLAS's default kernel (the variables are read when the library loads).
-    env = {k: v for k, v in os.environ.items() if k not in FORCED_KERNEL_VARS}
-    os.execve(sys.executable, [sys.executable, *sys.argv], env)
+    os.execve(sys.executable, [sys.executable, *sys.argv], default_kernel_env())
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -168,18 +168,6 @@ def child(args) -> int:
     return 0
 
 
-def sweep_env(threads: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in FORCED_KERNEL_VARS}
-    for var in (
-        "OPENBLAS_NUM_THREADS",
-        "OMP_NUM_THREADS",
-        "MKL_NUM_THREADS",
-        "REF_CNN_NUM_THREADS",
-    ):
-        env[var] = str(threads)
-    return env
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description="Benchmark ref_cnn against torch on the CPU over thread counts; write BENCHMARKS.md."
@@ -231,7 +219,7 @@ def main(argv=None) -> int:
                 cmd += ["--child", str(threads), "--json", str(out)] + (
                     ["--first"] if i == 0 else []
                 )
-                subprocess.run(cmd, env=sweep_env(threads), check=True)
+                subprocess.run(cmd, env=default_kernel_env(threads), check=True)
                 runs.append(json.loads(out.read_text()))
                 if args.json_out:  # after each count: a run cut short keeps what it measured
                     args.json_out.write_text(json.dumps(runs))

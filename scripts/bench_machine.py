@@ -8,6 +8,21 @@ import platform
 import re
 from pathlib import Path
 
+# Variables that force one BLAS kernel (this project's development machine sets them); the
+# benchmarks run without them, on the kernel the library picks for the CPU.
+FORCED_KERNEL_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "REF_CNN_NUM_THREADS")
+
+
+def default_kernel_env(threads: int | None = None) -> dict[str, str]:
+    """os.environ without FORCED_KERNEL_VARS; given a thread count, with BLAS's, OpenMP's
+    and ref_cnn's thread counts set to it (for a child process)."""
+    env = {k: v for k, v in os.environ.items() if k not in FORCED_KERNEL_VARS}
+    if threads is not None:
+        env.update({var: str(threads) for var in THREAD_VARS})
+    return env
+
+
 SIMD = re.compile(r"^(sse4_2|avx|avx2|fma|f16c|avx512\w*|avx_vnni\w*|amx\w*|sve\w*|asimd\w*|neon)$")
 
 
@@ -66,9 +81,7 @@ def machine_info() -> dict:
 
     model, flags = cpu_model_and_flags()
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    forced = {
-        k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ
-    }
+    forced = {k: os.environ[k] for k in FORCED_KERNEL_VARS if k in os.environ}
     return {
         "cpu": model,
         "flags": flags,

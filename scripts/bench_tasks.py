@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench_machine import default_kernel_env
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -154,17 +156,9 @@ def main(argv: list[str]) -> int:
     counts = [int(a) for a in argv] or [1, len(os.sched_getaffinity(0))]
     print("threads | op | ms per call | tasks | sum of task ms | median task | slowest task")
     for n in counts:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-        }
-        env.update(
-            {v: str(n) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-        )
         res = subprocess.run(
             [sys.executable, __file__, "--child", str(n)],
-            env=env,
+            env=default_kernel_env(n),
             check=True,
             capture_output=True,
             text=True,

@@ -94,6 +94,27 @@ def test_twin_matches_torch_forward_and_every_gradient(build, shape, dtype, pari
         parity(f"d{name}", grads[name], n(p.grad))
 
 
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflect"])
+@pytest.mark.torch
+def test_first_layer_without_input_grad_matches_torch_input_without_grad(padding_mode, parity):
+    """need_input_grad = False: the parameter gradients of torch's stack run on an input that
+    needs no gradient, and backward returns None."""
+    torch.manual_seed(0)
+    module = tnn.Sequential(
+        tnn.Conv2d(2, 4, 3, padding=1, padding_mode=padding_mode), tnn.ReLU(), tnn.Conv2d(4, 3, 3)
+    ).double()
+    twin = ref_cnn.from_torch(module)
+    twin[0].need_input_grad = False
+    x = np.random.default_rng(0).standard_normal((2, 2, 7, 6))
+    yt = module(t(x))  # an input without requires_grad: torch computes no dx
+    dy = np.random.default_rng(1).standard_normal(tuple(yt.shape))
+    yt.backward(t(dy))
+    parity("y", twin.forward(x), n(yt))
+    assert twin.backward(dy) is None
+    for name, p in module.named_parameters():
+        parity(f"d{name}", twin.grads()[name], n(p.grad))
+
+
 @pytest.mark.parametrize("size", [1, 3, (2, 5), (7, 4)], ids=["1", "3", "2x5", "7x4-upsample-rows"])
 @pytest.mark.torch
 def test_adaptive_avg_pool_matches_torch(size, parity):

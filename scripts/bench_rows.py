@@ -197,6 +197,7 @@ def training_rows(dtype):
     data = mnist_subset()
     xb, yb = data.x[:64].astype(dtype), data.y[:64]
     model = models.lenet().astype(dtype)
+    model[0].need_input_grad = False  # as torch, which computes no gradient for the images
     opt = optim.SGD(model, lr=0.05, momentum=0.9)
     tmodel = models.torch_twin("lenet").to(torch.float32 if dtype == np.float32 else torch.float64)
     ref_cnn.to_torch(model, tmodel)
@@ -227,6 +228,7 @@ def resnet_rows(dtype, batch):
         .train()
     )
     twin = ref_cnn.from_torch(module, dtype=dtype)
+    dict(twin.children())["conv1"].need_input_grad = False  # torch's input needs no gradient
     x = np.random.default_rng(3).standard_normal((batch, 3, 224, 224)).astype(dtype)
     xt = torch.tensor(x)
     dy = np.random.default_rng(4).standard_normal((batch, 1000)).astype(dtype)

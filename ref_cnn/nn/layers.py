@@ -27,7 +27,13 @@ class Conv2d(Redrawable, Module):
         rng: numpy Generator for torch's default initialisation (kaiming-uniform, a = √5).
 
     Shape: (N, C_in, H, W) → (N, C_out, H_out, W_out).
+
+    Set `need_input_grad = False` on a layer that sees the network's input (which needs no
+    gradient, as a torch input without `requires_grad`): its backward then fills the
+    parameter gradients only and returns None, skipping the cost of ∂E/∂x (IC-7).
     """
+
+    need_input_grad = True
 
     def __init__(
         self,
@@ -80,8 +86,11 @@ class Conv2d(Redrawable, Module):
         self._need_forward(self._x)
         backward = F.conv2d_untied_backward if self.untied else F.conv2d_backward
         x = self._x if self.pad is None else F.pad(self._x, *self.pad)
-        dx, dw, db = backward(dy, x, self._params["weight"], **self.options)
-        if self.pad is not None:  # back through the border: the positions it copied
+        skip = {} if self.untied or self.need_input_grad else {"need_dx": False}
+        dx, dw, db = backward(dy, x, self._params["weight"], **self.options, **skip)
+        if not self.need_input_grad:
+            dx = None
+        elif self.pad is not None:  # back through the border: the positions it copied
             dx = F.pad_backward(dx, self._x, *self.pad)
         self._grads["weight"] = dw
         if "bias" in self._params:

@@ -250,6 +250,10 @@ def parallel_map(fn: Callable[[T], object], items: Sequence[T], blas: bool = Tru
 # that machine, 4 against 16 at 4, 8 and 16 threads: 4 was faster on layer (c) (13-21 ms
 # against 30-39 at 16 threads) and ResNet-18 (970-1120 ms against 1050-1320), equal on (d);
 # on the 2-core machine at 2 threads (c) 16.5 against 20.7 ms, ResNet-18 899 against 947 ms.
+# Again on the later code (16 cores, in one process): 16 lost on (c) (16.8 against 10.4 ms at
+# 16 threads, 11.3 against 7.9 at 8) and ResNet-18 (639 against 617, 686 against 614 ms); 8
+# came out within the noise (9.7 / 545 at 16 threads, 8.4 / 611 at 8). Once four or more
+# threads contend, each NumPy call costs about 7 us of the GIL, one call at a time.
 MIN_TASKS = 4
 MIN_TASK_BYTES = 2**21
 

@@ -3,6 +3,7 @@
 
     python scripts/bench_tasks.py 1 4 16     # one process per thread count
     python scripts/bench_tasks.py --gil      # does NumPy's matmul let the GIL go?
+    python scripts/bench_tasks.py --limits   # GIL cost per call, memory bandwidth, by threads
 
 For a few ops (max-pool 2x2, conv2d layer (c) forward + backward, ReLU backward) it prints
 the median wall time of a call and, for one call, the number of tasks, the sum of their
@@ -146,9 +147,67 @@ def gil_probe() -> None:
             print(f"{m} x {n} | {m * n} | {ratios[0]:.2f} | {ratios[1]:.2f}")
 
 
+def _thread_counts() -> list[int]:
+    cpus = len(os.sched_getaffinity(0))
+    return sorted({1, 2, *(2**k for k in range(2, cpus.bit_length()) if 2**k <= cpus), cpus})
+
+
+def _in_threads(jobs: list) -> float:
+    """Wall time of running every job on a thread of its own, all at once."""
+    import threading
+
+    workers = [threading.Thread(target=job) for job in jobs]
+    start = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return time.perf_counter() - start
+
+
+def limits_probe() -> None:
+    """The two limits of ref_cnn's threads on this machine, by thread count:
+
+    - the GIL: T threads each make 20,000 NumPy calls of about a microsecond of work (each
+      call lets the GIL go and takes it back); the time per call over all threads together.
+      Where it grows past the 1-thread time, the calls queue for the GIL: a region of many
+      tasks × many calls costs that much per call, one call at a time;
+    - memory bandwidth: T threads each copy their own slice of a 256 MiB float32 array
+      (NumPy releases the GIL in the copy); read + write bytes per second. Passes over
+      memory (column matrices, layout copies, batch norm, pooling) gain no more than this
+      from more threads.
+    """
+    import statistics
+
+    import numpy as np
+
+    a, b = np.ones(4096, np.float32), np.ones(4096, np.float32)
+    src = np.ones(64 * 2**20, np.float32)
+    dst = np.empty_like(src)
+
+    def short_calls() -> None:
+        for _ in range(20000):
+            np.add(a, b, out=b)
+
+    def copy(lo: int, hi: int) -> None:
+        np.copyto(dst[lo:hi], src[lo:hi])
+
+    print("threads | us per short NumPy call (all threads) | copy GB/s (read + write)")
+    for n in _thread_counts():
+        per_call = _in_threads([short_calls] * n) / (20000 * n) * 1e6
+        cuts = [(src.size * i // n, src.size * (i + 1) // n) for i in range(n)]
+        jobs = [lambda c=c: copy(*c) for c in cuts]
+        _in_threads(jobs)  # first touch of dst
+        seconds = statistics.median(_in_threads(jobs) for _ in range(5))
+        print(f"{n} | {per_call:.2f} | {2 * src.nbytes / seconds / 1e9:.1f}")
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--gil"]:
         gil_probe()
+        return 0
+    if argv[:1] == ["--limits"]:
+        limits_probe()
         return 0
     if argv[:1] == ["--child"]:
         print(json.dumps(child(int(argv[1]))))

@@ -101,3 +101,38 @@ def test_av14_form_refuses_multichannel_images():
     x, f = np.zeros((1, 2, 6, 6)), np.zeros((1, 2, 3, 3))
     with pytest.raises(ValueError, match="single-channel"):
         literal.av14_filter_gradient(np.zeros((1, 1, 4, 4)), x, f)
+
+
+UNBATCHED = [
+    pytest.param(
+        "conv2d", {"stride": 2, "padding": 1}, id="conv2d-s2-p1", marks=eq("IC-4", "IC-7")
+    ),
+    pytest.param(
+        "max_pool2d",
+        {"kernel_size": 3, "stride": 2, "padding": 1},
+        id="max-3x3-s2-p1",
+        marks=eq("IC-8"),
+    ),
+    pytest.param(
+        "avg_pool2d", {"kernel_size": 2, "ceil_mode": True}, id="avg-2x2-ceil", marks=eq("IC-9")
+    ),
+]
+
+
+@pytest.mark.parametrize(("op", "kw"), UNBATCHED)
+@pytest.mark.torch
+def test_layer_loops_take_an_unbatched_sample(op, kw, parity):
+    """(C, H, W) in, (C_out, H_out, W_out) and dx (C, H, W) out, as the fast ops and torch."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 7, 6))
+    args = (rng.standard_normal((3, 2, 3, 3)),) if op == "conv2d" else ()
+    y = getattr(literal, op)(x, *args, **kw)
+    xt = t(x, True)
+    yt = getattr(tf, op)(xt, *(t(a) for a in args), **kw)
+    dy = rng.standard_normal(tuple(yt.shape))
+    yt.backward(t(dy))
+    dx = getattr(literal, f"{op}_backward")(dy, x, *args, **kw)
+    dx = dx[0] if op == "conv2d" else dx
+    assert y.shape == tuple(yt.shape) and dx.shape == x.shape
+    parity("y", y, n(yt))
+    parity("dx", dx, n(xt.grad))

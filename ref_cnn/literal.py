@@ -3,9 +3,12 @@ that the vectorised ops in `ref_cnn.functional` are tested equal to.
 
 Every function here takes the same arguments as its fast twin and reuses its argument
 checks and output-size formulas, so the two differ only in how the sum is evaluated.
+Like their twins (and torch), the layer loops also take one unbatched sample (C, H, W).
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -42,6 +45,26 @@ def correlate2d(a, k, mode="valid"):
     return out
 
 
+def _one_sample_too(images: int):
+    """Let a loop over batches take one unbatched sample, as torch does: where its first
+    `images` arguments are all (C, H, W), they get a batch axis of one, and the batch axis is
+    dropped again from the result (the first result, where there are several: dx of a
+    backward pass; the parameter gradients have no batch axis)."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            if len(args) < images or any(np.ndim(a) != 3 for a in args[:images]):
+                return fn(*args, **kwargs)
+            out = fn(*(np.asarray(a)[None] for a in args[:images]), *args[images:], **kwargs)
+            return (out[0][0], *out[1:]) if isinstance(out, tuple) else out[0]
+
+        return run
+
+    return wrap
+
+
+@_one_sample_too(images=1)
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """MB-5 / IC-4 as written: every output pixel is a sum over channels and the filter."""
     g = conv_geometry(x, w, b, stride, padding, dilation, groups)
@@ -66,6 +89,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     return y
 
 
+@_one_sample_too(images=2)
 def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
     """Each forward product w·x sends dy·x to ∂E/∂w and dy·w to ∂E/∂x [IC-5, IC-6, IC-7]."""
     g = conv_geometry(x, w, None, stride, padding, dilation, groups)
@@ -235,6 +259,7 @@ def _first_max(x2d, g, i, j):
     return where
 
 
+@_one_sample_too(images=1)
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """IC-8: the window maximum, windows read one by one."""
     g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
@@ -247,6 +272,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     return y
 
 
+@_one_sample_too(images=2)
 def max_pool2d_backward(dy, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """IC-8: each dy goes to the first maximum of its window."""
     g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
@@ -270,6 +296,7 @@ def _avg_divisor(g, i, j, count_include_pad):
     return size
 
 
+@_one_sample_too(images=1)
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """IC-9: the window mean, torch's divisor rule."""
     g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
@@ -283,6 +310,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     return y
 
 
+@_one_sample_too(images=2)
 def avg_pool2d_backward(
     dy, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
 ):

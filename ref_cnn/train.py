@@ -153,6 +153,7 @@ def train(cfg: Config, resume: Path | None = None, progress: bool = True, log=pr
     out = Path(cfg.out)
     splits = load_splits(cfg)
     model = models.build(cfg.model, cfg.seed)
+    model[0].need_input_grad = False  # no gradient for the images (torch computes none either)
     opt = make_optimizer(cfg, model)
     state = State()
     if resume is not None:

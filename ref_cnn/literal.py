@@ -12,7 +12,7 @@ import functools
 
 import numpy as np
 
-from ref_cnn._checks import as_float_array, check_grad_shape
+from ref_cnn._checks import as_float_array, batched, check_grad_shape, unbatch
 from ref_cnn.functional.conv import conv_geometry
 from ref_cnn.functional.conv_transpose import transpose_geometry
 from ref_cnn.functional.correlate import MODES
@@ -46,18 +46,23 @@ def correlate2d(a, k, mode="valid"):
 
 
 def _one_sample_too(images: int):
-    """Let a loop over batches take one unbatched sample, as torch does: where its first
-    `images` arguments are all (C, H, W), they get a batch axis of one, and the batch axis is
-    dropped again from the result (the first result, where there are several: dx of a
-    backward pass; the parameter gradients have no batch axis)."""
+    """Let a loop over batches take one unbatched sample, as its fast twin does: x (the
+    `images`-th argument, after dy in a backward pass) decides, as in `functional` (`batched`);
+    an unbatched x and its dy get a batch axis of one, dropped again from the result (the
+    first result, where there are several: dx of a backward pass; the parameter gradients
+    have no batch axis)."""
 
     def wrap(fn):
         @functools.wraps(fn)
         def run(*args, **kwargs):
-            if len(args) < images or any(np.ndim(a) != 3 for a in args[:images]):
+            if len(args) < images:
                 return fn(*args, **kwargs)
-            out = fn(*(np.asarray(a)[None] for a in args[:images]), *args[images:], **kwargs)
-            return (out[0][0], *out[1:]) if isinstance(out, tuple) else out[0]
+            x, added = batched(args[images - 1])
+            dy = [np.asarray(a)[None] if added else a for a in args[: images - 1]]
+            out = fn(*dy, x, *args[images:], **kwargs)
+            if isinstance(out, tuple):
+                return (unbatch(out[0], added), *out[1:])
+            return unbatch(out, added)
 
         return run
 

@@ -108,7 +108,6 @@ def gil_probe() -> None:
     run their own, over the time on one thread: about 1 where NumPy lets the GIL go during
     the product, about 2 where it keeps it. NumPy's matmul decides by the size of the
     result (`ref_cnn.products`); `products.product` cuts small results' inner axis."""
-    import threading
 
     import numpy as np
     from threadpoolctl import threadpool_limits
@@ -126,11 +125,7 @@ def gil_probe() -> None:
                 fn()
             times.append((time.perf_counter() - start) / 40)
 
-        workers = [threading.Thread(target=work) for _ in range(n_threads)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
+        _in_threads([work] * n_threads)
         return max(times)
 
     rng = np.random.default_rng(0)

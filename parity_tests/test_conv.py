@@ -247,6 +247,18 @@ def test_untied_bias_takes_an_unbatched_sample(parity):
         parity(name, ours, n(ref.grad))
 
 
+def test_untied_backward_without_dx_gives_the_same_parameter_gradients(parity):
+    """need_dx=False (a first layer): dx is None, dw and db are those of the full backward."""
+    rng = np.random.default_rng(8)
+    x, w = rng.standard_normal((2, 2, 6, 5)), rng.standard_normal((4, 2, 3, 2))
+    dy = rng.standard_normal((2, 4, 6, 6))
+    _, dw, db = conv2d_untied_backward(dy, x, w, padding=1)
+    none, dw_only, db_only = conv2d_untied_backward(dy, x, w, padding=1, need_dx=False)
+    assert none is None
+    parity("dw", dw_only, dw, witness="full backward")
+    parity("db", db_only, db, witness="full backward")
+
+
 @eq("AV-14", "IC-5")
 def test_filter_gradient_is_input_correlated_with_delta(parity):
     """AV-14 / IC-5 written out with scipy: ∂E/∂f = Σ_n X_n ⋆ δ_n (valid correlation)."""

@@ -288,9 +288,9 @@ def conv2d_untied(x, w, b, stride=1, padding=0, dilation=1, groups=1) -> np.ndar
     return conv2d(x, w, None, stride, padding, dilation, groups) + b  # IC-4: Y_i = B_i + …
 
 
-def conv2d_untied_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_untied_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_dx=True):
     """Gradients of `conv2d_untied` [IC-5, IC-6, IC-7]: db = ∂E/∂B_i = δ_i summed over N only
-    (δ itself for an unbatched sample)."""
-    dx, dw, _ = conv2d_backward(dy, x, w, stride, padding, dilation, groups)
+    (δ itself for an unbatched sample); need_dx as for `conv2d_backward`."""
+    dx, dw, _ = conv2d_backward(dy, x, w, stride, padding, dilation, groups, need_dx)
     dy4, _ = batched(dy, "dy")
     return dx, dw, dy4.sum(axis=0)  # IC-6 (untied): ∂E/∂B_i = ∂E/∂Y_i per position

@@ -86,11 +86,9 @@ class Conv2d(Redrawable, Module):
         self._need_forward(self._x)
         backward = F.conv2d_untied_backward if self.untied else F.conv2d_backward
         x = self._x if self.pad is None else F.pad(self._x, *self.pad)
-        skip = {} if self.untied or self.need_input_grad else {"need_dx": False}
-        dx, dw, db = backward(dy, x, self._params["weight"], **self.options, **skip)
-        if not self.need_input_grad:
-            dx = None
-        elif self.pad is not None:  # back through the border: the positions it copied
+        w, need_dx = self._params["weight"], self.need_input_grad
+        dx, dw, db = backward(dy, x, w, **self.options, need_dx=need_dx)  # dx None if not need_dx
+        if need_dx and self.pad is not None:  # back through the border: the positions it copied
             dx = F.pad_backward(dx, self._x, *self.pad)
         self._grads["weight"] = dw
         if "bias" in self._params:

@@ -89,6 +89,13 @@ def _blas_controller():
     return _controller or None
 
 
+def rescan_blas() -> None:
+    """Look for BLAS libraries again at the next use (after a module loaded another one, as
+    numba's np.dot loads scipy's), so that `one_blas_thread` holds that one as well."""
+    global _controller
+    _controller = None
+
+
 def blas_num_threads() -> int | None:
     """The BLAS library's thread count (threadpoolctl), or None where it cannot be read."""
     controller = _blas_controller()
@@ -138,7 +145,7 @@ def blas_limitable() -> bool:
 
 
 @contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
+def one_blas_thread() -> Iterator[None]:
     """BLAS on one thread for the duration (threadpoolctl; the setting is process-wide, so
     it is taken only while the calling thread waits on its tasks)."""
     controller = _blas_controller()
@@ -200,7 +207,7 @@ def parallel_map(fn: Callable[[T], object], items: Sequence[T], blas: bool = Tru
     if serial or (blas and not blas_limitable()):
         return [fn(item) for item in items]
     threads = min(get_num_threads(), len(items))
-    with _one_blas_thread() if blas else contextlib.nullcontext():
+    with one_blas_thread() if blas else contextlib.nullcontext():
         if threads <= 1:
             return [_run_task(fn, item) for item in items]
         pool = _executor(threads - 1)

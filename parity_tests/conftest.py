@@ -21,7 +21,7 @@ import pytest
 from ref_cnn._metric import RTOL64, compare
 
 EXTRA_OF = {"torch": "torch", "torchvision": "torch", "hypothesis": "dev", "tqdm": "train"}
-EXTRA_OF.update(mlxtend="train", matplotlib="train")
+EXTRA_OF.update(mlxtend="train", matplotlib="train", numba="fast")
 
 
 def _try_import(name: str):
@@ -81,6 +81,7 @@ MISSING = {
     "torch": _TORCH_WHY,
     "torchvision": _TORCHVISION_WHY,
     "train": _TRAIN_WHY,
+    "numba": _try_import("numba")[1],  # the compiled kernels (ref_cnn.kernels)
     # test_opinfo.py needs expecttest for torch's OpInfo database; without it that module
     # collects nothing, so docs/equations.md's test map (test_docs.py, a `dev` test) would
     # differ: `dev` tests run only where every dev package imports
@@ -103,6 +104,10 @@ def _parallel_path():
         (_conv_kernels, "TASK_COLUMN_BYTES", 1),  # one image per conv chunk
         (_pool_kernels, "TASK_BYTES", 1),
     ]
+    if not MISSING["numba"]:  # bands of 2 to 8 output rows in the compiled kernels' tests
+        from ref_cnn.functional import _conv_numba
+
+        knobs.append((_conv_numba, "TASK_POSITIONS", 16))
     before = ref_cnn.get_num_threads(), [getattr(m, name) for m, name, _ in knobs]
     ref_cnn.set_num_threads(3)
     for module, name, value in knobs:
@@ -256,7 +261,7 @@ def pytest_terminal_summary(terminalreporter, config):
         )
     for marker, count in getattr(config, "_ref_cnn_dropped", {}).items():
         if count:
-            extra = marker if marker in ("train", "dev") else "torch"
+            extra = {"train": "train", "dev": "dev", "numba": "fast"}.get(marker, "torch")
             terminalreporter.write_line(
                 f"deselected {count} tests marked '{marker}': {MISSING[marker]} "
                 f'(pip install "ref_cnn[{extra}]" to run them)'

@@ -92,4 +92,16 @@ def machine_info() -> dict:
         "torch_backend": "oneDNN (mkldnn)" if torch.backends.mkldnn.is_available() else "native",
         "blas": blas_description(),
         "forced_kernel": forced,
+        "conv_kernels": _conv_kernels(),
     }
+
+
+def _conv_kernels() -> str:
+    """ref_cnn's conv2d kernels in this process (`ref_cnn.kernels`: REF_CNN_KERNELS)."""
+    from ref_cnn import kernels
+
+    if kernels.get_kernels() != "numba":
+        return "NumPy (the default; REF_CNN_KERNELS=numba for the compiled ones)"
+    import numba
+
+    return f"compiled, numba {numba.__version__} (REF_CNN_KERNELS=numba)"

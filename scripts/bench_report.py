@@ -160,6 +160,7 @@ def _machine(runs) -> list[str]:
             else " (the library's default kernel: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset)"
         ),
         f"- float32 GEMM 2048² (NumPy's BLAS), GFLOP/s: {gemm}",
+        f"- ref_cnn's conv2d kernels: {info.get('conv_kernels', 'NumPy')}",
     ]
 
 

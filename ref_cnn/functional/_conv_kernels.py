@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ref_cnn import threads
+from ref_cnn import kernels, threads
 from ref_cnn.functional.im2col import pad_nchw, windows
 from ref_cnn.functional.scratch import scratch
 from ref_cnn.products import product
@@ -75,8 +75,19 @@ def _work_per_byte(g: ConvGeometry) -> float:
 # ---------------------------------------------------------------- forward (IC-4)
 
 
+def _compiled(g: ConvGeometry, itemsize: int) -> bool:
+    """Whether the compiled kernels (`_conv_numba`, chosen by `ref_cnn.kernels`) take this
+    layer: groups = 1, not `_kernel_heavy` (their tasks are bands of one image's rows, too
+    few on such a layer: ResNet-18's 512-channel layers ran 8× torch on 16 threads)."""
+    return g.groups == 1 and g.n > 0 and not _kernel_heavy(g, itemsize) and kernels.compiled()
+
+
 def correlate(x: np.ndarray, w: np.ndarray, b, g: ConvGeometry) -> np.ndarray:
     """`conv2d` for a checked geometry: column matrix × kernel matrix, a piece at a time."""
+    if _compiled(g, x.itemsize):
+        from ref_cnn.functional import _conv_numba
+
+        return _conv_numba.correlate(x, w, b, g)
     y, km = np.empty(g.out_shape, dtype=x.dtype), _kernel_matrix(w, g)
     # More outputs than column rows (a 1-channel input, many filters): one product per image,
     # written straight into y, saves the product matrix (larger than the columns here).
@@ -291,6 +302,10 @@ def gradients(dy: np.ndarray, x: np.ndarray, w: np.ndarray, g: ConvGeometry, nee
     channels (`_channel_blocks`): that block's columns of dw (the chunks' parts added in
     chunk order), and its channels of the chunk's dx.
     """
+    if _compiled(g, x.itemsize) and (not need_dx or _transposed(g) is not None):
+        from ref_cnn.functional import _conv_numba
+
+        return _conv_numba.gradients(dy, x, w, g, _transposed(g), need_dx)
     flipped = flipped_geometry(g) if need_dx else None
     if flipped is not None:  # stride 1: δ's column matrix serves both gradients
         return _flipped_gradients(dy, x, w, g, flipped)
@@ -396,9 +411,17 @@ def flipped_geometry(g: ConvGeometry) -> ConvGeometry | None:
     does not apply (stride > 1, padding beyond the kernel's reach) or does not pay (more than
     FLIP_RATIO output channels per input channel: δ's column matrix has C_out·kH·kW rows,
     x's C_in·kH·kW)."""
+    if g.c_out > FLIP_RATIO * g.c_in:
+        return None
+    return _transposed(g)
+
+
+def _transposed(g: ConvGeometry) -> ConvGeometry | None:
+    """The correlation of `flipped_geometry` whether it pays or not; None at stride > 1 or
+    with padding beyond the kernel's reach."""
     reach = [d * (k - 1) for k, d in zip(g.kernel, g.dilation, strict=True)]
     pad = tuple((r - a, r - b) for (a, b), r in zip(g.padding, reach, strict=True))
-    if g.stride != (1, 1) or min(min(p) for p in pad) < 0 or g.c_out > FLIP_RATIO * g.c_in:
+    if g.stride != (1, 1) or min(min(p) for p in pad) < 0:
         return None
     return dataclasses.replace(
         g, c_in=g.c_out, c_out=g.c_in, padding=pad, in_hw=g.out_hw, out_hw=g.in_hw

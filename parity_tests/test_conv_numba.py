@@ -1,0 +1,176 @@
+"""The compiled conv2d kernels (`ref_cnn.kernels`, numba) against torch, the literal loops and
+the NumPy kernels; the kernel choice (knob, environment variable, errors).
+
+CI also runs test_conv.py, test_from_torch.py and test_architectures.py whole with
+REF_CNN_KERNELS=numba (.ci/run).
+
+[IC-4, IC-5, IC-6, IC-7, IC-10, IC-11, AV-14]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import n, optional, t
+
+import ref_cnn
+from ref_cnn import kernels, literal
+from ref_cnn.conformance import CONV_CASES
+from ref_cnn.functional import _conv_kernels, conv2d, conv2d_backward
+
+torch = optional("torch")
+tf = optional("torch.nn.functional")
+
+CASES = [pytest.param(c["x"], c["w"], c["bias"], c["kw"], id=c["id"]) for c in CONV_CASES]
+# ResNet-like layers of the benchmark's shapes, small: stride 1 and 2, 1×1, 7×7 s2 p3
+LAYERS = {
+    "3x3-p1-c": ((4, 8, 14, 14), (16, 8, 3, 3), {"padding": 1}),
+    "3x3-s2-p1": ((2, 8, 15, 15), (16, 8, 3, 3), {"stride": 2, "padding": 1}),
+    "1x1-s2": ((2, 8, 14, 14), (16, 8, 1, 1), {"stride": 2}),
+    "7x7-s2-p3": ((2, 3, 32, 32), (8, 3, 7, 7), {"stride": 2, "padding": 3}),
+    "3x3-d2-same": ((2, 4, 12, 11), (6, 4, 3, 3), {"padding": "same", "dilation": 2}),
+    "4x4-same-even": ((2, 3, 9, 10), (5, 3, 4, 4), {"padding": "same"}),
+}
+
+
+@pytest.fixture
+def compiled(monkeypatch):
+    """The compiled kernels chosen, and a count of the calls that reached them."""
+    from ref_cnn.functional import _conv_numba
+
+    monkeypatch.setattr(kernels, "_choice", "numba")
+    calls = {"correlate": 0, "gradients": 0}
+    for name in calls:
+        original = getattr(_conv_numba, name)
+
+        def spy(*args, _name=name, _original=original, **kw):
+            calls[_name] += 1
+            return _original(*args, **kw)
+
+        monkeypatch.setattr(_conv_numba, name, spy)
+    return calls
+
+
+def _data(x_shape, w_shape, bias, dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype) if bias else None
+    return rng, x, w, b
+
+
+def _covered(x, w, kw) -> tuple[bool, bool]:
+    """Whether the compiled kernels take (the forward pass, the backward pass with dx)."""
+    from ref_cnn.functional.conv import conv_geometry
+
+    g = conv_geometry(x, w, **kw)
+    takes = g.groups == 1 and not _conv_kernels._kernel_heavy(g, x.itemsize)
+    return takes, takes and _conv_kernels._transposed(g) is not None
+
+
+@pytest.mark.numba
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "bias", "kw"),
+    CASES + [pytest.param(*v, True, kw, id=k) for k, (*v, kw) in LAYERS.items()],
+)
+@pytest.mark.equation("IC-4", "IC-5", "IC-6", "IC-7")
+def test_compiled_conv2d_matches_torch(x_shape, w_shape, bias, kw, dtype, compiled, parity):
+    rng, x, w, b = _data(x_shape, w_shape, bias, dtype)
+    y = conv2d(x, w, b, **kw)
+    dy = rng.standard_normal(y.shape).astype(dtype)  # random upstream gradient, never ones
+    xt, wt = t(x, True), t(w, True)
+    bt = t(b, True) if b is not None else None
+    yt = tf.conv2d(xt, wt, bt, **kw)
+    yt.backward(t(dy))
+    parity("y", y, n(yt))
+    dx, dw, db = conv2d_backward(dy, x, w, **kw)
+    parity("dx", dx, n(xt.grad))
+    parity("dw", dw, n(wt.grad))
+    parity("db", db, n(bt.grad) if bt is not None else dy.sum(axis=(0, 2, 3)))
+    forward, backward = _covered(x, w, kw)
+    assert compiled == {"correlate": int(forward), "gradients": int(backward)}
+
+
+@pytest.mark.numba
+@pytest.mark.parametrize(("name", "need_dx"), [(k, d) for k in LAYERS for d in (True, False)])
+@pytest.mark.equation("IC-4", "IC-5", "IC-6", "IC-7")
+def test_compiled_conv2d_matches_literal_loops(name, need_dx, compiled, parity):
+    """Second witness, without torch; need_dx=False takes the compiled backward at any
+    stride (it has no input gradient to compute)."""
+    x_shape, w_shape, kw = LAYERS[name]
+    rng, x, w, b = _data(x_shape, w_shape, True, seed=3)
+    y = conv2d(x, w, b, **kw)
+    parity("y", y, literal.conv2d(x, w, b, **kw), witness="literal loops")
+    dy = rng.standard_normal(y.shape)
+    dx, dw, db = conv2d_backward(dy, x, w, need_dx=need_dx, **kw)
+    ref_dx, ref_dw, ref_db = literal.conv2d_backward(dy, x, w, **kw)
+    assert (dx is None) == (not need_dx)
+    if need_dx:
+        parity("dx", dx, ref_dx, witness="literal loops")
+    parity("dw", dw, ref_dw, witness="literal loops")
+    parity("db", db, ref_db, witness="literal loops")
+    assert compiled["gradients"] == int(not need_dx or _covered(x, w, kw)[1])
+
+
+@pytest.mark.numba
+@pytest.mark.engineering
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+def test_compiled_results_do_not_depend_on_the_thread_count(dtype, compiled):
+    """Bands of rows and runs of tasks are cut by shape: 1 and 4 threads, the same bits."""
+    rng, x, w, b = _data((5, 6, 13, 12), (7, 6, 3, 3), True, dtype)
+    dy = rng.standard_normal((5, 7, 13, 12)).astype(dtype)
+    results = []
+    for count in (1, 4):
+        ref_cnn.set_num_threads(count)
+        results.append((conv2d(x, w, b, padding=1), *conv2d_backward(dy, x, w, padding=1)))
+    ref_cnn.set_num_threads(3)  # the suite's count (conftest._parallel_path)
+    for one, four in zip(*results, strict=True):
+        np.testing.assert_array_equal(one, four)
+    assert compiled == {"correlate": 2, "gradients": 2}
+
+
+@pytest.mark.numba
+@pytest.mark.engineering
+def test_compiled_and_numpy_kernels_agree_to_rounding(monkeypatch):
+    rng, x, w, b = _data((3, 5, 11, 10), (6, 5, 3, 3), True)
+    dy = rng.standard_normal((3, 6, 11, 10))
+    out = {}
+    for name in kernels.CHOICES:
+        monkeypatch.setattr(kernels, "_choice", name)
+        out[name] = (conv2d(x, w, b, padding=1), *conv2d_backward(dy, x, w, padding=1))
+    for ours, theirs in zip(out["numba"], out["numpy"], strict=True):
+        assert np.abs(ours - theirs).max() <= 1e-13 * np.abs(theirs).max()
+
+
+@pytest.mark.engineering
+def test_kernels_default_and_env(monkeypatch):
+    monkeypatch.setattr(kernels, "_choice", None)
+    monkeypatch.delenv(kernels.ENV_VAR, raising=False)
+    assert ref_cnn.get_kernels() == "numpy" and not kernels.compiled()
+    monkeypatch.setenv(kernels.ENV_VAR, "numpy")
+    assert ref_cnn.get_kernels() == "numpy"
+    monkeypatch.setenv(kernels.ENV_VAR, "fast")
+    with pytest.raises(ValueError, match="REF_CNN_KERNELS must be one of"):
+        ref_cnn.get_kernels()
+
+
+@pytest.mark.engineering
+@pytest.mark.parametrize(
+    ("bad", "error"), [("cuda", ValueError), (1, TypeError), (None, TypeError)]
+)
+def test_set_kernels_rejects_bad_names(bad, error):
+    with pytest.raises(error, match="the kernels must be"):
+        ref_cnn.set_kernels(bad)
+
+
+@pytest.mark.engineering
+def test_numba_kernels_without_numba_say_how_to_install(monkeypatch):
+    monkeypatch.setattr(kernels, "numba_available", lambda: False)
+    monkeypatch.setattr(kernels, "_choice", None)
+    with pytest.raises(ImportError, match=r'pip install "ref_cnn\[fast\]"'):
+        ref_cnn.set_kernels("numba")
+    monkeypatch.setenv(kernels.ENV_VAR, "numba")
+    with pytest.raises(ImportError, match=r"REF_CNN_KERNELS=numba, but .*ref_cnn\[fast\]"):
+        conv2d(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)))

@@ -30,6 +30,9 @@ LAYERS = {
     "7x7-s2-p3": ((2, 3, 32, 32), (8, 3, 7, 7), {"stride": 2, "padding": 3}),
     "3x3-d2-same": ((2, 4, 12, 11), (6, 4, 3, 3), {"padding": "same", "dilation": 2}),
     "4x4-same-even": ((2, 3, 9, 10), (5, 3, 4, 4), {"padding": "same"}),
+    # kernel-heavy (ResNet-18's late layers): blocks of channels over the batch's columns
+    "heavy-3x3-p1": ((2, 40, 3, 3), (48, 40, 3, 3), {"padding": 1}),
+    "heavy-3x3-s2-p1": ((2, 24, 5, 5), (40, 24, 3, 3), {"stride": 2, "padding": 1}),
 }
 
 
@@ -59,13 +62,28 @@ def _data(x_shape, w_shape, bias, dtype=np.float64, seed=0):
     return rng, x, w, b
 
 
-def _covered(x, w, kw) -> tuple[bool, bool]:
-    """Whether the compiled kernels take (the forward pass, the backward pass with dx)."""
+def _covered(x, w, kw) -> bool:
+    """Whether the compiled kernels take this layer (groups = 1)."""
     from ref_cnn.functional.conv import conv_geometry
 
-    g = conv_geometry(x, w, **kw)
-    takes = g.groups == 1 and not _conv_kernels._kernel_heavy(g, x.itemsize)
-    return takes, takes and _conv_kernels._transposed(g) is not None
+    return conv_geometry(x, w, **kw).groups == 1
+
+
+@pytest.mark.engineering
+def test_layers_cover_each_path():
+    """LAYERS reach every compiled path: bands and channel blocks, forward and dx."""
+    from ref_cnn.functional.conv import conv_geometry
+
+    paths = set()
+    for x_shape, w_shape, kw in LAYERS.values():
+        x, w = np.zeros(x_shape, np.float32), np.zeros(w_shape, np.float32)
+        g = conv_geometry(x, w, **kw)
+        gt = _conv_kernels._transposed(g)
+        paths.add(("heavy" if _conv_kernels._kernel_heavy(g, 4) else "bands", gt is None))
+        if gt is not None and _conv_kernels._kernel_heavy(gt, 4):
+            paths.add("heavy dx")
+    assert paths >= {("bands", False), ("bands", True), ("heavy", False), ("heavy", True)}
+    assert "heavy dx" in paths
 
 
 @pytest.mark.numba
@@ -89,16 +107,15 @@ def test_compiled_conv2d_matches_torch(x_shape, w_shape, bias, kw, dtype, compil
     parity("dx", dx, n(xt.grad))
     parity("dw", dw, n(wt.grad))
     parity("db", db, n(bt.grad) if bt is not None else dy.sum(axis=(0, 2, 3)))
-    forward, backward = _covered(x, w, kw)
-    assert compiled == {"correlate": int(forward), "gradients": int(backward)}
+    covered = int(_covered(x, w, kw))
+    assert compiled == {"correlate": covered, "gradients": covered}
 
 
 @pytest.mark.numba
 @pytest.mark.parametrize(("name", "need_dx"), [(k, d) for k in LAYERS for d in (True, False)])
 @pytest.mark.equation("IC-4", "IC-5", "IC-6", "IC-7")
 def test_compiled_conv2d_matches_literal_loops(name, need_dx, compiled, parity):
-    """Second witness, without torch; need_dx=False takes the compiled backward at any
-    stride (it has no input gradient to compute)."""
+    """Second witness, without torch, with and without the input gradient."""
     x_shape, w_shape, kw = LAYERS[name]
     rng, x, w, b = _data(x_shape, w_shape, True, seed=3)
     y = conv2d(x, w, b, **kw)
@@ -111,7 +128,7 @@ def test_compiled_conv2d_matches_literal_loops(name, need_dx, compiled, parity):
         parity("dx", dx, ref_dx, witness="literal loops")
     parity("dw", dw, ref_dw, witness="literal loops")
     parity("db", db, ref_db, witness="literal loops")
-    assert compiled["gradients"] == int(not need_dx or _covered(x, w, kw)[1])
+    assert compiled == {"correlate": 1, "gradients": 1}
 
 
 @pytest.mark.numba

@@ -75,19 +75,18 @@ def _work_per_byte(g: ConvGeometry) -> float:
 # ---------------------------------------------------------------- forward (IC-4)
 
 
-def _compiled(g: ConvGeometry, itemsize: int) -> bool:
+def _compiled(g: ConvGeometry) -> bool:
     """Whether the compiled kernels (`_conv_numba`, chosen by `ref_cnn.kernels`) take this
-    layer: groups = 1, not `_kernel_heavy` (their tasks are bands of one image's rows, too
-    few on such a layer: ResNet-18's 512-channel layers ran 8× torch on 16 threads)."""
-    return g.groups == 1 and g.n > 0 and not _kernel_heavy(g, itemsize) and kernels.compiled()
+    layer: those with groups = 1."""
+    return g.groups == 1 and g.n > 0 and kernels.compiled()
 
 
 def correlate(x: np.ndarray, w: np.ndarray, b, g: ConvGeometry) -> np.ndarray:
     """`conv2d` for a checked geometry: column matrix × kernel matrix, a piece at a time."""
-    if _compiled(g, x.itemsize):
+    if _compiled(g):
         from ref_cnn.functional import _conv_numba
 
-        return _conv_numba.correlate(x, w, b, g)
+        return _conv_numba.correlate(x, w, b, g, _kernel_heavy(g, x.itemsize))
     y, km = np.empty(g.out_shape, dtype=x.dtype), _kernel_matrix(w, g)
     # More outputs than column rows (a 1-channel input, many filters): one product per image,
     # written straight into y, saves the product matrix (larger than the columns here).
@@ -302,10 +301,13 @@ def gradients(dy: np.ndarray, x: np.ndarray, w: np.ndarray, g: ConvGeometry, nee
     channels (`_channel_blocks`): that block's columns of dw (the chunks' parts added in
     chunk order), and its channels of the chunk's dx.
     """
-    if _compiled(g, x.itemsize) and (not need_dx or _transposed(g) is not None):
+    if _compiled(g):
         from ref_cnn.functional import _conv_numba
 
-        return _conv_numba.gradients(dy, x, w, g, _transposed(g), need_dx)
+        gt = _transposed(g)
+        heavy_t = gt is not None and _kernel_heavy(gt, x.itemsize)
+        heavy = _kernel_heavy(g, x.itemsize)
+        return _conv_numba.gradients(dy, x, w, g, gt, need_dx, heavy, heavy_t)
     flipped = flipped_geometry(g) if need_dx else None
     if flipped is not None:  # stride 1: δ's column matrix serves both gradients
         return _flipped_gradients(dy, x, w, g, flipped)

@@ -7,16 +7,20 @@ stream through memory. Here one compiled region runs every task, each task's col
 in its own cache-sized block, and no task touches the GIL.
 
     correlate(x, w, b, g) → y                       IC-4: Y_i = B_i + Σ_j X_j ⋆ K_ij
-    gradients(dy, x, w, g, gt, need_dx) → dx, dw, db    IC-7 / IC-11, IC-5 / AV-14, IC-6
+    gradients(dy, x, w, g, gt, need_dx, …) → dx, dw, db    IC-7, IC-10, IC-11, IC-5, IC-6
 
 A task is one image's band of output rows (about `TASK_POSITIONS` output positions): it
 copies that band's columns [AV-3] into memory of its own, (C·kH·kW, rows·W_out), multiplies
-them by the kernel matrix (BLAS, through numba's np.dot) and writes its rows of y. At
-stride 1 the input gradient is itself such a correlation, of δ with the rotated kernel
-(`_conv_kernels.flipped_geometry` states why). The weight gradient is a sum over tasks: the
-tasks are cut into `WEIGHT_GROUPS` runs of consecutive tasks, each run adds its products in
-order, and the runs' sums are added in run order. Every cut depends on the shapes only, so
-results are the same for any thread count.
+them by the kernel matrix (BLAS, through numba's np.dot) and writes its rows of y. Layers
+whose kernel matrix outweighs their columns (`_conv_kernels._kernel_heavy`: ResNet-18's
+512-channel layers) build the batch's columns first and cut the products by blocks of
+channels instead, so that each task reads its rows of the kernel matrix once. At stride 1
+the input gradient is itself a correlation, of δ with the rotated kernel
+(`_conv_kernels.flipped_geometry` states why); at other strides each task scatters its
+column gradients back into its own image and channels. The weight gradient is a sum over
+tasks: the tasks are cut into `WEIGHT_GROUPS` runs of consecutive tasks, each run adds its
+products in order, and the runs' sums are added in run order. Every cut depends on the
+shapes only, so results are the same for any thread count.
 """
 
 from __future__ import annotations
@@ -42,6 +46,11 @@ TASK_POSITIONS = 256
 # at most, and the most memory their sums may take.
 WEIGHT_GROUPS = 16
 WEIGHT_PART_BYTES = 64 * 2**20
+
+# Blocks of output channels (input channels for the input gradient at stride > 1) that a
+# layer's products are cut into where its kernel matrix outweighs its columns (as the NumPy
+# kernels' `ROW_BLOCKS`): each block's task reads its rows of the kernel matrix once.
+CHANNEL_BLOCKS = 16
 
 _lock = threading.Lock()  # one compiled region at a time (numba's workqueue layer needs it)
 threads.rescan_blas()  # the BLAS library scipy just loaded is held to one thread too
@@ -122,12 +131,90 @@ def _weight_parts(x, dy, parts, kh, kw, sh, sw, dh, dw, top, left, rows):  # pra
             acc += np.dot(d, cols.T)
 
 
+@njit(parallel=True, nogil=True, cache=True)
+def _batch_columns(x, cols, kh, kw, sh, sw, dh, dw, top, left, ho, wo):  # pragma: no cover
+    """cols (C·kH·kW, N·H_out·W_out) = every image's columns side by side [AV-3]."""
+    p = ho * wo
+    for n in prange(x.shape[0]):
+        cols[:, n * p : (n + 1) * p] = _columns(x, n, 0, ho, wo, kh, kw, sh, sw, dh, dw, top, left)
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _channel_products(km, cols, bias, y, block):  # pragma: no cover
+    """y[:, o0:o1] = km[o0:o1] · cols + bias, a block of output channels per task [IC-4]."""
+    n_img, c_out = y.shape[0], y.shape[1]
+    p = y.shape[2] * y.shape[3]
+    yf = y.reshape((n_img, c_out, p))
+    for t in prange((c_out + block - 1) // block):
+        o0 = t * block
+        o1 = min(c_out, o0 + block)
+        out = np.dot(km[o0:o1], cols)  # (o1 − o0, N·H_out·W_out)
+        for o in range(o0, o1):
+            b_o = bias[o]
+            for n in range(n_img):
+                for q in range(p):
+                    yf[n, o, q] = out[o - o0, n * p + q] + b_o
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _channel_weights(dy, cols, dw, block):  # pragma: no cover
+    """dw[o0:o1] = δ[:, o0:o1] as (O_block, N·H_out·W_out) · colsᵀ, a block of output
+    channels per task, the whole sum in one product [IC-5]."""
+    n_img, c_out = dy.shape[0], dy.shape[1]
+    p = dy.shape[2] * dy.shape[3]
+    dyf = dy.reshape((n_img, c_out, p))
+    for t in prange((c_out + block - 1) // block):
+        o0 = t * block
+        o1 = min(c_out, o0 + block)
+        d = np.empty((o1 - o0, n_img * p), dtype=dy.dtype)
+        for o in range(o0, o1):
+            for n in range(n_img):
+                d[o - o0, n * p : (n + 1) * p] = dyf[n, o]
+        dw[o0:o1] = np.dot(d, cols.T)
+
+
+@njit(parallel=True, nogil=True, cache=True)
+def _scattered_input_gradient(
+    dy, kmt, dx, kh, kw, sh, sw, dh, dw, top, left, block
+):  # pragma: no cover
+    """dx [IC-7, IC-10, IC-11] at any stride: for image n and input channels [c0, c1), the
+    column gradients kmᵀ[rows of c0..c1) · δ[n] added back to the positions they were read
+    from, kernel offset by kernel offset; padding positions are dropped. A task per
+    (image, block of input channels), so no two tasks add to the same element."""
+    n_img, c_in, h, w = dx.shape
+    c_out, ho, wo = dy.shape[1], dy.shape[2], dy.shape[3]
+    kk = kh * kw
+    dyf = dy.reshape((n_img, c_out, ho * wo))
+    blocks = (c_in + block - 1) // block
+    for t in prange(n_img * blocks):
+        n = t // blocks
+        c0 = (t % blocks) * block
+        c1 = min(c_in, c0 + block)
+        dcols = np.dot(kmt[c0 * kk : c1 * kk], dyf[n])  # (C_block·kH·kW, H_out·W_out)
+        for c in range(c0, c1):
+            for i in range(h):
+                for j in range(w):
+                    dx[n, c, i, j] = 0
+            for m in range(kh):
+                for q in range(kw):
+                    row = ((c - c0) * kh + m) * kw + q
+                    for r in range(ho):
+                        i = r * sh + m * dh - top
+                        if i < 0 or i >= h:
+                            continue
+                        for z in range(wo):
+                            j = z * sw + q * dw - left
+                            if 0 <= j < w:
+                                dx[n, c, i, j] += dcols[row, r * wo + z]
+
+
 @contextlib.contextmanager
-def _region():
-    """numba on ref_cnn's thread count, BLAS on one thread per task (`threads`); where BLAS
-    can't be held to one thread, the region runs on one thread."""
-    n = threads.get_num_threads() if threads.blas_limitable() else 1
-    with _lock, threads.one_blas_thread():
+def region(blas: bool = True):
+    """A compiled region on ref_cnn's thread count. blas: its tasks call BLAS, which then runs
+    on one thread per task (`threads`); where BLAS can't be held to one thread, such a
+    region runs on one thread."""
+    n = threads.get_num_threads() if (threads.blas_limitable() or not blas) else 1
+    with _lock, threads.one_blas_thread() if blas else contextlib.nullcontext():
         numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
         yield
 
@@ -143,36 +230,69 @@ def _args(g):
     return kh, kw, sh, sw, dh, dw, g.padding[0][0], g.padding[1][0]
 
 
-def correlate(x: np.ndarray, w: np.ndarray, b, g) -> np.ndarray:
-    """`conv2d` for a checked geometry with groups = 1 [IC-4]."""
+def _block(channels: int) -> int:
+    return max(1, -(-channels // CHANNEL_BLOCKS))
+
+
+def _forward(x, km, bias, y, g, heavy: bool) -> None:
+    """y = the correlation `g` of x with km (C_out, C·kH·kW) + bias, by bands of output rows
+    or, for a kernel-heavy layer, by blocks of output channels over the batch's columns."""
+    if heavy:
+        cols = np.empty((km.shape[1], g.n * g.out_hw[0] * g.out_hw[1]), dtype=x.dtype)
+        _batch_columns(x, cols, *_args(g), *g.out_hw)
+        _channel_products(km, cols, bias, y, _block(g.c_out))
+    else:
+        _correlate(x, km, bias, y, *_args(g), _rows(g.out_hw))
+
+
+def correlate(x: np.ndarray, w: np.ndarray, b, g, heavy: bool) -> np.ndarray:
+    """`conv2d` for a checked geometry with groups = 1 [IC-4]; heavy: the kernel matrix
+    outweighs the columns (`_conv_kernels._kernel_heavy`)."""
     y = np.empty(g.out_shape, dtype=x.dtype)
     bias = np.zeros(g.c_out, dtype=x.dtype) if b is None else np.ascontiguousarray(b)
     km = np.ascontiguousarray(w).reshape(g.c_out, -1)  # (C_out, C·kH·kW)
-    with _region():
-        _correlate(np.ascontiguousarray(x), km, bias, y, *_args(g), _rows(g.out_hw))
+    with region():
+        _forward(np.ascontiguousarray(x), km, bias, y, g, heavy)
     return y
 
 
-def gradients(dy: np.ndarray, x: np.ndarray, w: np.ndarray, g, gt, need_dx: bool):
+def gradients(dy, x, w, g, gt, need_dx: bool, heavy: bool, heavy_t: bool):
     """(dx, dw, db) of `conv2d` for a checked geometry with groups = 1; dx is None when not
-    `need_dx`, else computed as the correlation `gt` (`_conv_kernels.flipped_geometry`) of δ
-    with the rotated kernel [IC-7, IC-11]. dw = Σ_n X_j ⋆ δ_i [IC-5], db = Σ_{n,h,w} δ_i [IC-6]."""
+    `need_dx`. At stride 1 (`gt`, `_conv_kernels.flipped_geometry`) dx is the correlation of δ
+    with the rotated kernel; otherwise the column gradients are scattered back [IC-7, IC-10,
+    IC-11]. dw = Σ_n X_j ⋆ δ_i [IC-5], db = Σ_{n,h,w} δ_i [IC-6]. heavy, heavy_t: whether
+    `g`, `gt` are kernel-heavy (`_conv_kernels._kernel_heavy`)."""
     dy, x = np.ascontiguousarray(dy), np.ascontiguousarray(x)
+    km = np.ascontiguousarray(w).reshape(g.c_out, -1)  # (C_out, C·kH·kW)
+    dx = None
+    with region():
+        if need_dx and gt is not None:  # IC-7: Σ_i δ_i *_full K_ij, cropped (IC-11)
+            rotated = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, C_out, kH, kW)
+            wt = np.ascontiguousarray(rotated).reshape(g.c_in, -1)
+            dx = np.empty(x.shape, dtype=x.dtype)
+            _forward(dy, wt, np.zeros(g.c_in, dtype=x.dtype), dx, gt, heavy_t)
+        elif need_dx:  # IC-7 with IC-10: the column gradients scattered back
+            dx = np.empty(x.shape, dtype=x.dtype)
+            kmt = np.ascontiguousarray(km.T)  # (C·kH·kW, C_out)
+            _scattered_input_gradient(dy, kmt, dx, *_args(g), _block(g.c_in))
+        if heavy:  # IC-5: one product per block of output channels
+            dw = np.empty(km.shape, dtype=x.dtype)
+            cols = np.empty((km.shape[1], g.n * g.out_hw[0] * g.out_hw[1]), dtype=x.dtype)
+            _batch_columns(x, cols, *_args(g), *g.out_hw)
+            _channel_weights(dy, cols, dw, _block(g.c_out))
+        else:  # IC-5: a sum per run of tasks, then the runs in order
+            dw = _weight_sum(dy, x, g, km.shape)
+    return dx, dw.reshape(w.shape), dy.sum(axis=(0, 2, 3))  # IC-6: db = Σ_{n,h,w} δ_i
+
+
+def _weight_sum(dy, x, g, shape) -> np.ndarray:
     rows = _rows(g.out_hw)
     tasks = g.n * -(-g.out_hw[0] // rows)
-    part = g.c_out * g.c_in * g.kernel[0] * g.kernel[1] * x.itemsize
+    part = shape[0] * shape[1] * x.itemsize
     runs = max(1, min(WEIGHT_GROUPS, tasks, WEIGHT_PART_BYTES // part))
-    parts = np.empty((runs, g.c_out, g.c_in * g.kernel[0] * g.kernel[1]), dtype=x.dtype)
-    dx = None
-    with _region():
-        if need_dx:  # IC-7: Σ_i δ_i *_full K_ij, cropped (IC-11): a correlation of δ
-            rotated = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, C_out, kH, kW)
-            wt = np.ascontiguousarray(rotated)
-            dx = np.empty(x.shape, dtype=x.dtype)
-            zero = np.zeros(g.c_in, dtype=x.dtype)
-            _correlate(dy, wt.reshape(g.c_in, -1), zero, dx, *_args(gt), _rows(gt.out_hw))
-        _weight_parts(x, dy, parts, *_args(g), rows)  # IC-5, a sum per run of tasks
+    parts = np.empty((runs, *shape), dtype=x.dtype)
+    _weight_parts(x, dy, parts, *_args(g), rows)
     dw = parts[0].copy()
     for p in parts[1:]:  # the runs' sums, in run order
         dw += p
-    return dx, dw.reshape(w.shape), dy.sum(axis=(0, 2, 3))  # IC-6: db = Σ_{n,h,w} δ_i
+    return dw

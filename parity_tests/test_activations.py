@@ -103,9 +103,10 @@ def test_nan_propagates_like_torch(name):
 @pytest.mark.torch
 def test_relu_backward_with_non_finite_dy_is_torchs():
     """Where dy is ±∞ or NaN and x ≤ 0 the gradient is 0, as torch's (dy·0 would be NaN):
-    the fast multiply-by-mask path must not be taken there."""
-    x = np.array([-1.0, 0.0, 2.0, -3.0, 4.0, 5.0])
-    dy = np.array([np.nan, np.inf, 1.0, -np.inf, np.nan, -np.inf])
+    the fast multiply-by-mask path must not be taken there. Where x is NaN, dy passes (torch
+    zeroes only where x ≤ 0)."""
+    x = np.array([-1.0, 0.0, 2.0, -3.0, 4.0, 5.0, np.nan, np.nan])
+    dy = np.array([np.nan, np.inf, 1.0, -np.inf, np.nan, -np.inf, 2.0, np.inf])
     xt = t(x).requires_grad_()
     torch.relu(xt).backward(t(dy))
     np.testing.assert_array_equal(F.relu_backward(dy, x), n(xt.grad))

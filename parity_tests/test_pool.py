@@ -252,6 +252,32 @@ def test_max_pool_padding_is_minus_infinity_not_zero():
 
 @eq("IC-8")
 @pytest.mark.torch
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"kernel_size": 3, "stride": 2, "padding": 1},
+        {"kernel_size": 2, "dilation": 2, "padding": 1},
+    ],
+    ids=["k3-s2-p1", "k2-d2-p1"],
+)
+def test_max_pool_windows_of_minus_infinity_as_torch(kw, parity):
+    """A window whose real values are all −∞ ties with its −∞ padding: torch's maximum is its
+    first real position, so dy goes there and the index points there (not into padding)."""
+    x = np.full((1, 2, 5, 5), -np.inf)
+    x[0, 0, 3:, 3:] = 1.0
+    x[0, 1, 2, 2] = np.nan
+    xt = t(x, True)
+    yt, it = tf.max_pool2d(xt, **kw, return_indices=True)
+    dy = np.random.default_rng(6).standard_normal(yt.shape)
+    yt.backward(t(dy))
+    y, idx = max_pool2d(x, **kw, return_indices=True)
+    np.testing.assert_array_equal(y, n(yt))
+    np.testing.assert_array_equal(idx, n(it))
+    parity("dx", max_pool2d_backward(dy, x, **kw), n(xt.grad))  # (overlaps add in any order)
+
+
+@eq("IC-8")
+@pytest.mark.torch
 def test_max_pool_nan_propagates_like_torch():
     x = np.arange(16, dtype=np.float64).reshape(1, 1, 4, 4)
     x[0, 0, 1, 2] = np.nan

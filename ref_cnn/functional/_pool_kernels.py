@@ -209,7 +209,13 @@ def _max_and_argmax(x: np.ndarray, ph: Phases, need_index: bool):
     first one stays), and so does a NaN (NaN propagates)."""
     planes = ph.split(x, -np.inf)  # padding is −∞: it never wins (not 0)
     has_nan = need_index and bool(np.isnan(x).any())
-    best = idx = better = None
+    # A real −∞ ties with the −∞ padding: torch scans real positions only, so a window whose
+    # real values are all −∞ has its first real position as maximum. Where x holds −∞, the
+    # scan therefore also lets a real position replace one of padding (`real`: True on x).
+    real = None
+    if need_index and bool(np.isneginf(x).any()):
+        real = ph.split(np.ones(x.shape, dtype=bool), False)
+    best = idx = better = best_real = None
     for flat, key, a, b in ph.offsets():
         v = ph.block(planes, key, a, b)
         if best is None:
@@ -219,6 +225,8 @@ def _max_and_argmax(x: np.ndarray, ph: Phases, need_index: bool):
                     best.shape, dtype=np.int8 if ph.kernel[0] * ph.kernel[1] <= 127 else np.int32
                 )
                 better = np.empty(best.shape, dtype=bool)
+                if real is not None:
+                    best_real = ph.block(real, key, a, b).copy()
             continue
         if not need_index:
             np.maximum(best, v, out=best)  # NaN propagates, as torch
@@ -226,6 +234,10 @@ def _max_and_argmax(x: np.ndarray, ph: Phases, need_index: bool):
         np.greater(v, best, out=better)
         if has_nan:
             better |= np.isnan(v)
+        if real is not None:  # a real position replaces padding
+            here = ph.block(real, key, a, b)
+            better |= here & ~best_real
+            best_real |= here
         np.maximum(best, v, out=best)  # the same values as keeping v where better
         step = flat - idx  # idx ← flat where better (arithmetic: masked copies are slow)
         step *= better

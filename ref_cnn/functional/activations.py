@@ -60,7 +60,8 @@ def relu(x) -> np.ndarray:
 
 
 def relu_backward(dy, x) -> np.ndarray:
-    """∂E/∂x = dy where x > 0, else 0 (torch's choice at x = 0: gradient 0).
+    """∂E/∂x = 0 where x ≤ 0, else dy (torch's choice at x = 0: gradient 0; where x is NaN
+    dy passes, as in torch's threshold_backward).
 
     Computed as dy·[x > 0], a multiply by the mask: np.where branches on every element and
     took 10× as long (4.6 against 0.46 ms for 2^20 float32 values on the 2-core machine).
@@ -73,9 +74,9 @@ def relu_backward(dy, x) -> np.ndarray:
 
 
 def _relu_grad(d: np.ndarray, v: np.ndarray) -> np.ndarray:
-    keep = v > 0
+    keep = ~(v <= 0)  # (NaN keeps dy)
     if np.isfinite(d).all():
-        return np.multiply(d, keep, dtype=d.dtype)  # dy·[x > 0]
+        return np.multiply(d, keep, dtype=d.dtype)  # dy·[not x ≤ 0]
     return np.where(keep, d, 0)  # 0, not NaN, where x ≤ 0 (as torch)
 
 

@@ -189,7 +189,23 @@ def _argmax_indices(x: np.ndarray, g: PoolGeometry) -> np.ndarray:
     j = np.arange(g.out_hw[1]).reshape(1, -1)
     rows = i * g.stride[0] - g.padding[0] + m * g.dilation[0]
     cols = j * g.stride[1] - g.padding[1] + q * g.dilation[1]
+    (h, w), (kh, kw), (dh, dw) = g.in_hw, g.kernel, g.dilation
+    in_padding = (rows < 0) | (rows >= h) | (cols < 0) | (cols >= w)
+    if in_padding.any():  # the window's real values are all −∞ (padding won the tie), or it
+        # has none: torch's index is its first real position, where it has one
+        first_row, row_ok = _first_real(i * g.stride[0] - g.padding[0], dh, kh, h)
+        first_col, col_ok = _first_real(j * g.stride[1] - g.padding[1], dw, kw, w)
+        fix = in_padding & row_ok & col_ok
+        rows, cols = np.where(fix, first_row, rows), np.where(fix, first_col, cols)
     return (rows * g.in_hw[1] + cols).astype(np.int64)
+
+
+def _first_real(start: np.ndarray, dilation: int, k: int, size: int):
+    """(first input position start + m·d in [0, size), whether there is one) for windows
+    starting at `start` (padded coordinates shifted by −p) with k offsets d apart."""
+    m = np.maximum(0, -(start // dilation))  # the least m ≥ 0 with start + m·d ≥ 0
+    first = start + m * dilation
+    return first, (m < k) & (first < size)
 
 
 def max_pool2d_readable(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):

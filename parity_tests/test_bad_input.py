@@ -269,25 +269,26 @@ def test_nan_propagates_through_conv_like_torch():
 
 @pytest.mark.parametrize(
     "where",
-    ["x-nan", "w-inf", "dy-nan", "w-nan-one-filter"],
+    ["x-nan", "x-inf", "w-inf", "dy-nan", "dy-inf", "w-nan-one-filter"],
 )
 @pytest.mark.parametrize("stride", [1, 2], ids=["stride-1", "stride-2"])
+@pytest.mark.parametrize("c_out", [5, 3], ids=["cout-5", "cout-3"])  # 3: the flipped path
 @pytest.mark.engineering
 @pytest.mark.torch
-def test_non_finite_values_reach_the_same_gradients_as_torch(where, stride):
+def test_non_finite_values_reach_the_same_gradients_as_torch(where, stride, c_out):
     """NaN and inf in x, w or δ give NaN/inf in exactly the gradient entries where torch has
     them: the fast paths' extra zero columns must not spread them (inf·0 = NaN)."""
     rng = np.random.default_rng(21)
-    x, w = rng.standard_normal((2, 2, 7, 6)), rng.standard_normal((5, 2, 3, 3))
+    x, w = rng.standard_normal((2, 2, 7, 6)), rng.standard_normal((c_out, 2, 3, 3))
     dy = rng.standard_normal(F.conv2d(x, w, padding=1, stride=stride).shape)
-    if where == "x-nan":
-        x[1, 0, 2, 0] = np.nan
+    if where.startswith("x-"):
+        x[1, 0, 2, 0] = np.nan if where == "x-nan" else np.inf
     elif where == "w-inf":
         w[0, 1, 0, 2] = np.inf
-    elif where == "dy-nan":
-        dy[0, 3, 1, 1] = np.nan
+    elif where.startswith("dy-"):
+        dy[0, 2, 1, 1] = np.nan if where == "dy-nan" else np.inf
     else:
-        w[4] = np.nan
+        w[-1] = np.nan
     xt, wt = t(x, True), t(w, True)
     tf.conv2d(xt, wt, padding=1, stride=stride).backward(t(dy))
     dx, dw, _ = F.conv2d_backward(dy, x, w, padding=1, stride=stride)

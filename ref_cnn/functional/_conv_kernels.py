@@ -304,11 +304,11 @@ def gradients(dy: np.ndarray, x: np.ndarray, w: np.ndarray, g: ConvGeometry, nee
     if _compiled(g):
         from ref_cnn.functional import _conv_numba
 
-        gt = _transposed(g)
+        gt = _transposed(g) if _finite(w) else None  # (see `_finite`)
         heavy_t = gt is not None and _kernel_heavy(gt, x.itemsize)
         heavy = _kernel_heavy(g, x.itemsize)
         return _conv_numba.gradients(dy, x, w, g, gt, need_dx, heavy, heavy_t)
-    flipped = flipped_geometry(g) if need_dx else None
+    flipped = flipped_geometry(g) if need_dx and _finite(w) and _finite(x) else None
     if flipped is not None:  # stride 1: δ's column matrix serves both gradients
         return _flipped_gradients(dy, x, w, g, flipped)
     km = _kernel_matrix(w, g)
@@ -402,6 +402,14 @@ def _piecewise_flipped(dy, x, g: ConvGeometry, gt: ConvGeometry, kt, dx):
 
     parts = parallel_map(run, pieces(gt, x.itemsize))
     return _sum([p[0] for p in parts]), _sum([p[1] for p in parts if p[1] is not None])
+
+
+def _finite(a: np.ndarray) -> bool:
+    """Whether a's sum is finite, a one-pass test that every element is (an overflowing sum
+    of finite values says no, which only costs the slower path). The flipped correlation pads
+    δ with explicit zeros: 0·∞ = NaN would put NaN where torch's gradients have none, in dx
+    for a non-finite kernel, in dw for a non-finite x (test_bad_input.py)."""
+    return bool(np.isfinite(np.sum(a)))
 
 
 def flipped_geometry(g: ConvGeometry) -> ConvGeometry | None:

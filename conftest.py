@@ -12,6 +12,8 @@ import importlib
 NEEDS = {
     "ref_cnn/nn/torch_builders.py": ("torch",),
     "ref_cnn/nn/torchvision_builders.py": ("torch", "torchvision"),
+    "ref_cnn/functional/_conv_numba.py": ("numba",),
+    "ref_cnn/functional/_passes_numba.py": ("numba",),
 }
 
 

@@ -1,8 +1,7 @@
 """The compiled conv2d kernels (`ref_cnn.kernels`, numba) against torch, the literal loops and
 the NumPy kernels; the kernel choice (knob, environment variable, errors).
 
-CI also runs test_conv.py, test_from_torch.py and test_architectures.py whole with
-REF_CNN_KERNELS=numba (.ci/run).
+CI also runs the whole parity suite with REF_CNN_KERNELS=numba (.ci/run).
 
 [IC-4, IC-5, IC-6, IC-7, IC-10, IC-11, AV-14]
 """

@@ -16,7 +16,7 @@ import pytest
 import ref_cnn
 
 PACKAGE = Path(ref_cnn.__file__).resolve().parent
-OPTIONAL = ("torch", "torchvision", "matplotlib", "tqdm", "mlxtend", "hypothesis", "jax")
+OPTIONAL = ("torch", "torchvision", "matplotlib", "tqdm", "mlxtend", "hypothesis", "jax", "numba")
 
 
 def _public_modules():

@@ -1,22 +1,25 @@
-"""Which conv2d kernels run: NumPy's (the default) or compiled ones (numba, optional).
+"""Which kernels run: NumPy's (the default) or compiled ones (numba, optional).
 
-Both compute the same sums (IC-4 … IC-7), and the tests hold both equal to torch. The NumPy
-kernels (`functional._conv_kernels`) are the faster ones on a few cores. The compiled ones
-(`functional._conv_numba`, after ``pip install "ref_cnn[fast]"``) keep scaling on many cores,
-where NumPy's calls queue for the GIL. The choice is, in this order of precedence:
+The compiled kernels cover conv2d (`functional._conv_numba`), and training-mode batch norm,
+ReLU and max-pooling (`functional._passes_numba`); install them with
+``pip install "ref_cnn[fast]"``. Both sets compute the same equations, and the tests hold
+both equal to torch. NumPy's kernels are the faster ones on a few cores. The compiled ones
+keep scaling on many cores, where NumPy's calls queue for the GIL and every pass over memory
+is a call of its own. The choice is, in this order of precedence:
 
 1. the last `set_kernels(name)`;
 2. the environment variable ``REF_CNN_KERNELS``;
 3. ``"numpy"``.
 
-Layers the compiled kernels don't cover run on NumPy's kernels either way: groups > 1, the
-input gradient at stride > 1, and late layers whose kernel matrix outweighs their columns.
+Convolutions with groups > 1 run on NumPy's kernels either way.
 
-Measured (scripts/bench.py rows, float32 fwd+bwd, ratio to torch, BENCHMARKS.md): on 16
-threads of a 16-core Xeon, layer (c) 4.37 → 2.09 and (d) 2.91 → 1.70, ResNet-18 3.96 → 4.02;
-on 4 threads the compiled kernels were 0.9–1.2× NumPy's time, on the 2-core VM 1.2×.
-The two kernel sets add in different orders, so their results differ by rounding (float64:
-about 1e-15 relative); each one on its own gives the same results for every thread count.
+Measured (float32 fwd+bwd, ratio to torch, one process alternating both sets and torch;
+BENCHMARKS.md) on a 16-core Xeon:
+- 16 threads: layer (c) 5.05 → 2.12, (d) 2.45 → 1.61, ResNet-18 (batch 8) 4.20 → 2.28;
+- 8 threads: ResNet-18 3.56 → 2.70.
+On the 2-core VM the compiled kernels are slower (README, "Compiled kernels").
+The two sets add in different orders, so their results differ by rounding (float64: about
+1e-15 relative). Each set on its own gives the same results for every thread count.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ def numba_available() -> bool:
 
 
 def set_kernels(name: str) -> None:
-    """Run conv2d on the kernels `name` from now on: "numpy" or "numba"."""
+    """Run on the kernels `name` from now on: "numpy" or "numba"."""
     global _choice
     name = _checked(name, "the kernels")
     if name == "numba" and not numba_available():
@@ -60,7 +63,7 @@ def set_kernels(name: str) -> None:
 
 
 def get_kernels() -> str:
-    """The kernels conv2d runs on: "numpy" or "numba" (see the module's precedence list)."""
+    """The kernels in use: "numpy" or "numba" (see the module's precedence list)."""
     if _choice is not None:
         return _choice
     env = os.environ.get(ENV_VAR, "").strip()
@@ -68,7 +71,7 @@ def get_kernels() -> str:
 
 
 def compiled() -> bool:
-    """Whether conv2d runs on the compiled kernels (where they cover the layer)."""
+    """Whether the compiled kernels run (where they cover the op)."""
     if get_kernels() != "numba":
         return False
     if not numba_available():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ref_cnn import kernels
 from ref_cnn._checks import as_float_array, check_grad_shape, same_dtype
 from ref_cnn.threads import elementwise
 
@@ -54,6 +55,10 @@ def sigmoid_backward(dy, y) -> np.ndarray:
 def relu(x) -> np.ndarray:
     """ReLU(x) = max(x, 0) [MB-9 ψ]; NaN stays NaN."""
     x = as_float_array(x, "x")
+    if kernels.compiled():  # one compiled pass (`_passes_numba`)
+        from ref_cnn.functional import _passes_numba
+
+        return _passes_numba.relu(x)
     y = np.empty_like(x)
     elementwise(lambda v: np.maximum(v, 0), y, x)  # np.maximum propagates NaN, as torch.relu
     return y
@@ -68,6 +73,10 @@ def relu_backward(dy, x) -> np.ndarray:
     Where dy holds ±∞ or NaN, dy·0 would be NaN where x ≤ 0: such blocks take np.where.
     """
     _pair(dy, x, "x")
+    if kernels.compiled():
+        from ref_cnn.functional import _passes_numba
+
+        return _passes_numba.relu_backward(dy, x)
     dx = np.empty_like(dy)
     elementwise(_relu_grad, dx, dy, x)
     return dx

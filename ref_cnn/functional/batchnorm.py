@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ref_cnn import kernels
 from ref_cnn._checks import as_float_array, check_grad_shape
 from ref_cnn.functional.scratch import scratch
 from ref_cnn.threads import grain, parallel_map, spans
@@ -53,6 +54,10 @@ def batch_norm_train(x, weight=None, bias=None, eps: float = 1e-5):
         raise ValueError(
             f"batch norm in training needs more than one value per channel, got input of shape {x.shape}"
         )
+    if kernels.compiled():  # the same equations in one compiled pass set (`_passes_numba`)
+        from ref_cnn.functional import _passes_numba
+
+        return _passes_numba.batch_norm_train(x, weight, bias, eps)
     y, mean, var = np.empty_like(x), np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
 
     def block(c, weight, bias):  # channels c, written into y's block pass by pass
@@ -95,6 +100,10 @@ def batch_norm_train_backward(dy, x, weight=None, eps: float = 1e-5):
     x = as_float_array(x, "x", ndim=4)
     dy = as_float_array(dy, "dy", ndim=4)
     check_grad_shape(dy, x.shape)
+    if kernels.compiled():
+        from ref_cnn.functional import _passes_numba
+
+        return _passes_numba.batch_norm_train_backward(dy, x, weight, eps)
     c_all = x.shape[1]
     dx, dw, db = np.empty_like(x), np.empty(c_all, x.dtype), np.empty(c_all, x.dtype)
 

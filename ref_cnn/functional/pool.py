@@ -40,6 +40,7 @@ from ref_cnn._checks import (
 from ref_cnn.functional import _pool_kernels as kernels
 from ref_cnn.functional.im2col import pad_nchw, windows
 from ref_cnn.functional.shapes import pool_output_size
+from ref_cnn.kernels import compiled
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ def max_pool2d(
     """
     x4, added = batched(x)
     g = pool_geometry(x4, kernel_size, stride, padding, dilation, ceil_mode)
-    y = unbatch(kernels.max_pool(x4, g), added)  # IC-8: the window maximum, on phase planes
+    y = unbatch(_max_kernels().max_pool(x4, g), added)  # IC-8: the window maximum
     if not return_indices:
         return y
     return y, unbatch(_argmax_indices(x4, g), added)
@@ -231,7 +232,17 @@ def max_pool2d_backward(
     x, added = batched(x)
     g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
     dy = _gradient_input(dy, x, g, added)
-    return unbatch(kernels.max_pool_backward(dy, x, g), added)  # IC-8, on stride-phase planes
+    return unbatch(_max_kernels().max_pool_backward(dy, x, g), added)  # IC-8
+
+
+def _max_kernels():
+    """The max-pool kernels: NumPy's on stride-phase planes (`_pool_kernels`), or the compiled
+    ones (`_passes_numba`) where `ref_cnn.kernels` picks them."""
+    if compiled():
+        from ref_cnn.functional import _passes_numba
+
+        return _passes_numba
+    return kernels
 
 
 def max_pool2d_backward_readable(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import n, optional, t
+from test_conv import _data
 
 import ref_cnn
 from ref_cnn import kernels, literal
@@ -51,14 +52,6 @@ def compiled(monkeypatch):
 
         monkeypatch.setattr(_conv_numba, name, spy)
     return calls
-
-
-def _data(x_shape, w_shape, bias, dtype=np.float64, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(x_shape).astype(dtype)
-    w = rng.standard_normal(w_shape).astype(dtype)
-    b = rng.standard_normal(w_shape[0]).astype(dtype) if bias else None
-    return rng, x, w, b
 
 
 def _covered(x, w, kw) -> bool:

@@ -26,25 +26,32 @@ from numba import njit, prange
 from ref_cnn.functional._conv_numba import region
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _statistics(x, c):  # pragma: no cover
+    """(μ, σ²) of channel c over (N, H, W): the mean, then the biased variance (2 passes)."""
+    n, _, h, w = x.shape
+    s = 0.0
+    for i in range(n):
+        for j in range(h):
+            for k in range(w):
+                s += x[i, c, j, k]
+    mu = s / (n * h * w)  # μ
+    q = 0.0
+    for i in range(n):
+        for j in range(h):
+            for k in range(w):
+                d = x[i, c, j, k] - mu
+                q += d * d
+    return mu, q / (n * h * w)  # σ² = mean((x − μ)²), biased
+
+
 @njit(parallel=True, nogil=True, cache=True)
 def _forward(x, weight, bias, eps, y, mean, var):  # pragma: no cover
     n, c_all, h, w = x.shape
-    count = n * h * w
     for c in prange(c_all):
-        s = 0.0
-        for i in range(n):
-            for j in range(h):
-                for k in range(w):
-                    s += x[i, c, j, k]
-        mu = s / count  # μ
-        q = 0.0
-        for i in range(n):
-            for j in range(h):
-                for k in range(w):
-                    d = x[i, c, j, k] - mu
-                    q += d * d
-        mean[c], var[c] = mu, q / count  # σ², biased
-        scale = weight[c] / np.sqrt(q / count + eps)  # γ/√(σ² + ε)
+        mu, sigma2 = _statistics(x, c)
+        mean[c], var[c] = mu, sigma2
+        scale = weight[c] / np.sqrt(sigma2 + eps)  # γ/√(σ² + ε)
         shift = bias[c] - mu * scale  # β − μ·γ/√(σ² + ε)
         for i in range(n):
             for j in range(h):
@@ -57,19 +64,8 @@ def _backward(dy, x, weight, eps, dx, dw, db):  # pragma: no cover
     n, c_all, h, w = x.shape
     count = n * h * w
     for c in prange(c_all):
-        s = 0.0
-        for i in range(n):
-            for j in range(h):
-                for k in range(w):
-                    s += x[i, c, j, k]
-        mu = s / count
-        q = 0.0
-        for i in range(n):
-            for j in range(h):
-                for k in range(w):
-                    d = x[i, c, j, k] - mu
-                    q += d * d
-        inv_std = 1.0 / np.sqrt(q / count + eps)  # 1/√(σ² + ε)
+        mu, sigma2 = _statistics(x, c)
+        inv_std = 1.0 / np.sqrt(sigma2 + eps)  # 1/√(σ² + ε)
         s_dy, s_dy_xhat = 0.0, 0.0
         for i in range(n):
             for j in range(h):

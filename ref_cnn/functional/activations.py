@@ -83,8 +83,7 @@ def relu_backward(dy, x) -> np.ndarray:
 
 
 def _relu_grad(d: np.ndarray, v: np.ndarray) -> np.ndarray:
-    keep = np.less_equal(v, 0)
-    np.logical_not(keep, out=keep)  # not x ≤ 0 (NaN keeps dy), in place
+    keep = ~(v <= 0)  # not x ≤ 0: NaN keeps dy (a 0-d v gives a NumPy bool, hence no out=)
     if np.isfinite(d).all():
         return np.multiply(d, keep, dtype=d.dtype)  # dy·[not x ≤ 0]
     return np.where(keep, d, 0)  # 0, not NaN, where x ≤ 0 (as torch)

@@ -86,7 +86,7 @@ def correlate(x: np.ndarray, w: np.ndarray, b, g: ConvGeometry) -> np.ndarray:
     if _compiled(g):
         from ref_cnn.functional import _conv_numba
 
-        return _conv_numba.correlate(x, w, b, g, _kernel_heavy(g, x.itemsize))
+        return _conv_numba.correlate(x, w, b, g)
     y, km = np.empty(g.out_shape, dtype=x.dtype), _kernel_matrix(w, g)
     # More outputs than column rows (a 1-channel input, many filters): one product per image,
     # written straight into y, saves the product matrix (larger than the columns here).
@@ -304,12 +304,9 @@ def gradients(dy: np.ndarray, x: np.ndarray, w: np.ndarray, g: ConvGeometry, nee
     if _compiled(g):
         from ref_cnn.functional import _conv_numba
 
-        gt = _transposed(g) if _finite(w) else None  # (see `_finite`)
-        heavy_t = gt is not None and _kernel_heavy(gt, x.itemsize)
-        heavy = _kernel_heavy(g, x.itemsize)
-        return _conv_numba.gradients(dy, x, w, g, gt, need_dx, heavy, heavy_t)
-    flipped = flipped_geometry(g) if need_dx and _finite(w) and _finite(x) else None
-    if flipped is not None:  # stride 1: δ's column matrix serves both gradients
+        return _conv_numba.gradients(dy, x, w, g, need_dx)
+    flipped = flipped_geometry(g) if need_dx else None
+    if flipped is not None and _finite(w) and _finite(x):  # stride 1: δ's columns serve both
         return _flipped_gradients(dy, x, w, g, flipped)
     km = _kernel_matrix(w, g)
     kk = g.kernel[0] * g.kernel[1]

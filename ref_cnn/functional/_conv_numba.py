@@ -7,7 +7,7 @@ stream through memory. Here one compiled region runs every task, each task's col
 in its own cache-sized block, and no task touches the GIL.
 
     correlate(x, w, b, g) → y                       IC-4: Y_i = B_i + Σ_j X_j ⋆ K_ij
-    gradients(dy, x, w, g, gt, need_dx, …) → dx, dw, db    IC-7, IC-10, IC-11, IC-5, IC-6
+    gradients(dy, x, w, g, need_dx) → dx, dw, db    IC-7, IC-10, IC-11, IC-5, IC-6
 
 A task is one image's band of output rows (about `TASK_POSITIONS` output positions): it
 copies that band's columns [AV-3] into memory of its own, (C·kH·kW, rows·W_out), multiplies
@@ -34,6 +34,13 @@ import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot calls this BLAS)
 from numba import njit, prange
 
 from ref_cnn import threads
+from ref_cnn.functional._conv_kernels import (
+    _finite,
+    _flipped_kernel,
+    _kernel_heavy,
+    _sum,
+    _transposed,
+)
 
 # Output positions per task. Measured with a prototype of these kernels on a 16-core Xeon
 # (fwd+bwd float32, layers (c), (d) of scripts/bench.py and ResNet-18's 64-channel 3×3 layer
@@ -234,52 +241,53 @@ def _block(channels: int) -> int:
     return max(1, -(-channels // CHANNEL_BLOCKS))
 
 
-def _forward(x, km, bias, y, g, heavy: bool) -> None:
+def _batch_columns_of(x, g) -> np.ndarray:
+    """The whole batch's columns, (C·kH·kW, N·H_out·W_out), built in one compiled region."""
+    cols = np.empty((g.c_in * g.kernel[0] * g.kernel[1], g.n * g.out_hw[0] * g.out_hw[1]), x.dtype)
+    _batch_columns(x, cols, *_args(g), *g.out_hw)
+    return cols
+
+
+def _forward(x, km, bias, y, g) -> None:
     """y = the correlation `g` of x with km (C_out, C·kH·kW) + bias, by bands of output rows
-    or, for a kernel-heavy layer, by blocks of output channels over the batch's columns."""
-    if heavy:
-        cols = np.empty((km.shape[1], g.n * g.out_hw[0] * g.out_hw[1]), dtype=x.dtype)
-        _batch_columns(x, cols, *_args(g), *g.out_hw)
-        _channel_products(km, cols, bias, y, _block(g.c_out))
+    or, for a kernel-heavy layer (`_conv_kernels._kernel_heavy`), by blocks of output
+    channels over the batch's columns."""
+    if _kernel_heavy(g, x.itemsize):
+        _channel_products(km, _batch_columns_of(x, g), bias, y, _block(g.c_out))
     else:
         _correlate(x, km, bias, y, *_args(g), _rows(g.out_hw))
 
 
-def correlate(x: np.ndarray, w: np.ndarray, b, g, heavy: bool) -> np.ndarray:
-    """`conv2d` for a checked geometry with groups = 1 [IC-4]; heavy: the kernel matrix
-    outweighs the columns (`_conv_kernels._kernel_heavy`)."""
+def correlate(x: np.ndarray, w: np.ndarray, b, g) -> np.ndarray:
+    """`conv2d` for a checked geometry with groups = 1 [IC-4]."""
     y = np.empty(g.out_shape, dtype=x.dtype)
     bias = np.zeros(g.c_out, dtype=x.dtype) if b is None else np.ascontiguousarray(b)
     km = np.ascontiguousarray(w).reshape(g.c_out, -1)  # (C_out, C·kH·kW)
     with region():
-        _forward(np.ascontiguousarray(x), km, bias, y, g, heavy)
+        _forward(np.ascontiguousarray(x), km, bias, y, g)
     return y
 
 
-def gradients(dy, x, w, g, gt, need_dx: bool, heavy: bool, heavy_t: bool):
+def gradients(dy, x, w, g, need_dx: bool):
     """(dx, dw, db) of `conv2d` for a checked geometry with groups = 1; dx is None when not
-    `need_dx`. At stride 1 (`gt`, `_conv_kernels.flipped_geometry`) dx is the correlation of δ
-    with the rotated kernel; otherwise the column gradients are scattered back [IC-7, IC-10,
-    IC-11]. dw = Σ_n X_j ⋆ δ_i [IC-5], db = Σ_{n,h,w} δ_i [IC-6]. heavy, heavy_t: whether
-    `g`, `gt` are kernel-heavy (`_conv_kernels._kernel_heavy`)."""
+    `need_dx`. At stride 1 dx is the correlation of δ with the rotated kernel
+    (`_conv_kernels.flipped_geometry`; not for a non-finite kernel, see `_finite`); otherwise
+    the column gradients are scattered back [IC-7, IC-10, IC-11].
+    dw = Σ_n X_j ⋆ δ_i [IC-5], db = Σ_{n,h,w} δ_i [IC-6]."""
     dy, x = np.ascontiguousarray(dy), np.ascontiguousarray(x)
     km = np.ascontiguousarray(w).reshape(g.c_out, -1)  # (C_out, C·kH·kW)
-    dx = None
+    gt = _transposed(g) if need_dx else None
+    dx = None if not need_dx else np.empty(x.shape, dtype=x.dtype)
     with region():
-        if need_dx and gt is not None:  # IC-7: Σ_i δ_i *_full K_ij, cropped (IC-11)
-            rotated = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, C_out, kH, kW)
-            wt = np.ascontiguousarray(rotated).reshape(g.c_in, -1)
-            dx = np.empty(x.shape, dtype=x.dtype)
-            _forward(dy, wt, np.zeros(g.c_in, dtype=x.dtype), dx, gt, heavy_t)
+        if gt is not None and _finite(w):  # IC-7: Σ_i δ_i *_full K_ij, cropped (IC-11)
+            wt = _flipped_kernel(w, g).reshape(g.c_in, -1)  # (C, C_out·kH·kW)
+            _forward(dy, wt, np.zeros(g.c_in, dtype=x.dtype), dx, gt)
         elif need_dx:  # IC-7 with IC-10: the column gradients scattered back
-            dx = np.empty(x.shape, dtype=x.dtype)
             kmt = np.ascontiguousarray(km.T)  # (C·kH·kW, C_out)
             _scattered_input_gradient(dy, kmt, dx, *_args(g), _block(g.c_in))
-        if heavy:  # IC-5: one product per block of output channels
+        if _kernel_heavy(g, x.itemsize):  # IC-5: one product per block of output channels
             dw = np.empty(km.shape, dtype=x.dtype)
-            cols = np.empty((km.shape[1], g.n * g.out_hw[0] * g.out_hw[1]), dtype=x.dtype)
-            _batch_columns(x, cols, *_args(g), *g.out_hw)
-            _channel_weights(dy, cols, dw, _block(g.c_out))
+            _channel_weights(dy, _batch_columns_of(x, g), dw, _block(g.c_out))
         else:  # IC-5: a sum per run of tasks, then the runs in order
             dw = _weight_sum(dy, x, g, km.shape)
     return dx, dw.reshape(w.shape), dy.sum(axis=(0, 2, 3))  # IC-6: db = Σ_{n,h,w} δ_i
@@ -292,7 +300,4 @@ def _weight_sum(dy, x, g, shape) -> np.ndarray:
     runs = max(1, min(WEIGHT_GROUPS, tasks, WEIGHT_PART_BYTES // part))
     parts = np.empty((runs, *shape), dtype=x.dtype)
     _weight_parts(x, dy, parts, *_args(g), rows)
-    dw = parts[0].copy()
-    for p in parts[1:]:  # the runs' sums, in run order
-        dw += p
-    return dw
+    return _sum(list(parts))  # the runs' sums, in run order

@@ -145,15 +145,16 @@ def _max_pool_backward(dy, x, dx, kh, kw, sh, sw, ph, pw, dh, dw):  # pragma: no
 RELU_BLOCK = 2**16  # values per ReLU task
 
 
-def _ones_or(v, c: int, dtype, fill: float) -> np.ndarray:
-    return np.full(c, fill, dtype=dtype) if v is None else np.ascontiguousarray(v, dtype=dtype)
+def _per_channel(v, c: int, dtype, absent: float) -> np.ndarray:
+    """γ or β as a contiguous (C,) array; `absent` everywhere where the layer has none."""
+    return np.full(c, absent, dtype=dtype) if v is None else np.ascontiguousarray(v, dtype=dtype)
 
 
 def batch_norm_train(x, weight, bias, eps: float):
     """(y, mean, biased var) of training-mode batch norm; x (N, C, H, W) checked."""
     c = x.shape[1]
     y, mean, var = np.empty_like(x), np.empty(c, x.dtype), np.empty(c, x.dtype)
-    w, b = _ones_or(weight, c, x.dtype, 1.0), _ones_or(bias, c, x.dtype, 0.0)
+    w, b = _per_channel(weight, c, x.dtype, 1.0), _per_channel(bias, c, x.dtype, 0.0)
     with region(blas=False):
         _forward(np.ascontiguousarray(x), w, b, eps, y, mean, var)
     return y, mean, var
@@ -163,7 +164,7 @@ def batch_norm_train_backward(dy, x, weight, eps: float):
     """(dx, dγ, dβ) of training-mode batch norm (dγ, dβ None without γ); shapes checked."""
     c = x.shape[1]
     dx, dw, db = np.empty_like(x), np.empty(c, x.dtype), np.empty(c, x.dtype)
-    w = _ones_or(weight, c, x.dtype, 1.0)
+    w = _per_channel(weight, c, x.dtype, 1.0)
     with region(blas=False):
         _backward(np.ascontiguousarray(dy), np.ascontiguousarray(x), w, eps, dx, dw, db)
     return (dx, None, None) if weight is None else (dx, dw, db)

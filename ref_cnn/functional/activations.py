@@ -68,7 +68,7 @@ def relu_backward(dy, x) -> np.ndarray:
     """∂E/∂x = 0 where x ≤ 0, else dy (torch's choice at x = 0: gradient 0; where x is NaN
     dy passes, as in torch's threshold_backward).
 
-    Computed as dy·[x > 0], a multiply by the mask: np.where branches on every element and
+    Computed as dy·[not x ≤ 0], a multiply by the mask: np.where branches on every element and
     took 10× as long (4.6 against 0.46 ms for 2^20 float32 values on the 2-core machine).
     Where dy holds ±∞ or NaN, dy·0 would be NaN where x ≤ 0: such blocks take np.where.
     """

@@ -26,6 +26,8 @@ The samples are built once, at collection: 2,072 samples and 29 error inputs (ab
 
 from __future__ import annotations
 
+import importlib
+import pathlib
 import types
 
 import numpy as np
@@ -270,6 +272,13 @@ OPS = {
 
 # (short name, sample number) → why it is not run. Empty: every sample runs.
 EXCLUDED: dict[tuple[str, int], str] = {}
+
+# The ops beyond the articles keep their adapters in parity_tests/opinfo_<family>.py, each
+# module with an `OPS` table of the form above (and an `EXCLUDED` table where it needs one).
+for _path in sorted(pathlib.Path(__file__).parent.glob("opinfo_*.py")):
+    _family = importlib.import_module(_path.stem)
+    OPS.update(_family.OPS)
+    EXCLUDED.update(getattr(_family, "EXCLUDED", {}))
 
 
 # ------------------------------------------------------------------ samples, built once

@@ -1,0 +1,7 @@
+"""Catalogue entries of the spatial family (see `ref_cnn.ops_catalogue`)."""
+
+from __future__ import annotations
+
+from ref_cnn.catalogue import Equation
+
+EQUATIONS: tuple[Equation, ...] = ()

@@ -4,6 +4,8 @@ never modified; NaN propagates as in torch. [MB-3, MB-4, MB-6, MB-8, IC-4]
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from conftest import n, optional, t
@@ -306,3 +308,48 @@ def test_float32_in_float32_out():
     assert all(g.dtype == np.float32 for g in F.conv2d_backward(DY.astype(np.float32), x, w))
     assert F.max_pool2d(x, 2).dtype == np.float32
     assert F.avg_pool2d_backward(np.ones((2, 3, 3, 3), np.float32), x, 2).dtype == np.float32
+
+
+@pytest.mark.engineering
+def test_an_integer_image_gives_one_error_naming_every_problem_and_its_fix():
+    """AV-1's numbers typed as integer 2-D arrays: the dtype and the missing axes of x and w
+    in one error (caught as TypeError or ValueError), each with the call that fixes it."""
+    x = np.array([[1, 7, 2], [11, 1, 23], [2, 2, 2]])
+    f = np.array([[1, 1], [0, 1]])
+    for caught in (TypeError, ValueError):
+        with pytest.raises(caught) as info:
+            F.conv2d(x, f)
+    text = str(info.value)
+    for fix in (
+        "x.astype(np.float64)",
+        "w.astype(np.float64)",
+        "x.reshape(1, 1, 3, 3)",
+        "w.reshape(1, 1, 2, 2)",
+        "4-D (N, C_in, H, W) or 3-D unbatched (C_in, H, W)",
+    ):
+        assert fix in text, text
+    fixed = F.conv2d(
+        x.astype(np.float64).reshape(1, 1, 3, 3), f.astype(np.float64).reshape(1, 1, 2, 2)
+    )
+    np.testing.assert_array_equal(fixed, [[[[9, 32], [14, 26]]]])
+
+
+@pytest.mark.parametrize(
+    ("call", "fix"),
+    [
+        pytest.param(lambda: F.conv2d(X.tolist(), W), "np.asarray(x, dtype=np.float64)", id="list"),
+        pytest.param(
+            lambda: F.conv2d(X.astype(np.float32), W), "x.astype(np.float64)", id="mixed-dtype"
+        ),
+        pytest.param(lambda: F.max_pool2d(X[0, 0] > 0, 2), "x.astype(np.float64)", id="bool-pool"),
+        pytest.param(lambda: F.max_pool2d(X[0, 0], 2), "x.reshape(1, 1, 6, 6)", id="pool-2d"),
+        pytest.param(
+            lambda: F.conv2d_backward(DY[:, :, :3], X, W), "same shape", id="conv-dy-shape"
+        ),
+        pytest.param(lambda: F.linear(X[0, 0].astype(int), W[0, 0]), "astype", id="linear-int"),
+    ],
+)
+@pytest.mark.engineering
+def test_common_mistakes_say_how_to_fix_them(call, fix):
+    with pytest.raises((TypeError, ValueError), match=re.escape(fix)):
+        call()

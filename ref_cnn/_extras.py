@@ -20,13 +20,18 @@ EXTRA = {
 }
 
 
+class MissingExtra(ImportError):
+    """An optional dependency that does not import; its message is the one-line fix."""
+
+
 def require(module: str, what: str) -> ModuleType:
-    """`import module` for `what` (a phrase: "from_torch"), or an ImportError naming the fix."""
+    """`import module` for `what` (a phrase: "from_torch"), or a MissingExtra naming the fix."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
         top = module.split(".")[0]
         extra = EXTRA.get(top, "dev")
-        raise ImportError(
-            f'{what} needs {top}, which does not import here ({exc}): pip install "ref_cnn[{extra}]"'
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise MissingExtra(
+            f'{what} needs {top}, which does not import here ({reason}): pip install "ref_cnn[{extra}]"'
         ) from exc

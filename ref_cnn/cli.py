@@ -7,6 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ref_cnn._extras import MissingExtra
+
 
 def _train_parser(sub) -> None:
     p = sub.add_parser(
@@ -83,6 +85,12 @@ def _train_parser(sub) -> None:
         type=int,
         metavar="N",
         help="train on the first N training images only (quick runs)",
+    )
+    p.add_argument(
+        "--augment",
+        action="store_true",
+        help="MB-14: rotate, shift and add noise to every training batch (seeded: resumes "
+        "exactly); also writes augment_samples.png",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -189,24 +197,34 @@ def main(argv: list[str] | None = None) -> int:
         "docs", help="regenerate docs/equations.md from the catalogue and the tests' markers"
     )
     args = parser.parse_args(argv)
+    try:
+        return _run(parser, args)
+    except MissingExtra as exc:  # a missing optional dependency: its one-line fix, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Run the parsed command; returns the exit status."""
     if args.command == "train":
         from ref_cnn.train import Config, train
 
         if args.epochs < 1:
             parser.error("--epochs must be at least 1")
         cfg = Config(
-            args.model,
-            args.data,
-            args.root,
-            args.download,
-            args.epochs,
-            args.lr,
-            args.batch_size,
-            args.momentum,
-            args.seed,
-            args.out,
-            args.torch,
+            model=args.model,
+            data=args.data,
+            root=args.root,
+            download=args.download,
+            epochs=args.epochs,
+            lr=args.lr,
+            batch_size=args.batch_size,
+            momentum=args.momentum,
+            seed=args.seed,
+            out=args.out,
+            torch=args.torch,
+            limit=args.limit,
+            augment=args.augment,
         )
         try:
             train(cfg, args.resume, progress=not args.no_progress)

@@ -23,7 +23,7 @@ from ref_cnn._io import write_atomic
 from ref_cnn.augment import augment_batch
 from ref_cnn.checkpoint import State, load_checkpoint, save_checkpoint
 from ref_cnn.data import Dataset, mnist_subset, split, torchvision_dataset
-from ref_cnn.train_plots import write_augment_grid, write_plots
+from ref_cnn.train_plots import PLOTS, write_augment_grid, write_plots
 
 
 @dataclass
@@ -148,6 +148,9 @@ def make_optimizer(cfg: Config, model):
 def train(cfg: Config, resume: Path | None = None, progress: bool = True, log=print) -> dict:
     """Train, checkpoint every epoch into cfg.out, write plots and metrics.json; return the metrics."""
     tqdm = require("tqdm", "training").tqdm
+    require("matplotlib", "the training plots")  # fail before training, not after it
+    if cfg.torch:
+        require("torch", "--torch (the torch twin's training run)")
 
     cfg = cfg.resolved()
     out = Path(cfg.out)
@@ -161,6 +164,7 @@ def train(cfg: Config, resume: Path | None = None, progress: bool = True, log=pr
         if meta["config"]["model"] != cfg.model:
             raise ValueError(f"{resume} holds a {meta['config']['model']} model, not {cfg.model}")
     log(f"data {cfg.data}: sizes {splits.sizes()} (train/dev/test, seed {cfg.seed})")
+    log(f"writing to {out.resolve()}")
     for epoch in range(state.epoch + 1, cfg.epochs + 1):
         started = time.perf_counter()
         losses = []
@@ -212,6 +216,13 @@ def train(cfg: Config, resume: Path | None = None, progress: bool = True, log=pr
     log(
         f"test accuracy {metrics['test_accuracy']:.4f}; {metrics['seconds_per_epoch'] or 0:.2f} s/epoch"
     )
+    written = [
+        "checkpoint.npz",
+        "metrics.json",
+        *PLOTS,
+        *(["augment_samples.png"] if cfg.augment else []),
+    ]
+    log(f"wrote {', '.join(written)} to {out.resolve()}")
     if "torch" in metrics:
         t = metrics["torch"]
         log(

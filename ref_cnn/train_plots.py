@@ -42,6 +42,34 @@ def write_augment_grid(out: Path, x: np.ndarray, seed: int) -> None:
     _save(out, fig, "augment_samples.png")
 
 
+PLOTS = ("curves.png", "filters.png", "feature_maps.png")
+
+
+def curves_figure(history: list[dict], title: str):
+    """Loss and dev accuracy per epoch on axes that read for any number of epochs: whole
+    epochs from 0.5 to the last + 0.5, loss from 0, accuracy from 0 to 1."""
+    plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
+    epochs = [h["epoch"] for h in history]
+    losses = [h["loss"] for h in history]
+    a.plot(epochs, losses, "o-")
+    a.set(xlabel="epoch", ylabel="train loss", title=title)
+    finite = [v for v in losses if np.isfinite(v)]  # a diverged run's inf/NaN is not drawn
+    a.set_ylim(0, 1.1 * max(finite, default=1.0) or 1.0)
+    b.plot(epochs, [h["dev_accuracy"] for h in history], "o-", color="tab:green")
+    b.set(xlabel="epoch", ylabel="dev accuracy")
+    b.set_ylim(0, 1.02)
+    for ax in (a, b):
+        ax.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
+        if max(epochs) - min(epochs) < 10:  # one tick per epoch
+            ax.set_xticks(range(min(epochs), max(epochs) + 1))
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return fig
+
+
 def write_plots(out: Path, cfg, model, history: list[dict], test) -> None:
     """curves.png (loss and dev accuracy), filters.png, feature_maps.png (one test image)."""
     plt = _pyplot()
@@ -50,13 +78,7 @@ def write_plots(out: Path, cfg, model, history: list[dict], test) -> None:
         _save(out, fig, name)
 
     if history:
-        fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
-        epochs = [h["epoch"] for h in history]
-        a.plot(epochs, [h["loss"] for h in history], "o-")
-        a.set(xlabel="epoch", ylabel="train loss", title=f"{cfg.model} on {cfg.data}")
-        b.plot(epochs, [h["dev_accuracy"] for h in history], "o-", color="tab:green")
-        b.set(xlabel="epoch", ylabel="dev accuracy")
-        save(fig, "curves.png")
+        save(curves_figure(history, f"{cfg.model} on {cfg.data}"), "curves.png")
     conv = model[0]
     w = conv.params()["weight"]
     fig, axes = plt.subplots(1, w.shape[0], figsize=(1.6 * w.shape[0], 1.8), squeeze=False)

@@ -35,6 +35,7 @@ from ref_cnn._checks import (
     MAX_ELEMENTS,
     as_float_array,
     batched,
+    check_arrays,
     check_grad_shape,
     pair,
     same_dtype,
@@ -127,6 +128,18 @@ def conv_geometry(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> Co
     return ConvGeometry(n, c_in, c_out, groups, (kh, kw), s, d, pad, (h, wd), out)
 
 
+def _checked_batch(x, w, b=None, dy=None) -> tuple[np.ndarray, bool]:
+    """`batched(x)` after one check of every array that names each problem and its fix (an
+    integer 2-D image: its dtype and its missing axes at once)."""
+    check_arrays(
+        x=(x, {4: "(N, C_in, H, W)", 3: "unbatched (C_in, H, W)"}),
+        w=(w, {4: "(C_out, C_in/groups, kH, kW)"}),
+        b=(b, {1: "(C_out,)"}),
+        dy=(dy, {4: "(N, C_out, H_out, W_out)", 3: "(C_out, H_out, W_out)"}),
+    )
+    return batched(x)
+
+
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
     """2-D convolution layer (cross-correlation), as `torch.nn.functional.conv2d`.
 
@@ -166,7 +179,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarra
         >>> conv2d(np.ones((2, 3, 28, 28)), np.ones((8, 3, 5, 5)), stride=2, padding=1).shape
         (2, 8, 13, 13)
     """
-    x, added = batched(x)
+    x, added = _checked_batch(x, w, b)
     g = conv_geometry(x, w, b, stride, padding, dilation, groups)
     return unbatch(kernels.correlate(x, w, b, g), added)  # IC-4: column matrix × kernel matrix
 
@@ -178,7 +191,7 @@ def conv2d_readable(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> 
     window [n, j, h, w] of the padded input is the f×f patch that output pixel (h, w) sees,
     so the sum over channels j and filter positions (m, q) is a single `einsum`.
     """
-    x, added = batched(x)
+    x, added = _checked_batch(x, w, b)
     g = conv_geometry(x, w, b, stride, padding, dilation, groups)
     n, c_g, o_g, (kh, kw), (ho, wo) = g.n, g.c_in // groups, g.c_out // groups, g.kernel, g.out_hw
     xp = pad_nchw(x, g.padding)  # MB-3: zero padding
@@ -231,7 +244,7 @@ def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_dx
 
 def _backward_geometry(dy, x, w, stride, padding, dilation, groups):
     """(dy, x) as 4-D arrays, whether x was unbatched, and the checked geometry."""
-    x, added = batched(x)
+    x, added = _checked_batch(x, w, None, dy)
     g = conv_geometry(x, w, None, stride, padding, dilation, groups)
     dy = as_float_array(dy, "dy")
     same_dtype(dy=dy, x=x)

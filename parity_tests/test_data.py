@@ -18,7 +18,8 @@ def write_idx(path: Path, array: np.ndarray, magic: int, gz: bool = False) -> No
     header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
     payload = header + array.astype(np.uint8).tobytes()
     path.parent.mkdir(parents=True, exist_ok=True)
-    (gzip.open if gz else open)(path, "wb").write(payload)
+    with (gzip.open if gz else open)(path, "wb") as fh:  # closed: gzip flushes on close
+        fh.write(payload)
 
 
 def make_mnist(

@@ -7,9 +7,11 @@ import re
 
 import pytest
 
+from ref_cnn import explain as explain_module
 from ref_cnn.catalogue import ARTICLES, EQUATIONS
 from ref_cnn.cli import main
-from ref_cnn.explain import explain, resolve_id
+from ref_cnn.errata import DEMOS
+from ref_cnn.explain import errata_texts, erratum_equations, explain, resolve_id
 
 # the equations a reader must find as readable lines of the public conv / pool modules
 READABLE = {
@@ -59,7 +61,8 @@ def test_ids_are_read_leniently_and_unknown_ones_get_close_matches(capsys):
 def test_without_an_id_lists_all_46(capsys):
     assert main(["explain"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in out] == [e.id for e in EQUATIONS]
+    assert [line.split()[0] for line in out[: len(EQUATIONS)]] == [e.id for e in EQUATIONS]
+    assert "AV-code-1" in "\n".join(out[len(EQUATIONS) :])
 
 
 def test_last_measured_errors_come_from_the_report(tmp_path, capsys):
@@ -81,7 +84,7 @@ def test_last_measured_errors_come_from_the_report(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"Last measured errors ({path}): status pass, 88 cases" in out
     assert re.search(r"dw float64 vs torch\s+rel 1\.9e-15\s+abs 3\.0e-14", out)
-    assert "measured against: literal loops, torch" in out
+    assert "against literal loops, torch" in out
 
 
 def test_help_describes_the_command(capsys):
@@ -89,3 +92,66 @@ def test_help_describes_the_command(capsys):
         main(["explain", "--help"])
     out = capsys.readouterr().out
     assert "statement" in out and "parity.json" in out and "explain AV-14" in out
+
+
+# AV-14's keys as the report records them: its tests verify the whole AV chain
+AV14_KEYS = [
+    *(f"{q} float64 vs torch" for q in ("E", "dE/dA1", "dE/dO", "dE/dW", "dE/dZ2", "dE/db")),
+    *(f"{q} float64 vs torch" for q in ("dE/df", "db", "dw", "dx", "y")),
+    "dE/df float64 vs literal loops",
+    "df float64 vs scipy.signal.correlate2d",
+    "dw float64 vs torch.nn.grad",
+    "dx float64 vs torch.nn.grad",
+    "E float64 vs literal loops",
+    "dE/dW float64 vs literal loops",
+]
+
+
+def _report(tmp_path, eid, keys):
+    errors = {k: 1e-15 * (i + 1) for i, k in enumerate(keys)}
+    entry = {"id": eid, "status": "pass", "cases": 33, "witnesses": ["torch"]}
+    entry |= {"max_rel_error": errors, "max_abs_error": errors}
+    path = tmp_path / "parity.json"
+    path.write_text(json.dumps({"equations": [entry], "errata": []}), encoding="utf-8")
+    return path
+
+
+def test_av14_fits_a_screen_with_its_own_quantities_errata_and_readable_line(tmp_path):
+    text = explain("AV-14", _report(tmp_path, "AV-14", AV14_KEYS))
+    assert len(text.splitlines()) <= 40, text
+    rows = re.findall(r"^  (\S+) float64 vs .* rel ", text, re.M)
+    assert sorted(set(rows)) == ["dE/df", "df", "dw"], text  # not E, dE/dA1, y, dx, …
+    assert re.search(r"^  AV-code-1: ", text, re.M) and re.search(r"^  AV-text-2: ", text, re.M)
+    assert "kernels.gradients" not in text  # the tuned call: the readable einsum instead
+    assert 'dw = np.einsum("ngjhwmq,ngihw->gijmq", view, delta)' in text
+
+
+def test_a_network_s_parameters_are_one_row(tmp_path):
+    keys = [f"dlayer{i}.0.conv1.weight float64 vs torch" for i in range(1, 5)] + [
+        "y float64 vs torch"
+    ]
+    text = explain("MB-16", _report(tmp_path, "MB-16", keys))
+    assert "every network parameter and buffer float64 vs torch" in text
+    assert "dlayer1" not in text and re.search(r"^  y float64 vs torch", text, re.M)
+
+
+@pytest.mark.parametrize("typed", ["AV-code-1", "av-code-1", "av_code_1", "AV code 1"])
+def test_errata_ids_are_explained(typed, capsys):
+    assert main(["explain", typed]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("AV-code-1 (AV): ") and "Equations: AV-14 (Filter gradient)" in out
+    assert "What the article does:" in out and "Correct:" in out and "averaged_delta" in out
+
+
+def test_every_erratum_concerns_an_equation():
+    for eid, erratum in errata_texts().items():
+        assert erratum_equations(erratum), f"{eid} names no equation: add it to ERRATUM_EQUATIONS"
+    assert len(errata_texts()) == len(DEMOS)
+
+
+def test_an_installed_package_says_what_is_missing_for_the_errors(tmp_path, monkeypatch):
+    monkeypatch.setattr(explain_module, "in_clone", lambda: False)
+    monkeypatch.chdir(tmp_path)
+    text = explain("AV-14")
+    assert str(tmp_path / "reports" / "parity.json") in text and "site-packages" not in text
+    assert "not in the installed package" in text and "--report PATH" in text

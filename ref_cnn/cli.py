@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 
 from ref_cnn._extras import MissingExtra
@@ -96,8 +97,6 @@ def _train_parser(sub) -> None:
 
 
 def _check_parser(sub) -> None:
-    import textwrap
-
     from ref_cnn.conformance import FRAMEWORKS, LAYOUTS, OP_NAMES, OPS
 
     about = [
@@ -164,17 +163,26 @@ def _check_parser(sub) -> None:
 def _explain_parser(sub) -> None:
     p = sub.add_parser(
         "explain",
-        help="show one equation: statement, article, the code lines that compute it, witnesses, errors",
-        description="Print an equation of the catalogue: its statement, the article it comes "
-        "from, every function that implements it with the source lines that cite the ID (the "
-        "lines that compute it), the witnesses the tests compare it with, and the errors the "
-        "last parity report measured (reports/parity.json, if a report was written). Without "
-        "an ID: list all 46.",
+        help="show one equation or erratum: statement, article, readable code line, errata, errors",
+        description=textwrap.fill(
+            "Print an equation of the catalogue on one screen: its statement, the "
+            "article it comes from, every function that implements it with the readable source "
+            "lines that cite the ID, the witnesses the tests compare it with, the articles' errata "
+            "about it, and the errors the last parity report measured for its own quantities "
+            "(reports/parity.json, if a report was written). An erratum ID (AV-code-1) prints "
+            "the erratum and the equations it concerns. Without an ID: list all 46 equations "
+            "and the errata.",
+            88,
+        ),
         epilog="examples:\n  python -m ref_cnn explain AV-14\n  python -m ref_cnn explain ic7\n"
-        "  python -m ref_cnn explain",
+        "  python -m ref_cnn explain AV-code-1\n  python -m ref_cnn explain",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("id", nargs="?", help="equation ID, e.g. AV-14, MB-6, IC-7 (case-insensitive)")
+    p.add_argument(
+        "id",
+        nargs="?",
+        help="equation ID, e.g. AV-14, MB-6, IC-7, or erratum ID, e.g. AV-code-1 (case-insensitive)",
+    )
     p.add_argument(
         "--report",
         type=Path,

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from ref_cnn import explain as explain_module
+from ref_cnn import _io
 from ref_cnn.catalogue import ARTICLES, EQUATIONS
 from ref_cnn.cli import main
 from ref_cnn.errata import DEMOS
@@ -150,7 +150,7 @@ def test_every_erratum_concerns_an_equation():
 
 
 def test_an_installed_package_says_what_is_missing_for_the_errors(tmp_path, monkeypatch):
-    monkeypatch.setattr(explain_module, "in_clone", lambda: False)
+    monkeypatch.setattr(_io, "in_clone", lambda: False)
     monkeypatch.chdir(tmp_path)
     text = explain("AV-14")
     assert str(tmp_path / "reports" / "parity.json") in text and "site-packages" not in text

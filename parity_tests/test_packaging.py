@@ -3,6 +3,7 @@ absent extra says which one to install, and the version is written in one place.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -128,3 +129,47 @@ def test_from_torch_needs_torch_only():
         timeout=120,
     )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def _installed_copy(tmp_path: Path) -> tuple[Path, dict]:
+    """ref_cnn's package folder alone in a site folder (what a wheel installs), a working
+    folder outside any clone, and the environment that imports the copy."""
+    import shutil
+
+    import ref_cnn
+
+    site, work = tmp_path / "site", tmp_path / "work"
+    shutil.copytree(
+        Path(ref_cnn.__file__).parent,
+        site / "ref_cnn",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    work.mkdir()
+    return work, {**os.environ, "PYTHONPATH": str(site)}
+
+
+def test_docs_and_explain_work_in_an_installed_package(tmp_path):
+    work, env = _installed_copy(tmp_path)
+    run = dict(cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    docs = subprocess.run([sys.executable, "-m", "ref_cnn", "docs"], **run)
+    assert docs.returncode == 0, docs.stderr
+    page = (work / "equations.md").read_text(encoding="utf-8")
+    assert "### AV-14: Filter gradient" in page and "test_conv.py::" in page
+    explain = subprocess.run([sys.executable, "-m", "ref_cnn", "explain", "AV-14"], **run)
+    assert explain.returncode == 0, explain.stderr
+    assert "not in the installed package" in explain.stdout and "Traceback" not in explain.stderr
+    assert str(tmp_path / "site" / "reports") not in explain.stdout
+
+
+def test_the_shipped_test_ids_are_package_data():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "equation_tests.json" in meta["tool"]["setuptools"]["package-data"]["ref_cnn"]
+
+
+@pytest.mark.dev
+def test_the_shipped_test_ids_are_current():
+    from ref_cnn.report.docs import SHIPPED, shipped_json, tests_by_id
+
+    assert SHIPPED.read_text(encoding="utf-8") == shipped_json(tests_by_id()), (
+        "ref_cnn/equation_tests.json is stale: run `python -m ref_cnn docs`"
+    )

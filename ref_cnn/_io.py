@@ -8,6 +8,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+PACKAGE = Path(__file__).resolve().parent
+REPO = PACKAGE.parent  # the clone's root, or site-packages in an installed package
+
+
+def in_clone() -> bool:
+    """Whether ref_cnn runs from a clone of its repository (not an installed package)."""
+    return (REPO / "pyproject.toml").is_file() and (REPO / "parity_tests").is_dir()
+
 
 def write_atomic(path: Path, write: Callable[[object], None] | bytes | str) -> Path:
     """Write `path` through a temporary sibling and `os.replace`, so a crash or a kill

@@ -408,7 +408,7 @@ EQUATIONS: tuple[Equation, ...] = (
     Equation(
         "IC-8",
         "Max pooling",
-        "forward: window maximum; backward: the gradient goes to the position of the maximum (decide and document what happens with ties)",
+        "forward: window maximum; backward: the gradient goes to the position of the maximum; among tied maxima, to the first in the window (row-major order), as torch",
         "torch max_pool2d and autograd",
         (
             "ref_cnn.functional.max_pool2d",

@@ -201,9 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     _train_parser(sub)
     _check_parser(sub)
     _explain_parser(sub)
-    sub.add_parser(
-        "docs", help="regenerate docs/equations.md from the catalogue and the tests' markers"
+    docs = sub.add_parser(
+        "docs",
+        help="write the equations page: every ID with its functions and tests",
+        description="Write the equations page (every equation ID with the functions that "
+        "implement it and the tests that verify it). In a clone: docs/equations.md, from the "
+        "catalogue and the tests' markers. In an installed package: ./equations.md, from the "
+        "test IDs the package ships.",
     )
+    docs.add_argument("--out", type=Path, help="where to write it instead")
     args = parser.parse_args(argv)
     try:
         return _run(parser, args)
@@ -271,7 +277,12 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "docs":
         from ref_cnn.report.docs import write_equations_doc
 
-        print(f"wrote {write_equations_doc()}")
+        try:
+            written = write_equations_doc(args.out)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print("wrote " + ", ".join(str(p) for p in written))
         return 0
     return 2  # pragma: no cover
 

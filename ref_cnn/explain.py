@@ -21,28 +21,24 @@ import textwrap
 import tokenize
 from pathlib import Path
 
+from ref_cnn import _io
 from ref_cnn.catalogue import ARTICLES, BY_ID, EQUATIONS, Equation
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_ERROR_ROWS = 8  # the measured-error table stays on one screen
 
 
-def in_clone() -> bool:
-    """Whether ref_cnn runs from a clone of its repository (not an installed package)."""
-    return (ROOT / "pyproject.toml").is_file() and (ROOT / "parity_tests").is_dir()
-
-
 def report_paths() -> list[Path]:
     """Where `explain` looks for the report's JSON: ./reports, then the clone's (if any)."""
     paths = [Path.cwd() / "reports" / "parity.json"]
-    if in_clone():
+    if _io.in_clone():
         paths.append(ROOT / "reports" / "parity.json")
     return list(dict.fromkeys(p.resolve() for p in paths))
 
 
 def how_to_get_the_report() -> str:
     """The command that writes reports/parity.json here, or what is missing for it."""
-    if in_clone():
+    if _io.in_clone():
         return "`bash scripts/dev.sh report --quick` writes it"
     return (
         "the report runs the parity suite, which lives in ref_cnn's repository, not in the "

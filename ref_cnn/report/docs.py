@@ -1,5 +1,9 @@
 """docs/equations.md: every equation ID → its functions and its tests, generated from the
-catalogue and the tests' markers, so it cannot drift (a test regenerates and compares)."""
+catalogue and the tests' markers, so it cannot drift (a test regenerates and compares).
+
+The tests live in the repository, not in the installed package, so the package ships their
+IDs (ref_cnn/equation_tests.json, rewritten with docs/equations.md): an installed ref_cnn
+writes the same page from it, without a clone."""
 
 from __future__ import annotations
 
@@ -10,11 +14,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ref_cnn._io import write_atomic
+from ref_cnn._io import PACKAGE, in_clone, write_atomic
 from ref_cnn.catalogue import ARTICLES, EQUATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "equations.md"
+SHIPPED = PACKAGE / "equation_tests.json"  # {equation ID: [test functions]}, package data
 
 
 @functools.cache
@@ -71,6 +76,26 @@ def equations_markdown(tests: dict[str, list[str]]) -> str:
     return "\n".join(lines)
 
 
-def write_equations_doc(path: Path = DOC) -> Path:
-    """Regenerate docs/equations.md (collects the tests' markers); returns its path."""
-    return write_atomic(path, equations_markdown(tests_by_id()))
+def shipped_json(tests: dict[str, list[str]]) -> str:
+    """ref_cnn/equation_tests.json's text."""
+    return json.dumps(tests, indent=1, ensure_ascii=False) + "\n"
+
+
+def write_equations_doc(path: Path | None = None) -> list[Path]:
+    """Write the equations page; returns the paths written. In a clone: docs/equations.md
+    (or `path`) from the tests' markers, and the shipped copy of their IDs. In an installed
+    package: `path` (default ./equations.md) from that shipped copy."""
+    if in_clone():
+        tests = tests_by_id()
+        return [
+            write_atomic(path or DOC, equations_markdown(tests)),
+            write_atomic(SHIPPED, shipped_json(tests)),
+        ]
+    try:
+        tests = json.loads(SHIPPED.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(
+            f"{SHIPPED} is missing or unreadable ({exc}); reinstall ref_cnn, or run "
+            "`python -m ref_cnn docs` in a clone of its repository"
+        ) from exc
+    return [write_atomic(path or Path.cwd() / "equations.md", equations_markdown(tests))]

@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Benchmarks: ref_cnn's NumPy ops next to torch's CPU kernels, swept over thread counts.
 
-    python scripts/bench.py                       # 1 and all cores; writes BENCHMARKS.md
+    python scripts/bench.py                       # 1 and all cores; prints the targets
+    python scripts/bench.py --save epyc2          # keep the run, rewrite its BENCHMARKS.md block
     python scripts/bench.py --threads 1,2,4,8,16  # the sweep
     python scripts/bench.py --only conv2d         # rows whose name contains "conv2d"
 
@@ -170,7 +171,7 @@ def child(args) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        description="Benchmark ref_cnn against torch on the CPU over thread counts; write BENCHMARKS.md."
+        description="Benchmark ref_cnn against torch on the CPU over thread counts."
     )
     parser.add_argument("--threads", help="comma-separated thread counts (default: 1 and all CPUs)")
     parser.add_argument("--only", help="run only rows whose name contains this text")
@@ -187,11 +188,13 @@ def main(argv=None) -> int:
         "--resnet-batch", type=int, default=8, help="ResNet-18 batch size (default 8)"
     )
     parser.add_argument(
-        "--out",
-        type=Path,
-        default=ROOT / "BENCHMARKS.md",
-        help="where to write the tables (default BENCHMARKS.md; not written with --only)",
+        "--save",
+        metavar="NAME",
+        help="keep the results as docs/bench_runs/NAME.json (the latest run of this machine) and "
+        "rewrite BENCHMARKS.md's generated blocks, leaving its hand-written text as it is",
     )
+    parser.add_argument("--title", help="the machine's name in BENCHMARKS.md (with --save)")
+    parser.add_argument("--out", type=Path, help="also write all the tables to this file")
     parser.add_argument("--json-out", type=Path, help="also keep every process's results here")
     parser.add_argument(
         "--from-json", type=Path, nargs="+", help="only write the tables from these"
@@ -223,14 +226,42 @@ def main(argv=None) -> int:
                 runs.append(json.loads(out.read_text()))
                 if args.json_out:  # after each count: a run cut short keeps what it measured
                     args.json_out.write_text(json.dumps(runs))
-    text = bench_report.markdown(runs, args)
     print(bench_report.targets_text(runs))
-    if not args.only:
-        from ref_cnn._io import write_atomic
+    from ref_cnn._io import write_atomic
 
-        write_atomic(args.out, text)
+    if args.out:
+        write_atomic(args.out, bench_report.markdown(runs, args))
         print(f"wrote {args.out}")
+    if args.save and not args.only:
+        save(args.save, runs, args)
     return 0
+
+
+def save(name: str, runs: list[dict], args) -> None:
+    """Keep `runs` as docs/bench_runs/NAME.json, name it in runs.json as this machine's latest
+    run, and regenerate BENCHMARKS.md's blocks (adding a section for a new machine)."""
+    import docs_site
+
+    from ref_cnn._io import write_atomic
+
+    runs_dir = ROOT / "docs" / "bench_runs"
+    write_atomic(runs_dir / f"{name}.json", json.dumps(runs))
+    manifest_path = runs_dir / "runs.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    keys = ("dtypes", "blocks", "reps", "min_seconds", "pause", "resnet_batch")
+    manifest[name] = {
+        "title": args.title or manifest.get(name, {}).get("title") or runs[0]["info"]["cpu"],
+        "files": [f"{name}.json"],
+        "args": {k: getattr(args, k) for k in keys},
+    }
+    write_atomic(manifest_path, json.dumps(manifest, indent=1) + "\n")
+    bench_md = ROOT / "BENCHMARKS.md"
+    text = bench_md.read_text(encoding="utf-8")
+    if f"<!-- bench-{name}:start -->" not in text:
+        title = manifest[name]["title"]
+        text += f"\n## {title}: the latest full run\n\n<!-- bench-{name}:start -->\n<!-- bench-{name}:end -->\n"
+    write_atomic(bench_md, docs_site.replace_blocks(text, docs_site.benchmarks_blocks()))
+    print(f"wrote {runs_dir / (name + '.json')} and BENCHMARKS.md's generated blocks")
 
 
 if __name__ == "__main__":

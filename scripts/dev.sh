@@ -1,25 +1,34 @@
 #!/usr/bin/env bash
-# One entry point for the README's two commands.
+# One entry point for the README's commands.
 #   bash scripts/dev.sh report [ARGS]   set up .venv if needed, then run the parity report
 #   bash scripts/dev.sh test   [ARGS]   set up .venv if needed, then ruff + the whole test suite
+#   bash scripts/dev.sh docs   [ARGS]   set up .venv-docs (numpy, scipy, Sphinx: no torch) if
+#                                       needed, then build the documentation site, build/docs/html
 # Set-up is idempotent: it reinstalls only when pyproject.toml or constraints.txt changed since
 # the last install. constraints.txt is the exact tested set (pyproject.toml keeps ranges).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-VENV=.venv
-STAMP=$VENV/.installed-from
-if [ ! -x "$VENV/bin/python" ]; then
-    "$PY" -m venv "$VENV"
-fi
-want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-        -c constraints.txt -e ".[dev]"
-    echo "$want" > "$STAMP"
-fi
 cmd=${1:-test}
 shift || true
+setup() {  # VENV EXTRAS: create VENV and install ref_cnn[EXTRAS] into it, unless up to date
+    local venv=$1 extras=$2 stamp=$1/.installed-from want
+    if [ ! -x "$venv/bin/python" ]; then
+        "$PY" -m venv "$venv"
+    fi
+    want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+            -c constraints.txt -e ".[$extras]"
+        echo "$want" > "$stamp"
+    fi
+}
+if [ "$cmd" = docs ]; then
+    setup .venv-docs docs
+    exec .venv-docs/bin/python scripts/docs_site.py "$@"
+fi
+VENV=.venv
+setup "$VENV" dev
 # The HTML report test needs Debian's chromium and one data test uses Debian's Fashion-MNIST;
 # install them where we can (root with apt), otherwise those tests skip and say why.
 if [ "$cmd" = test ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -38,5 +47,5 @@ case "$cmd" in
         "$VENV/bin/ruff" format --check .
         exec "$VENV/bin/python" -m pytest "$@"
         ;;
-    *) echo "usage: bash scripts/dev.sh {report|test} [ARGS]" >&2; exit 2 ;;
+    *) echo "usage: bash scripts/dev.sh {report|test|docs} [ARGS]" >&2; exit 2 ;;
 esac

@@ -1,0 +1,167 @@
+"""The documentation site and the README: every equation typeset and placed, the generated
+figures equal to their sources, the README's example true, and the site built with
+warnings as errors and rendered by a real browser with its maths typeset."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import docs_site  # noqa: E402
+from equations_latex import ERRATA_AT, LATEX  # noqa: E402
+
+from ref_cnn.catalogue import EQUATIONS  # noqa: E402
+
+pytestmark = pytest.mark.engineering
+IDS = [e.id for e in EQUATIONS]
+
+
+def test_every_equation_has_latex_and_no_other_id_does():
+    assert set(LATEX) == set(IDS)
+
+
+def test_every_erratum_is_placed_at_an_equation():
+    from ref_cnn.errata.registry import DEMOS
+
+    names = {f"{d.__module__}.{d.__name__}" for d in DEMOS}
+    assert names == set(ERRATA_AT), "scripts/equations_latex.py ERRATA_AT must place every demo"
+    assert set(ERRATA_AT.values()) <= set(IDS)
+
+
+def test_an_id_is_cited_whole():
+    assert docs_site.cites("dw = ...  # IC-5, AV-14: Σ_n X_j ⋆ δ_i", "AV-14")
+    assert not docs_site.cites("dw = ...  # AV-14", "AV-1")
+    assert not docs_site.cites("# AV-code-1", "AV-1")
+
+
+def test_code_shows_the_lines_that_cite_the_id_without_the_docstring():
+    where, code = docs_site.code_for("ref_cnn.functional.conv2d_backward_readable", "AV-14")
+    assert where.startswith("ref_cnn/functional/conv.py:")
+    assert code.startswith("def conv2d_backward_readable(")
+    assert "AV-14" in code and '"""' not in code
+
+
+def test_article_page_without_a_report_says_so():
+    page = docs_site.article_page("AV", None, [])
+    assert page.count("$$") == 2 * sum(e.article == "AV" for e in EQUATIONS)
+    assert "not measured in this build" in page
+    assert [h.split(":")[0] for h in re.findall(r"^## (AV-\d+:)", page, re.M)] == [
+        i for i in IDS if i.startswith("AV")
+    ]
+
+
+def test_article_page_shows_the_report_and_the_errata_in_place():
+    record = {
+        "id": "AV-14",
+        "status": "pass",
+        "cases": 7,
+        "witnesses": ["torch"],
+        "max_rel_error": {"dw float64 vs torch": 4.1e-15, "dw float32 vs torch": 1.5e-6},
+    }
+    erratum = {
+        "id": "AV-code-1",
+        "demo": "ref_cnn.errata.av.averaged_delta",
+        "where": "backprop",
+        "wrong": "δ averaged",
+        "correct": "δ per image",
+        "effect": "a wrong step",
+        "measured": {"cosine": 0.65},
+    }
+    page = docs_site.article_page("AV", {"equations": [record]}, [erratum])
+    section = page.split("## AV-14:")[1].split("\n## ")[0]
+    assert "4.1e-15" in section and "1.5e-06" in section and "7 cases" in section
+    assert "Erratum AV-code-1" in section and "cosine: 0.65" in section
+    assert "Erratum" not in page.split("## AV-14:")[0]
+
+
+def test_readme_figures_are_generated_from_their_sources():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    written = docs_site.blocks_in(text)
+    for name, body in docs_site.readme_blocks().items():
+        assert name in written, f"README.md has no <!-- {name}:start --> block"
+        assert written[name].strip() == body.strip(), (
+            f"README.md's {name} block is stale: python scripts/docs_site.py --readme"
+        )
+
+
+def test_benchmarks_tables_are_generated_from_the_kept_runs():
+    text = (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8")
+    written = docs_site.blocks_in(text)
+    for name, body in docs_site.benchmarks_blocks().items():
+        assert written.get(name, "").strip() == body.strip(), (
+            f"BENCHMARKS.md's {name} block is stale: python scripts/docs_site.py --benchmarks"
+        )
+
+
+def test_replacing_blocks_keeps_the_hand_written_text():
+    text = "intro\n<!-- t:start -->\nold\n<!-- t:end -->\nnotes\n"
+    assert docs_site.replace_blocks(text, {"t": "new"}) == (
+        "intro\n<!-- t:start -->\nnew\n<!-- t:end -->\nnotes\n"
+    )
+
+
+def test_readme_example_computes_the_articles_worked_example():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    assert len(code.strip().splitlines()) <= 6
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)  # noqa: S102
+    np.testing.assert_array_equal(scope["y"][0, 0], [[9, 32], [14, 26]])
+    from ref_cnn.functional import correlate2d
+
+    x = scope["x"][0, 0]
+    dy = np.ones((2, 2))  # the example's E = Σ y
+    np.testing.assert_allclose(scope["df"][0, 0], correlate2d(x, dy), rtol=1e-12)  # AV-14
+    assert scope["dx"].shape == scope["x"].shape
+
+
+@pytest.fixture(scope="module")
+def site():
+    pytest.importorskip("sphinx", reason="the docs extra: pip install -e '.[docs]'")
+    pytest.importorskip("myst_parser", reason="the docs extra: pip install -e '.[docs]'")
+    out = Path(tempfile.mkdtemp(prefix="ref_cnn-docs-"))
+    try:
+        yield docs_site.build(out, parity_path=out / "no-report.json").parent
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def test_site_builds_offline(site):
+    for page in ("index", "av", "mb", "ic", "api", "kit", "setup", "performance"):
+        assert (site / f"{page}.html").exists(), page
+    html = (site / "av.html").read_text(encoding="utf-8")
+    scripts = re.findall(r'<script[^>]*src="([^"]+)"', html)
+    assert any("mathjax" in s for s in scripts)
+    assert not [s for s in scripts if s.startswith(("http:", "https:", "//"))], scripts
+    assert (site / "_static" / "mathjax" / "tex-chtml.js").exists()
+    assert "conv2d_backward" in (site / "api.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("page", ["av", "mb", "ic"])
+def test_browser_typesets_every_equation(site, page, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no chromium (scripts/dev.sh installs Debian's chromium as root)")
+    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu",
+           f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=20000"]  # fmt: skip
+    url = (site / f"{page}.html").as_uri()
+    dom = subprocess.run([*cmd, "--dump-dom", url], capture_output=True, text=True, timeout=120)
+    equations = sum(e.article == page.upper() for e in EQUATIONS)
+    assert dom.stdout.count("<mjx-container") >= equations, "MathJax typeset too few equations"
+    assert "<mjx-merror" not in dom.stdout, "MathJax reports a TeX error"
+    raw = re.findall(r'<div class="math[^"]*">\s*\\\[', dom.stdout)
+    assert not raw, "equations left as raw TeX"
+    shot = tmp_path / f"{page}.png"
+    subprocess.run([*cmd, "--window-size=1200,1600", f"--screenshot={shot}", url],
+                   capture_output=True, timeout=120, cwd=tmp_path)  # fmt: skip
+    assert shot.exists() and shot.stat().st_size > 20_000

@@ -113,7 +113,7 @@ def test_replacing_blocks_keeps_the_hand_written_text():
 def test_readme_example_computes_the_articles_worked_example():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
-    assert len(code.strip().splitlines()) <= 6
+    assert len([line for line in code.splitlines() if line.strip()]) <= 6
     scope: dict = {}
     exec(compile(code, "README.md", "exec"), scope)  # noqa: S102
     np.testing.assert_array_equal(scope["y"][0, 0], [[9, 32], [14, 26]])

@@ -49,7 +49,7 @@ FULL_SOURCE_LINES = 30  # a function this short is shown whole; a longer one by 
 def resolve(path: str):
     """The object named by a dotted path ("ref_cnn.functional.conv2d")."""
     parts = path.split(".")
-    for i in range(len(parts), 0, -1):
+    for i in range(len(parts) - 1, 0, -1):  # the attribute first: functional.im2col is a function
         try:
             obj = importlib.import_module(".".join(parts[:i]))
         except ImportError:
@@ -192,6 +192,13 @@ def erratum_lines(err: dict) -> list[str]:
     return lines + [":::", ""]
 
 
+SHORT_TITLES = {
+    "AV": "the mathematics behind CNNs (Analytics Vidhya)",
+    "MB": "CNNs' mathematics (Mebsout)",
+    "IC": "CNN + mathematical intuition (The Independent Code)",
+}
+
+
 def article_page(article: str, parity: dict | None, errata: list[dict]) -> str:
     """One article's page: its equations in order, each typeset with its code, witnesses,
     last measured error and errata."""
@@ -203,9 +210,9 @@ def article_page(article: str, parity: dict | None, errata: list[dict]) -> str:
         by_eq.setdefault(ERRATA_AT.get(err["demo"], ""), []).append(err)
     equations = [e for e in EQUATIONS if e.article == article]
     lines = [
-        f"# {article}: {ARTICLES[article]}",
+        f"# {article}: {SHORT_TITLES[article]}",
         "",
-        f"The {len(equations)} equations of this article in its order, each in its correct "
+        f"*{ARTICLES[article]}.* The {len(equations)} equations of this article in its order, each in its correct "
         "form, with the code that computes it (the lines that cite its ID), what the tests "
         "compare it with, the last measured error and, where the article's text or code "
         "differs, the erratum.",
@@ -255,7 +262,8 @@ def setup_table(setup: dict) -> str:
         "torch": "+ torch, torchvision: from_torch, the torch witness",
         "dev": "everything: the tests and the parity report",
     }
-    for name, p in setup.get("profiles", {}).items():
+    profiles = setup.get("profiles", {})
+    for name, p in sorted(profiles.items(), key=lambda kv: list(gives).index(kv[0])):
         rows.append(f"| `{p['install']}` | {gives.get(name, '')} | {p['bytes'] / 1e6:,.0f} MB "
                     f"| {p['seconds']:.0f} s |")  # fmt: skip
     if "dev_venv_bytes" in setup and "dev" not in setup.get("profiles", {}):
@@ -268,15 +276,50 @@ def setup_table(setup: dict) -> str:
     )
 
 
+def _pin(package: str) -> str:
+    """The version constraints.txt pins `package` to."""
+    text = (ROOT / "constraints.txt").read_text()
+    return re.search(rf"^{re.escape(package)}==(\S+)$", text, re.M).group(1)
+
+
+def torch_cpu(setup: dict | None) -> str:
+    """How to install torch's CPU-only wheels, and what they leave out of the dev venv."""
+    setup = setup or {}
+    saved = ""
+    if setup.get("gpu_only_bytes") and setup.get("dev_venv_bytes"):
+        saved = (
+            f" Of the dev venv's {setup['dev_venv_bytes'] / 1e9:.1f} GB, "
+            f"{setup['gpu_only_bytes'] / 1e9:.1f} GB are the CUDA libraries and triton that "
+            "torch's default Linux wheel pulls in for GPUs (measured); its CPU-only wheels leave "
+            "them out, and torch's own CPU wheel is smaller too (not measured here: that index "
+            "was out of reach)."
+        )
+    return (
+        "ref_cnn runs on the CPU. To set up `.venv` with torch's CPU-only wheels, install "
+        "them first; the commands then keep them (`torch==` in `constraints.txt` accepts "
+        "the `+cpu` build)." + saved + "\n\n"
+        "```bash\n"
+        "python -m venv .venv\n"
+        f".venv/bin/pip install torch=={_pin('torch')} torchvision=={_pin('torchvision')} "
+        "--index-url https://download.pytorch.org/whl/cpu\n"
+        "bash scripts/dev.sh test\n"
+        "```"
+    )
+
+
 def commands_table(setup: dict | None) -> str:
     """The README commands' times, where measure_setup.py --commands has measured them."""
     commands = (setup or {}).get("commands", {})
-    rows = ["| command | time |", "|---|---|"]
+    rows = ["| command | first run (with its set-up) | later runs |", "|---|---|---|"]
     for name in ("report", "report --quick", "test", "docs"):
         t = commands.get(name)
-        rows.append(f"| `bash scripts/dev.sh {name}` | "
-                    + (f"{t['seconds'] / 60:.1f} min" if t else "not measured here") + " |")  # fmt: skip
-    return "\n".join(rows)
+        cells = (f"{t['first']:.0f} s | {t['seconds']:.0f} s" if t
+                 else "not measured here | not measured here")  # fmt: skip
+        rows.append(f"| `bash scripts/dev.sh {name}` | {cells} |")
+    return "\n".join(rows) + (
+        "\n\n`report --quick` runs the float64 torch parity only (no float32, literal loops or "
+        "finite differences) and 30 training steps instead of 100."
+    )
 
 
 def bench_runs() -> dict[str, dict]:
@@ -325,7 +368,8 @@ def readme_blocks() -> dict[str, str]:
     return {
         "setup-sizes": setup_table(setup) if setup else "Not measured yet.",
         "command-times": commands_table(setup),
-        "performance": performance_summary(),
+        "torch-cpu": torch_cpu(setup),
+        "performance": performance_summary(readme=True),
     }
 
 
@@ -334,15 +378,18 @@ def _value(text: str) -> str:
     return re.match(r"[\d.]+( %|×)?", text).group(0)
 
 
-def performance_summary() -> str:
-    """README's one performance table: every target, measured on each machine's latest run
-    at each thread count (✓ met, ✗ missed)."""
+def performance_summary(readme: bool = False) -> str:
+    """Every target, measured on each machine's latest run at each thread count (✓ met,
+    ✗ missed); for the README, only the targets runs.json sets for each machine."""
     import bench_report
 
     sets = bench_runs()
     table: dict[str, dict[str, str]] = {}
     for name, entry in sets.items():
         for label, vals in bench_report.targets(entry["runs"]):
+            wanted = entry.get("readme_targets")
+            if readme and wanted and not any(w in label for w in wanted):
+                continue
             table.setdefault(label, {})[name] = ", ".join(
                 _value(text) + (" ✓" if ok else " ✗") for text, ok in vals.values()
             )
@@ -374,6 +421,9 @@ def build(out: Path, parity_path: Path = PARITY) -> Path:
     (src / "setup.md").write_text(setup_page(setup), encoding="utf-8")
     perf = (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8")
     (src / "performance.md").write_text(_site_links(perf), encoding="utf-8")
+    for page in USER_PAGES:  # docs/*.md written for users, as they are
+        text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+        (src / page).write_text(_site_links(text), encoding="utf-8")
     kit = ROOT / "docs" / "kit.md"
     if kit.exists():
         (src / "kit.md").write_text(_site_links(kit.read_text(encoding="utf-8")), encoding="utf-8")
@@ -395,6 +445,7 @@ def _site_links(text: str) -> str:
     return re.sub(r"\]\((?:\.\./)?BENCHMARKS\.md\)", "](performance.md)", text)
 
 
+USER_PAGES = ("install.md", "report.md", "package.md", "training.md", "testing.md", "API.md")
 KIT_FALLBACK = """# The conformance kit
 
 `python -m ref_cnn check MODULE:FUNCTION --op OP` runs every parity case of one op against

@@ -6,7 +6,7 @@ which the README's setup table is generated from (scripts/docs_site.py --readme)
 
     python scripts/measure_setup.py                     # core, fast, docs, in a temporary folder
     python scripts/measure_setup.py --profiles dev      # the whole dev extra (about 6 GB)
-    python scripts/measure_setup.py --commands          # also time the README's commands
+    python scripts/measure_setup.py --commands docs,test   # also time these README commands
 """
 
 from __future__ import annotations
@@ -40,6 +40,14 @@ def size_bytes(path: Path) -> int:
     return int(out.stdout.split()[0])
 
 
+def gpu_only_bytes(venv: Path) -> int:
+    """Bytes of the packages torch's default Linux wheel pulls in for GPUs only (the CUDA
+    libraries, triton), which torch's CPU-only wheels leave out."""
+    site = next(venv.glob("lib/python*/site-packages"))
+    paths = [p for p in site.iterdir() if p.name.lower().startswith(("nvidia", "triton"))]
+    return sum(size_bytes(p) for p in paths)
+
+
 def measure_profile(name: str, where: Path) -> dict:
     venv = where / f"venv-{name}"
     extras = PROFILES[name]
@@ -70,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profiles", default="core,fast,docs", help="comma-separated, of: "
                         + ", ".join(PROFILES))  # fmt: skip
-    parser.add_argument("--commands", action="store_true", help="also time the README's commands")
+    parser.add_argument("--commands", default="", help="also time these README commands, of: "
+                        + ", ".join(COMMANDS) + " (each run twice: set-up included, then not)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     data = json.loads(args.out.read_text()) if args.out.exists() else {}
@@ -79,19 +88,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     profiles = data.setdefault("profiles", {})
     with tempfile.TemporaryDirectory(prefix="ref_cnn-setup-") as tmp:
-        for name in args.profiles.split(","):
+        for name in filter(None, args.profiles.split(",")):
             profiles[name] = measure_profile(name, Path(tmp))
             print(name, profiles[name], flush=True)
     venv = ROOT / ".venv"
     if venv.exists():
         data["dev_venv_bytes"] = size_bytes(venv.resolve())
-    if args.commands:
-        commands = data.setdefault("commands", {})
-        for name, cmd in COMMANDS.items():
+        data["gpu_only_bytes"] = gpu_only_bytes(venv.resolve())
+    commands = data.setdefault("commands", {})
+    for name in filter(None, args.commands.split(",")):
+        times = []
+        for _ in range(2):  # the first run sets its venv up if it has to, the second does not
             start = time.perf_counter()
-            subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-            commands[name] = {"seconds": round(time.perf_counter() - start, 1)}
-            print(name, commands[name], flush=True)
+            subprocess.run(COMMANDS[name], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+            times.append(round(time.perf_counter() - start, 1))
+        commands[name] = {"first": times[0], "seconds": times[1]}
+        print(name, commands[name], flush=True)
     sys.path.insert(0, str(ROOT))
     from ref_cnn._io import write_atomic
 

@@ -25,9 +25,11 @@ myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
 source_suffix = {".md": "markdown"}
 exclude_patterns = ["_build"]
+# signatures written with Unicode maths (docs/API.md) are not Python; Pygments shows them plain
+suppress_warnings = ["misc.highlighting_failure"]
 html_theme = "alabaster"
 html_title = f"ref_cnn {version}"
-html_theme_options = {"page_width": "1100px", "sidebar_width": "240px", "fixed_sidebar": True}
+html_theme_options = {"page_width": "auto", "body_max_width": "none", "sidebar_width": "220px"}
 html_static_path = []
 autodoc_typehints = "none"  # signatures as written; the docstrings say the types and shapes
 autodoc_member_order = "bysource"

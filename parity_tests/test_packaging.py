@@ -173,3 +173,16 @@ def test_the_shipped_test_ids_are_current():
     assert SHIPPED.read_text(encoding="utf-8") == shipped_json(tests_by_id()), (
         "ref_cnn/equation_tests.json is stale: run `python -m ref_cnn docs`"
     )
+
+
+def test_classifiers_name_the_python_versions_ci_tests():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = {
+        c.rsplit(" :: ", 1)[1]
+        for c in meta["project"]["classifiers"]
+        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
+    }
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    in_ci = set(re.search(r"^for minor in ([\d. ]+); do$", ci, re.M).group(1).split())
+    oldest = re.fullmatch(r">=(3\.\d+)", meta["project"]["requires-python"]).group(1)
+    assert listed == in_ci | {oldest}, (listed, in_ci, oldest)

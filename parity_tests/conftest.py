@@ -142,9 +142,17 @@ def errors(ours, reference) -> tuple[float, float]:
 
 @pytest.fixture
 def parity(request):
-    """parity(quantity, ours, reference, rtol=None, witness="torch") → asserts and records."""
+    """parity(quantity, ours, reference, rtol=None, witness="torch", why=None) → asserts and
+    records, with the bound applied (`why`: the reason for a bound other than RTOL's)."""
 
-    def check(quantity: str, ours, reference, rtol: float | None = None, witness: str = "torch"):
+    def check(
+        quantity: str,
+        ours,
+        reference,
+        rtol: float | None = None,
+        witness: str = "torch",
+        why: str | None = None,
+    ):
         ours, reference = np.asarray(ours), np.asarray(reference)
         assert ours.shape == reference.shape, f"{quantity}: shape {ours.shape} != {reference.shape}"
         assert ours.dtype == reference.dtype, f"{quantity}: dtype {ours.dtype} != {reference.dtype}"
@@ -160,6 +168,8 @@ def parity(request):
                     "dtype": str(ours.dtype),
                     "abs": abs_err,
                     "rel": rel_err,
+                    "bound": bound,
+                    **({"why": why} if why else {}),
                 },
             )
         )

@@ -32,7 +32,7 @@ import types
 
 import numpy as np
 import pytest
-from conftest import optional
+from conftest import RTOL64, optional
 
 import ref_cnn.functional as F
 
@@ -379,7 +379,7 @@ def test_opinfo_sample_matches_torch(key, index, sample, parity):
     for (name, a), g in zip(leaves, grads, strict=True):
         reference = np.zeros(a.shape) if g is None else g.numpy()
         assert our_grads.get(name) is not None, f"ref_cnn gives no gradient for {name}"
-        rtol = None
+        rtol = why = None
         if (
             OPS[key][0].startswith("batch_norm")
             and name == "input"
@@ -387,7 +387,16 @@ def test_opinfo_sample_matches_torch(key, index, sample, parity):
             and x.size
         ):
             rtol = _batch_norm_bound(x, args, kw, dy, our_grads[name], reference, parity)
-        parity(f"d{name}", our_grads[name], reference, rtol=rtol)
+            why = BATCH_NORM_WHY if rtol > RTOL64 else None
+        parity(f"d{name}", our_grads[name], reference, rtol=rtol, why=why)
+
+
+BATCH_NORM_WHY = (
+    "training-mode batch norm's input gradient is a difference of terms that nearly cancel "
+    "for a batch of two (the result is ~1e-7 of its terms), so float64 rounding alone puts "
+    "torch ~1e-10 from the exact value; ref_cnn is held to 1e-10 against an extended-precision "
+    "(long double) evaluation, and torch's distance to the bound scaled by the cancellation"
+)
 
 
 def _batch_norm_bound(x, args, kw, dy, ours, reference, parity):

@@ -13,6 +13,8 @@ import pytest
 
 from ref_cnn.catalogue import EQUATIONS
 from ref_cnn.report import build
+from ref_cnn.report.collect import family
+from ref_cnn.report.render import to_html
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -120,7 +122,16 @@ def test_html_renders_tables_and_figures_in_headless_chromium(report_dir, tmp_pa
         [*flags, "--dump-dom", page], capture_output=True, text=True, timeout=120
     ).stdout
     assert dom.count("<table") == 3
-    assert len(re.findall(r"<tr>", dom)) == 3 + len(EQUATIONS)
+    assert len(re.findall(r"<tr>", dom)) == 3  # the header rows
+    for q in EQUATIONS:  # a row per equation, anchored by its ID, with its functions
+        row = re.search(rf'<tr id="{q.id}">(.*?)</tr>', dom, re.S)
+        assert row and all(f.removeprefix("ref_cnn.") in row.group(1) for f in q.functions), q.id
+    targets = re.findall(r'href="#([^"]+)"', dom)
+    assert "errata" in targets and "AV" in targets and "AV-14" in targets
+    assert all(f'id="{t}"' in dom for t in targets), set(targets) - set(
+        re.findall(r'id="([^"]+)"', dom)
+    )
+    assert "decide and document" not in dom and "the first in the window" in dom  # IC-8's rule
     assert 'data-images-loaded="3"' in dom  # all three figures decoded
     shot = tmp_path / "report.png"
     subprocess.run(
@@ -129,3 +140,74 @@ def test_html_renders_tables_and_figures_in_headless_chromium(report_dir, tmp_pa
         timeout=120,
     )
     assert shot.exists() and shot.stat().st_size > 50_000
+
+
+def test_records_are_labelled_by_op_family_not_by_test_file():
+    assert (
+        family("parity_tests/test_opinfo.py::test_opinfo_sample_matches_torch[batch_norm-8-x]")
+        == "batch norm"
+    )
+    assert (
+        family("parity_tests/test_opinfo.py::test_opinfo_sample_matches_torch[max_unpool2d-1]")
+        == "unpooling"
+    )
+    assert (
+        family("parity_tests/test_opinfo.py::test_opinfo_sample_matches_torch[conv_transpose2d-2]")
+        == "transposed conv"
+    )
+    assert (
+        family("parity_tests/test_passes_numba.py::test_compiled_max_pool_matches_torch[IC-8]")
+        == "pooling"
+    )
+    assert (
+        family("parity_tests/test_passes_numba.py::test_compiled_batch_norm_matches_torch[BN-1]")
+        == "batch norm"
+    )
+    assert family("parity_tests/test_conv_numba.py::test_x") == "convolution"
+    assert family("parity_tests/test_architectures.py::test_resnet18[train]") == "whole networks"
+    assert (
+        family("parity_tests/test_architectures.py::test_batchnorm_matches_torch[affine]")
+        == "batch norm"
+    )
+
+
+def _record(
+    rel, bound=1e-10, why=None, witness="torch", test="parity_tests/test_opinfo.py::t[batch_norm-8]"
+):
+    r = {"quantity": "dinput", "witness": witness, "dtype": "float64", "abs": rel, "rel": rel}
+    return {
+        **r,
+        "bound": bound,
+        **({"why": why} if why else {}),
+        "family": family(test),
+        "test": test,
+    }
+
+
+@pytest.mark.train  # matplotlib draws the figure
+def test_points_above_the_default_bound_are_drawn_with_their_bound_and_explained():
+    from ref_cnn.report.plots import error_distribution
+
+    report = {
+        "summary": {
+            "failed": 0,
+            "not_verified": 0,
+            "tests_run": 3,
+            "verified": 46,
+            "equations": 46,
+        },
+        "equations": [],
+        "errata": [],
+        "checked_correct": [],
+        "records": [
+            _record(1.4e-10, 1.2e-9, "the batch of two cancels"),
+            _record(3e-12, 1e-10, witness="long double"),
+            _record(2e-16, test="parity_tests/test_conv.py::t"),
+        ],
+    }
+    assert error_distribution(report["records"])[:4] == b"\x89PNG"
+    page = to_html(report, {})
+    section = page.split("id='above-bound'")[1].split("</table>")[0]
+    assert "the batch of two cancels" in section and "1.2e-09" in section and "1.4e-10" in section
+    assert "against long double: 3.0e-12" in section and section.count("<tr>") == 2
+    assert "#above-bound" in page

@@ -96,9 +96,67 @@ def suite_did_not_run(code, collect_errors: list[tuple[str, str]], tests_dir: Pa
     return "\n".join(lines)
 
 
+# The op family a test measures: by its file, or for files that cover many ops (torch's
+# OpInfo samples, the compiled passes, whole networks) by the op its name or parameters
+# name. FAMILIES is also the order of the report's error plot.
+FAMILIES = (
+    "convolution",
+    "transposed conv",
+    "correlation",
+    "pooling",
+    "unpooling",
+    "batch norm",
+    "linear",
+    "activations",
+    "losses",
+    "padding",
+    "optimizers",
+    "shapes, im2col",
+    "AV network",
+    "AV training",
+    "whole networks",
+)
+BY_FILE = {
+    "conv": "convolution",
+    "conv_numba": "convolution",
+    "conv_transpose": "transposed conv",
+    "correlate": "correlation",
+    "pool": "pooling",
+    "adaptive_max_unpool": "unpooling",
+    "linear": "linear",
+    "activations": "activations",
+    "losses": "losses",
+    "padding": "padding",
+    "optim": "optimizers",
+    "shapes_and_init": "shapes, im2col",
+    "av_network": "AV network",
+    "av_experiment": "AV training",
+}
+BY_NAME = (  # first match wins: conv_transpose before conv, unpool before pool
+    (r"conv_transpose|transposed", "transposed conv"),
+    (r"unpool", "unpooling"),
+    (r"conv", "convolution"),
+    (r"pool", "pooling"),
+    (r"batch_?norm|\bbn\b|BN", "batch norm"),
+    (r"linear", "linear"),
+    (r"entropy|mse|loss|nll", "losses"),
+    (r"relu|sigmoid|softmax|tanh|activation", "activations"),
+    (r"\bpad|pad_", "padding"),
+)
+
+
 def family(nodeid: str) -> str:
-    """The op family of a test: its file name without test_ (conv, pool, linear, …)."""
-    return Path(nodeid.split("::")[0]).stem.removeprefix("test_")
+    """The op family of a test (convolution, pooling, batch norm, …; FAMILIES)."""
+    stem = Path(nodeid.split("::")[0]).stem.removeprefix("test_")
+    if stem in BY_FILE:
+        return BY_FILE[stem]
+    name = nodeid.split("::", 1)[-1]
+    if stem == "opinfo":  # the op is the first parameter: [batch_norm-8-…]
+        name = name.split("[", 1)[-1].split("-", 1)[0]
+    networks = stem in ("architectures", "from_torch", "from_torch_new_modules")
+    patterns = BY_NAME[4:5] if networks else BY_NAME  # a network file's batch-norm tests
+    found = (label for pattern, label in patterns if re.search(pattern, f"{stem} {name}"))
+    return next(found, "whole networks" if networks else stem)
 
 
 def summarise(results: list[dict]) -> dict:

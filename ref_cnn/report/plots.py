@@ -27,37 +27,63 @@ def _plt():
     return plt
 
 
+DEFAULT_BOUND = {"float64": 1e-10, "float32": 2e-5}  # conftest.RTOL: the suite's bound per dtype
+
+
+def families_in_order(records: list[dict]) -> list[str]:
+    """The op families of the torch records, in the report's order (collect.FAMILIES)."""
+    from ref_cnn.report.collect import FAMILIES
+
+    present = {r["family"] for r in records if r["witness"] == "torch"}
+    return [f for f in FAMILIES if f in present] + sorted(present - set(FAMILIES))
+
+
 def error_distribution(records: list[dict]) -> bytes:
-    """Relative error against torch per op family, float64 and float32, log scale."""
+    """Relative error against torch per op family, float64 and float32, log scale, with the
+    bound each point was held to: the dashed lines where it is the dtype's default bound, a
+    bar above the point where a test applied another one."""
     plt = _plt()
-    families = sorted({r["family"] for r in records if r["witness"] == "torch"})
+    families = families_in_order(records)
     fig, ax = plt.subplots(figsize=(9, 4.2))
     floor = 1e-18  # exact agreement is drawn at the floor
+    other_bound = False
     for offset, (dtype, color) in enumerate((("float64", "tab:blue"), ("float32", "tab:orange"))):
         for i, fam in enumerate(families):
-            vals = [
-                max(r["rel"], floor)
+            picked = [
+                r
                 for r in records
                 if r["family"] == fam and r["dtype"] == dtype and r["witness"] == "torch"
             ]
-            if vals:
-                jitter = np.random.default_rng(i).uniform(-0.12, 0.12, len(vals))
-                ax.scatter(
-                    i + (offset - 0.5) * 0.3 + jitter,
-                    vals,
-                    s=8,
-                    alpha=0.5,
-                    color=color,
-                    label=dtype if i == 0 else None,
-                )
-    ax.axhline(1e-10, color="tab:blue", ls="--", lw=0.8)
-    ax.axhline(2e-5, color="tab:orange", ls="--", lw=0.8)
+            if not picked:
+                continue
+            xs = (
+                i
+                + (offset - 0.5) * 0.3
+                + np.random.default_rng(i).uniform(-0.12, 0.12, len(picked))
+            )
+            ax.scatter(
+                xs,
+                [max(r["rel"], floor) for r in picked],
+                s=8,
+                alpha=0.5,
+                color=color,
+                label=dtype if not any(t.get_label() == dtype for t in ax.collections) else None,
+            )
+            for x, r in zip(xs, picked, strict=True):  # a bound other than the default
+                bound = r.get("bound", DEFAULT_BOUND[dtype])
+                if bound != DEFAULT_BOUND[dtype]:
+                    ax.plot([x - 0.12, x + 0.12], [bound, bound], color=color, lw=1.5)
+                    other_bound = True
+    for dtype, color in (("float64", "tab:blue"), ("float32", "tab:orange")):
+        ax.axhline(DEFAULT_BOUND[dtype], color=color, ls="--", lw=0.8)
+    if other_bound:
+        ax.plot([], [], color="k", lw=1.5, label="a test's own bound (see below)")
     ax.set_yscale("log")
     ax.set_ylim(floor / 3, 1e-3)
     ax.set_xticks(range(len(families)), families, rotation=30, ha="right")
     ax.set_ylabel("max |ours − torch| / max |torch|")
-    ax.set_title("Error against torch per op family (dashed: the test bounds; exact = bottom)")
-    ax.legend(loc="upper left")
+    ax.set_title("Error against torch per op family (dashed: the default bounds; exact = bottom)")
+    ax.legend(loc="upper left", fontsize=8)
     return _png(fig)
 
 

@@ -211,3 +211,51 @@ def test_points_above_the_default_bound_are_drawn_with_their_bound_and_explained
     assert "the batch of two cancels" in section and "1.2e-09" in section and "1.4e-10" in section
     assert "against long double: 3.0e-12" in section and section.count("<tr>") == 2
     assert "#above-bound" in page
+
+
+def test_quick_keeps_only_the_equation_tests_it_does_not_skip():
+    from types import SimpleNamespace
+
+    from ref_cnn.report.collect import QuickSelection
+
+    def item(nodeid, ids=(), numba=False):
+        marks = [SimpleNamespace(args=ids)] if ids else []
+        return SimpleNamespace(
+            nodeid=nodeid,
+            iter_markers=lambda name: iter(marks if name == "equation" else []),
+            get_closest_marker=lambda name: object() if name == "numba" and numba else None,
+        )
+
+    items = [
+        item("parity_tests/test_conv.py::test_conv2d_matches_torch[IC-4]", ("IC-4",)),
+        item("parity_tests/test_conv.py::test_chunks_equal_one_pass"),  # verifies no equation
+        item("parity_tests/test_opinfo.py::test_opinfo_sample_matches_torch[conv2d-1]", ("IC-4",)),
+        item("parity_tests/test_architectures.py::test_resnet18[train]", ("MB-16",)),
+        item(
+            "parity_tests/test_architectures.py::test_torchvision_residual_blocks[MB-16]",
+            ("MB-16",),
+        ),
+        item("parity_tests/test_conv_numba.py::test_x[IC-4]", ("IC-4",), numba=True),
+    ]
+    dropped = []
+    config = SimpleNamespace(
+        hook=SimpleNamespace(pytest_deselected=lambda items: dropped.extend(items))
+    )
+    kept = list(items)
+    QuickSelection().pytest_collection_modifyitems(config, kept)
+    assert [i.nodeid for i in kept] == [items[0].nodeid, items[4].nodeid]
+    assert len(dropped) == 4
+
+
+def test_report_help_says_what_quick_skips():
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, str(HERE.parent / "scripts" / "parity_report.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    for skipped in ("OpInfo", "numba", "ResNet-18", "float32", "30 steps"):
+        assert skipped in " ".join(out.split()), out

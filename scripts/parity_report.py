@@ -35,6 +35,8 @@ def missing_packages() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ref_cnn.report.collect import QUICK_SKIPS
+
     parser = argparse.ArgumentParser(
         description="Verify every equation of the AV, MB and IC articles against torch and "
         "write parity.json, parity.md and parity.html.",
@@ -45,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a fast subset: float64 torch parity only (no float32, loops, finite differences), 30 training steps",
+        help="a fast subset that still verifies every equation: float64 parity against torch "
+        "of the tests that carry an equation ID. It skips " + QUICK_SKIPS,
     )
     args = parser.parse_args(argv)
     missing = missing_packages()

@@ -15,7 +15,38 @@ from pathlib import Path
 from ref_cnn._extras import EXTRA
 from ref_cnn.catalogue import EQUATIONS
 
+# --quick: float64 torch parity of the equations only. It keeps the tests that carry an
+# equation ID and drops float32, the literal loops, finite differences, and the slow second
+# witnesses that no equation depends on alone: torch's OpInfo samples (~2,100 tests), the
+# compiled (numba) kernels, whole ResNet-18 / GoogLeNet runs, the hypothesis properties and
+# the thread tests. QUICK_SKIPS says so in the report's --help.
 QUICK_FILTER = "not f32 and not literal and not finite_differences and not catalogue and not errata"
+QUICK_SKIP = re.compile(
+    r"test_opinfo\.py|test_conv_numba\.py|test_passes_numba\.py|test_properties\.py"
+    r"|test_threads\.py|::test_googlenet|::test_resnet18"
+)
+QUICK_SKIPS = (
+    "float32, the literal loops and finite differences, every test that verifies no equation "
+    "(engineering, CLI, docs, packaging), torch's OpInfo samples, the compiled numba kernels, "
+    "whole ResNet-18 and GoogLeNet, the hypothesis properties and the thread tests; "
+    "the AV training run takes 30 steps instead of 100"
+)
+
+
+class QuickSelection:
+    """A pytest plugin for --quick: keep the tests that carry an equation ID and that
+    QUICK_SKIP does not name."""
+
+    def pytest_collection_modifyitems(self, config, items):
+        """pytest hook: deselect the tests --quick skips."""
+        keep, drop = [], []
+        for item in items:
+            has_ids = any(m.args for m in item.iter_markers("equation"))
+            skipped = QUICK_SKIP.search(item.nodeid) or item.get_closest_marker("numba")
+            (keep if has_ids and not skipped else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
 
 
 class Collector:
@@ -63,10 +94,12 @@ def run_suite(tests_dir: Path, quick: bool = False, progress=None) -> list[dict]
     import pytest
 
     args = [str(tests_dir), "-p", "no:cacheprovider", "-p", "no:terminal"]
+    plugins: list = [Collector(progress)]
     if quick:
         args += ["-k", QUICK_FILTER]
-    collector = Collector(progress)
-    code = pytest.main(args, plugins=[collector])
+        plugins.append(QuickSelection())
+    collector = plugins[0]
+    code = pytest.main(args, plugins=plugins)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not collector.results:
         print(suite_did_not_run(code, collector.collect_errors, tests_dir), file=sys.stderr)
         raise SystemExit(2)

@@ -353,3 +353,19 @@ def test_an_integer_image_gives_one_error_naming_every_problem_and_its_fix():
 def test_common_mistakes_say_how_to_fix_them(call, fix):
     with pytest.raises((TypeError, ValueError), match=re.escape(fix)):
         call()
+
+
+@pytest.mark.parametrize(
+    ("call", "fix"),
+    [
+        pytest.param(lambda: F.correlate2d(X, W[0, 0]), "a[0, 0]", id="correlate-4d"),
+        pytest.param(lambda: F.correlate2d([[1.0]], W[0, 0]), "np.asarray(a", id="correlate-list"),
+        pytest.param(lambda: F.flatten(X[0, 0, 0]), "x[None]", id="flatten-1d"),
+        pytest.param(lambda: F.linear(X, np.zeros((5, 2))), "flatten(x)", id="linear-images"),
+        pytest.param(lambda: F.cross_entropy(X[0, 0], [0, 1]), "np.asarray(target)", id="ce-list"),
+    ],
+)
+@pytest.mark.engineering
+def test_more_common_mistakes_say_how_to_fix_them(call, fix):
+    with pytest.raises((TypeError, ValueError), match=re.escape(fix)):
+        call()

@@ -16,11 +16,24 @@ MODES = ("valid", "same", "full")
 
 def _as_2d(a, name: str) -> np.ndarray:
     if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+        raise TypeError(
+            f"{name} must be a numpy.ndarray, got {type(a).__name__}: convert it with "
+            f"np.asarray({name}, dtype=np.float64)"
+        )
     if a.dtype.kind not in "iufb":
-        raise TypeError(f"{name} must be numeric, got dtype {a.dtype}")
+        raise TypeError(
+            f"{name} must be numeric, got dtype {a.dtype}: cast it with {name}.astype(np.float64)"
+        )
     if a.ndim != 2:
-        raise ValueError(f"{name} must be 2-D, got {a.ndim}-D with shape {a.shape}")
+        fix = (
+            f"{name}[0, 0] takes one channel of one image"
+            if a.ndim == 4
+            else f"{name}.squeeze() drops axes of size 1"
+        )
+        raise ValueError(
+            f"{name} must be 2-D (H, W), got {a.ndim}-D with shape {a.shape}: for images "
+            f"(N, C, H, W) use conv2d; {fix}"
+        )
     if a.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {a.shape}")
     return a

@@ -103,7 +103,12 @@ def flatten(x) -> np.ndarray:
     gives (28 − 5 + 1)²·3 = 1728 features.
     """
     if not isinstance(x, np.ndarray):
-        raise TypeError(f"x must be a numpy.ndarray, got {type(x).__name__}")
+        raise TypeError(
+            f"x must be a numpy.ndarray, got {type(x).__name__}: convert it with np.asarray(x)"
+        )
     if x.ndim < 2:
-        raise ValueError(f"x must have a batch dimension and at least one more, got {x.shape}")
+        raise ValueError(
+            f"x must have a batch dimension and at least one more, got {x.shape}: for one "
+            "sample add the batch axis with x[None]"
+        )
     return x.reshape(x.shape[0], -1)

@@ -29,6 +29,7 @@ def _check(x, w, b=None) -> None:
             f"x has {x.shape[-1]} features but w of shape {w.shape} expects "
             f"{w.shape[0]} inputs (w is (inputs, neurons), the article's layout; torch's "
             "Linear.weight is w.T)"
+            + (": flatten images first with ref_cnn.functional.flatten(x)" if x.ndim > 2 else "")
         )
     if b is not None and b.shape != (w.shape[1],):
         raise ValueError(f"b must have shape ({w.shape[1]},) (one per neuron), got {b.shape}")

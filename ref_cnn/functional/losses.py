@@ -142,7 +142,10 @@ def _check_targets(logits, target, weight) -> bool:
         if weight.shape != (c,):
             raise ValueError(f"weight must have shape ({c},) (one per class), got {weight.shape}")
     if not isinstance(target, np.ndarray):
-        raise TypeError("target must be a numpy.ndarray (class indices or probabilities)")
+        raise TypeError(
+            "target must be a numpy.ndarray (class indices or probabilities), got "
+            f"{type(target).__name__}: convert it with np.asarray(target)"
+        )
     expected = logits.shape[:axis] + logits.shape[axis + 1 :]
     if target.dtype.kind == "f":
         if target.shape == expected and target.shape != logits.shape:

@@ -18,7 +18,7 @@ BENCHMARKS.md) on a 16-core Xeon:
 - 16 threads: layer (c) 5.05 → 2.12, (d) 2.45 → 1.61, ResNet-18 (batch 8) 4.20 → 2.28
   (a second run: 5.40 → 2.32, 3.13 → 1.81, 4.22 → 2.41);
 - 8 threads: ResNet-18 3.56 → 2.70.
-On the 2-core VM the compiled kernels are slower (README, "Compiled kernels").
+On 2 cores the compiled kernels are slower (BENCHMARKS.md, "Compiled kernels").
 The two sets add in different orders, so their results differ by rounding (float64: about
 1e-15 relative). Each set on its own gives the same results for every thread count.
 """

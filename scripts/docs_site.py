@@ -73,7 +73,9 @@ def code_for(path: str, eq_id: str) -> tuple[str, str]:
     target = inspect.unwrap(obj)
     try:
         lines, start = inspect.getsourcelines(target)
-        file = Path(inspect.getsourcefile(target)).resolve().relative_to(ROOT)
+        # the path inside the package's folder: a clone's ref_cnn or an installed one
+        top = Path(importlib.import_module("ref_cnn").__file__).resolve().parents[1]
+        file = Path(inspect.getsourcefile(target)).resolve().relative_to(top)
     except (TypeError, OSError, ValueError):  # a constant (VEF): its value
         return path, f"{path.rsplit('.', 1)[-1]} = {obj!r}"
     lines = _without_docstrings(lines)
@@ -244,7 +246,8 @@ def setup_page(setup: dict | None) -> str:
             "\n".join(lines + ["Not measured in this build (`python scripts/measure_setup.py`)."])
             + "\n"
         )
-    lines += [setup_table(setup), ""]
+    lines += [setup_table(setup), "", "## The commands", "", commands_table(setup), "",
+              "## torch without CUDA", "", torch_cpu(setup), ""]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -165,3 +165,10 @@ def test_browser_typesets_every_equation(site, page, tmp_path):
     subprocess.run([*cmd, "--window-size=1200,1600", f"--screenshot={shot}", url],
                    capture_output=True, timeout=120, cwd=tmp_path)  # fmt: skip
     assert shot.exists() and shot.stat().st_size > 20_000
+
+
+def test_links_read_on_the_site():
+    text = "[kit](kit.md), [speed](../BENCHMARKS.md#targets), [code](../ref_cnn/testing.py), [w](https://x.y)"
+    assert docs_site._site_links(text) == (
+        "[kit](kit.md), [speed](performance.md#targets), code (`../ref_cnn/testing.py`), [w](https://x.y)"
+    )

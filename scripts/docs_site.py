@@ -441,11 +441,27 @@ def build(out: Path, parity_path: Path = PARITY) -> Path:
     return html / "index.html"
 
 
+SITE_NAMES = {"README.md": "index.md", "BENCHMARKS.md": "performance.md"}
+
+
 def _site_links(text: str) -> str:
-    """Links between repository files as they read on the site (README.md → the index)."""
-    text = re.sub(r"\]\((?:\.\./)?README\.md\)", "](index.md)", text)
-    text = re.sub(r"\]\((?:docs/)?kit\.md\)", "](kit.md)", text)
-    return re.sub(r"\]\((?:\.\./)?BENCHMARKS\.md\)", "](performance.md)", text)
+    """Relative links between repository files as they read on the site: a page the site
+    has links to that page (README.md is the index); any other file becomes its name in code,
+    since the site holds no such page."""
+    pages = {*USER_PAGES, *SITE_NAMES.values(), "kit.md", "setup.md", "api.md", "start.md",
+             "av.md", "mb.md", "ic.md"}  # fmt: skip
+
+    def sub(m):
+        label, target = m.group(1), m.group(2)
+        if re.match(r"[a-z]+:|#", target):
+            return m.group(0)
+        path, _, anchor = target.partition("#")
+        name = SITE_NAMES.get(Path(path).name, Path(path).name)
+        if name in pages:
+            return f"[{label}]({name}{'#' + anchor if anchor else ''})"
+        return label if label.startswith("`") else f"{label} (`{path}`)"
+
+    return re.sub(r"(?<!!)\[([^\]]+)\]\(([^)\s]+)\)", sub, text)
 
 
 USER_PAGES = ("install.md", "report.md", "package.md", "training.md", "testing.md", "API.md")

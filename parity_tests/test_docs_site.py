@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import docs_site  # noqa: E402
-from equations_latex import ERRATA_AT, LATEX  # noqa: E402
+from equations_latex import LATEX  # noqa: E402
 
 from ref_cnn.catalogue import EQUATIONS  # noqa: E402
 
@@ -30,12 +30,24 @@ def test_every_equation_has_latex_and_no_other_id_does():
     assert set(LATEX) == set(IDS)
 
 
-def test_every_erratum_is_placed_at_an_equation():
+def test_every_erratum_is_on_its_articles_page_once_in_full():
     from ref_cnn.errata.registry import DEMOS
 
-    names = {f"{d.__module__}.{d.__name__}" for d in DEMOS}
-    assert names == set(ERRATA_AT), "scripts/equations_latex.py ERRATA_AT must place every demo"
-    assert set(ERRATA_AT.values()) <= set(IDS)
+    errata = docs_site.errata_records(None)
+    assert len(errata) == len(DEMOS)
+    pages = "".join(docs_site.article_page(a, None, errata) for a in ("AV", "MB", "IC"))
+    for err in errata:
+        assert pages.count(f"Erratum {err['id']}:") == 1, err["id"]
+        own = docs_site.article_page(err["id"].split("-")[0], None, errata)
+        assert f"Erratum {err['id']}:" in own, f"{err['id']} is not on its own article's page"
+    assert "not in this build" in pages
+
+
+def test_errata_take_their_numbers_from_the_report():
+    parity = {"errata": [{"id": "AV-code-1", "measured": {"cosine": 0.5}}]}
+    records = {r["id"]: r for r in docs_site.errata_records(parity)}
+    assert records["AV-code-1"]["measured"] == {"cosine": 0.5}
+    assert records["AV-code-2"]["measured"] == {}
 
 
 def test_an_id_is_cited_whole():
@@ -71,7 +83,7 @@ def test_article_page_shows_the_report_and_the_errata_in_place():
     erratum = {
         "id": "AV-code-1",
         "demo": "ref_cnn.errata.av.averaged_delta",
-        "where": "backprop",
+        "where": "backprop (AV-14)",
         "wrong": "δ averaged",
         "correct": "δ per image",
         "effect": "a wrong step",

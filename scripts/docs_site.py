@@ -33,7 +33,7 @@ if __name__ == "__main__":  # imported by a test, ref_cnn is the one the test im
     sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from equations_latex import ERRATA_AT, LATEX  # noqa: E402
+from equations_latex import LATEX  # noqa: E402
 
 SITE = ROOT / "docs" / "site"
 PARITY = ROOT / "reports" / "parity.json"
@@ -123,20 +123,13 @@ def load_parity(path: Path = PARITY) -> dict | None:
 
 
 def errata_records(parity: dict | None) -> list[dict]:
-    """The errata with their measured numbers: the report's, else from running each
-    demonstration here (one that cannot run here keeps its text without numbers)."""
-    if parity and parity.get("errata"):
-        return parity["errata"]
-    from ref_cnn.errata.registry import DEMOS
+    """Every erratum's text (read from ref_cnn/errata's source, as `explain` does: no
+    demonstration runs here) with the numbers the last report measured, where there is one."""
+    from ref_cnn.explain import errata_texts
 
-    out = []
-    for demo in DEMOS:
-        name = f"{demo.__module__}.{demo.__name__}"
-        try:
-            out.append(demo().to_dict())
-        except Exception as exc:  # e.g. a demonstration that needs torch, in a torch-free venv
-            out.append({"demo": name, "id": name, "measured": {}, "error": repr(exc)})
-    return out
+    measured = {r["id"]: r for r in (parity or {}).get("errata", [])}
+    return [{**r, "measured": measured.get(i, {}).get("measured", {})}
+            for i, r in errata_texts().items()]  # fmt: skip
 
 
 def _fmt(value) -> str:
@@ -177,9 +170,6 @@ def measured_lines(record: dict | None) -> list[str]:
 
 
 def erratum_lines(err: dict) -> list[str]:
-    if "error" in err:
-        return [f":::{{note}} Erratum shown by `{err['demo']}`", "",
-                f"Its demonstration does not run here ({_fmt(err['error'])}).", ":::", ""]  # fmt: skip
     lines = [
         f":::{{admonition}} Erratum {err['id']}: {err['where']}",
         ":class: warning",
@@ -189,10 +179,16 @@ def erratum_lines(err: dict) -> list[str]:
         f"- **What it changes:** {err['effect']}",
     ]
     if err.get("measured"):
-        lines.append("- **Measured** (`" + err["demo"] + "`): " + "; ".join(
+        lines.append("- **Measured** (`" + err["demo"] + "`, `reports/parity.json`): " + "; ".join(
             f"{k}: {_fmt(v)}" for k, v in err["measured"].items()))  # fmt: skip
+    else:
+        lines.append(f"- **Measured:** not in this build (`{err['demo']}` demonstrates it; "
+                     "`bash scripts/dev.sh report` runs it)")  # fmt: skip
     return lines + [":::", ""]
 
+
+# where an erratum belongs on its own article's page when its text names no equation of it
+PLACED_AT = {"AV-code-8": ("AV-15",)}  # AV's U[0, 1) start: the experiment's initialisation
 
 SHORT_TITLES = {
     "AV": "the mathematics behind CNNs (Analytics Vidhya)",
@@ -207,9 +203,18 @@ def article_page(article: str, parity: dict | None, errata: list[dict]) -> str:
     from ref_cnn.catalogue import ARTICLES, EQUATIONS
 
     records = {r["id"]: r for r in (parity or {}).get("equations", [])}
+    from ref_cnn.explain import erratum_equations
+
+    # each erratum in full at the first equation it concerns, named at the others
     by_eq: dict[str, list[dict]] = {}
+    see_also: dict[str, list[str]] = {}
     for err in errata:
-        by_eq.setdefault(ERRATA_AT.get(err["demo"], ""), []).append(err)
+        eqs = [*PLACED_AT.get(err["id"], ()), *erratum_equations(err)]
+        own = [i for i in eqs if i.startswith(err["id"].split("-")[0])]  # its article's first
+        first, *others = dict.fromkeys(own + eqs) or [""]
+        by_eq.setdefault(first, []).append(err)
+        for eid in others:
+            see_also.setdefault(eid, []).append(f"{err['id']} (under {first})")
     equations = [e for e in EQUATIONS if e.article == article]
     lines = [
         f"# {article}: {SHORT_TITLES[article]}",
@@ -236,6 +241,8 @@ def article_page(article: str, parity: dict | None, errata: list[dict]) -> str:
         lines += [f"**Witnesses:** {witnesses}", "", *measured_lines(record), ""]
         for err in by_eq.get(e.id, []):
             lines += erratum_lines(err)
+        if e.id in see_also:
+            lines += ["*Errata that also concern it:* " + ", ".join(see_also[e.id]) + ".", ""]
     return "\n".join(lines) + "\n"
 
 

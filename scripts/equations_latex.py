@@ -83,30 +83,3 @@ LATEX: dict[str, str] = {
     "IC-13": r"K \leftarrow K - \eta\,\frac{\partial E}{\partial K}, \qquad"
     r" B \leftarrow B - \eta\,\frac{\partial E}{\partial B}",
 }
-
-# Where each erratum sits: the demonstration (ref_cnn.errata) → the equation it concerns.
-ERRATA_AT: dict[str, str] = {
-    "ref_cnn.errata.av.averaged_delta": "AV-14",
-    "ref_cnn.errata.av.missing_sigmoid_derivative": "AV-13",
-    "ref_cnn.errata.av.resize_order": "AV-14",
-    "ref_cnn.errata.av.loop_indexes_delta_by_image": "AV-12",
-    "ref_cnn.errata.av.standardization_not_differentiated": "AV-7",
-    "ref_cnn.errata.av.updated_weights_used_for_backprop": "AV-12",
-    "ref_cnn.errata.av.sigmoid_overflow": "AV-6",
-    "ref_cnn.errata.av.convolution_is_correlation": "AV-1",
-    "ref_cnn.errata.av.uniform_init_saturates": "AV-15",
-    "ref_cnn.errata.av_derivation.dense_bias_left_out": "AV-11",
-    "ref_cnn.errata.av_derivation.reductions_differ_per_path": "AV-8",
-    "ref_cnn.errata.av_derivation.filter_gradient_is_a_correlation": "AV-14",
-    "ref_cnn.errata.av_derivation.worked_linear_example_shapes": "AV-5",
-    "ref_cnn.errata.mb.sum_bounds_run_over_the_image": "MB-5",
-    "ref_cnn.errata.mb.stride_zero_case": "MB-6",
-    "ref_cnn.errata.mb.residual_identity_needs_nonnegative_input": "MB-16",
-    "ref_cnn.errata.mb.sum_versus_mean_cost": "MB-13",
-    "ref_cnn.errata.mb.same_padding_only_for_unit_stride": "MB-7",
-    "ref_cnn.errata.mb_layer.psi_applied_twice": "MB-9",
-    "ref_cnn.errata.mb_layer.conv_index_ignores_stride_and_padding": "MB-5",
-    "ref_cnn.errata.mb_layer.pool_index_ignores_stride": "MB-8",
-    "ref_cnn.errata.ic.maxpool_ties_duplicate_the_gradient": "IC-8",
-    "ref_cnn.errata.ic.bias_per_kernel_in_text_per_pixel_in_code": "IC-4",
-}

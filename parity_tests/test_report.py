@@ -259,3 +259,25 @@ def test_report_help_says_what_quick_skips():
     ).stdout
     for skipped in ("OpInfo", "numba", "ResNet-18", "float32", "30 steps"):
         assert skipped in " ".join(out.split()), out
+
+
+def test_quick_lists_the_slow_errata_without_running_them(monkeypatch):
+    from ref_cnn.errata import av, av_derivation, registry
+    from ref_cnn.explain import errata_texts
+    from ref_cnn.report import run_errata
+    from ref_cnn.report.render import summary_line
+
+    def must_not_run():
+        raise AssertionError("--quick ran a slow demonstration")
+
+    errata_texts()  # read from the demonstrations' source before it is replaced below
+    slow = [av.standardization_not_differentiated, av_derivation.filter_gradient_is_a_correlation]
+    for demo in slow:
+        monkeypatch.setattr(demo, "__code__", must_not_run.__code__)
+    monkeypatch.setattr(registry, "DEMOS", [*slow, av.sigmoid_overflow])
+    records = run_errata(quick=True)
+    assert [r["id"] for r in records] == ["AV-code-5", "AV-text-2", "AV-code-7"]
+    assert all("not measured" in r["measured"] and r["wrong"] for r in records[:2])
+    assert "not measured" not in records[2]["measured"]
+    report = {"summary": {"verified": 46, "equations": 46}, "errata": records}
+    assert summary_line(report) == "46/46 equations verified, 1 errata demonstrated"

@@ -62,7 +62,8 @@ HEADER = [
 def summary_line(report: dict) -> str:
     """ "N/46 equations verified, M errata demonstrated", the report's headline."""
     s = report["summary"]
-    return f"{s['verified']}/{s['equations']} equations verified, {len(report['errata'])} errata demonstrated"
+    shown = sum("not measured" not in e["measured"] for e in report["errata"])
+    return f"{s['verified']}/{s['equations']} equations verified, {shown} errata demonstrated"
 
 
 def _measured(m: dict) -> str:

@@ -326,9 +326,11 @@ def commands_table(setup: dict | None) -> str:
         cells = (f"{t['first']:.0f} s | {t['seconds']:.0f} s" if t
                  else "not measured here | not measured here")  # fmt: skip
         rows.append(f"| `bash scripts/dev.sh {name}` | {cells} |")
+    from ref_cnn.report.collect import QUICK_SKIPS
+
     return "\n".join(rows) + (
-        "\n\n`report --quick` runs the float64 torch parity only (no float32, literal loops or "
-        "finite differences) and 30 training steps instead of 100."
+        "\n\n`report --quick` still verifies every equation (float64 parity against torch of "
+        f"the tests that carry an equation ID); it skips {QUICK_SKIPS}."
     )
 
 

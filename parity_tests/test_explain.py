@@ -34,6 +34,7 @@ def test_every_id_is_explained(eid, tmp_path):
     for dotted in e.functions:  # every implementing function, with where its source is
         assert re.search(rf"^  {re.escape(dotted)}  \[[^\]]+(:\d+|source\))", text, re.M), dotted
     assert "none found (looked for" in text and "no-report.json" in text
+    assert len(text.splitlines()) <= 48, f"{eid} does not fit a screen"
 
 
 @pytest.mark.parametrize("eid", list(READABLE))

@@ -317,14 +317,20 @@ def torch_cpu(setup: dict | None) -> str:
     )
 
 
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "not measured here"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds // 60:.0f} min {seconds % 60:.0f} s"
+
+
 def commands_table(setup: dict | None) -> str:
     """The README commands' times, where measure_setup.py --commands has measured them."""
     commands = (setup or {}).get("commands", {})
     rows = ["| command | first run (with its set-up) | later runs |", "|---|---|---|"]
     for name in ("report", "report --quick", "test", "docs"):
         t = commands.get(name)
-        cells = (f"{t['first']:.0f} s | {t['seconds']:.0f} s" if t
-                 else "not measured here | not measured here")  # fmt: skip
+        t = t or {}
+        cells = " | ".join(_duration(t.get(k)) for k in ("first", "seconds"))
         rows.append(f"| `bash scripts/dev.sh {name}` | {cells} |")
     from ref_cnn.report.collect import QUICK_SKIPS
 

@@ -398,16 +398,25 @@ def _value(text: str) -> str:
 
 def performance_summary(readme: bool = False) -> str:
     """Every target, measured on each machine's latest run at each thread count (✓ met,
-    ✗ missed); for the README, only the targets runs.json sets for each machine."""
+    ✗ missed). For the README, one row per target on the machine runs.json sets it for."""
     import bench_report
 
     sets = bench_runs()
+    if readme:
+        lines = ["| target (float32 unless said) | measured: threads → value (✓ met, ✗ missed) | on |",
+                 "|---|---|---|"]  # fmt: skip
+        for entry in sets.values():
+            wanted = entry.get("readme_targets")
+            for label, vals in bench_report.targets(entry["runs"]):
+                if wanted and not any(w in label for w in wanted):
+                    continue
+                cells = ", ".join(f"{t} → {_value(text)} {'✓' if ok else '✗'}"
+                                  for t, (text, ok) in vals.items())  # fmt: skip
+                lines.append(f"| {label} | {cells} | {entry['title']} |")
+        return "\n".join(lines)
     table: dict[str, dict[str, str]] = {}
     for name, entry in sets.items():
         for label, vals in bench_report.targets(entry["runs"]):
-            wanted = entry.get("readme_targets")
-            if readme and wanted and not any(w in label for w in wanted):
-                continue
             table.setdefault(label, {})[name] = ", ".join(
                 _value(text) + (" ✓" if ok else " ✗") for text, ok in vals.values()
             )

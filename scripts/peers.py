@@ -36,7 +36,14 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".peers-venv"
 OUT = ROOT / "docs" / "peers.md"
 LAST_RUN = VENV / "last-run.json"  # the rows behind the last docs/peers.md, for --render-only
-PEERS = ["jax==0.10.2", "jaxlib==0.10.2", "tinygrad==0.14.0", "numpy-ml==0.1.2", "scipy"]
+PEERS = [
+    "jax==0.10.2",
+    "jaxlib==0.10.2",
+    "tinygrad==0.14.0",
+    "numpy-ml==0.1.2",
+    "onnx==1.23.2",
+    "scipy",
+]
 
 
 # ------------------------------------------------------------------------------ the venv

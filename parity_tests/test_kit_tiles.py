@@ -61,7 +61,7 @@ def test_fuzz_finds_a_bug_the_fixed_cases_miss_and_shrinks_it():
     small = report.shrunk
     assert small is not None and report.result.status == "FAIL"
     assert small["kw"]["dilation"][1] > 1 and small["w"][-1] % 2 == 0  # the bug's condition
-    assert np.prod(small["x"]) <= 16 and np.prod(small["w"]) <= 4  # shrunk: x (1, 1, 1, 5)
+    assert np.prod(small["x"]) <= 16 and np.prod(small["w"]) <= 4  # shrunk: x (1, 1, 1, 3)
     text = fuzz.format_report(report, "broken_impls:conv2d_dilated_even_kernel_flipped")
     assert "check(load('broken_impls:conv2d_dilated_even_kernel_flipped'), 'conv2d'" in text
     again = conformance.check(bug, "conv2d", cases=[small])  # the printed case fails again
@@ -237,3 +237,33 @@ def test_a_missing_device_is_a_clear_error():
         pytest.skip("this machine has CUDA")
     with pytest.raises(ValueError, match="device 'cuda' is not available to torch here"):
         conformance.check(torch.nn.functional.conv2d, "conv2d", device="cuda")
+
+
+def test_peers_folds_gpu_json_rows_into_its_gpu_section(tmp_path):
+    """scripts/gpu_kit.sh writes one JSON per op and mode; peers.py --gpu-results splices them."""
+    import json
+
+    from ref_cnn.conformance.command import results_json
+
+    results = conformance.check(broken_impls.linear_drops_k_remainder, "linear")
+    row = {**results_json(results, "mine:linear", 1.0), "mode": "float64", "gpu": "a test GPU"}
+    (tmp_path / "linear-float64.json").write_text(json.dumps(row), encoding="utf-8")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import peers
+
+    doc = tmp_path / "peers.md"
+    doc.write_text(
+        f"before\n{peers.GPU_START}\nOLD-ROWS\n{peers.GPU_END}\nafter\n", encoding="utf-8"
+    )
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "peers.py"), "--gpu-results", str(tmp_path)]
+        + ["--out", str(doc)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith("before\n") and text.endswith("after\n") and "OLD-ROWS" not in text
+    assert "on a test GPU" in text and "| `linear` | float64 | 4/6 | 2 |" in text
+    assert "tile-in-130-out-67-batch-35: y: largest error" in text

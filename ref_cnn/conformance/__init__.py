@@ -16,12 +16,16 @@ The function under test may be
 The framework is detected (`framework="auto"`) or named. `layout="nhwc"` is for
 channels-last code: images (N, H, W, C), conv weights (kH, kW, C_in/groups, C_out).
 
-Every case is compared with torch's float64 autograd on the same values with
-`ref_cnn._metric.compare` (NaN and ±inf must sit where torch's do; then the norm-wise
-relative error). The bound is 1e-10 in float64; in float32 it is ten times torch float32's
-own error against float64 on the same case and output (at least ten float32 ulps). The
-table shows the worst error per case and ref_cnn's own, and the first failing case in full.
-A target that raises NotImplementedError for a case's options has that case skipped.
+Every case is compared with torch's float64 autograd on the CPU, on the same values (inputs
+are rounded to the checked precision first), with `ref_cnn._metric.compare` (NaN and ±inf
+must sit where torch's do; then the norm-wise relative error). The bound is 1e-10 in
+float64; in float32 ten times torch float32's own error on the same case and output (at
+least ten float32 ulps); in bfloat16, float16 and tf32 ten times the error of torch's float32
+op rounded once to that precision (at least ten ulps): see `precision`. torch and JAX targets
+get their inputs on `device`. The table shows the worst error per case and ref_cnn's own,
+hints for the common mistakes, and the first failing case in full. A target that raises
+NotImplementedError for a case's options has that case skipped. `fuzz` draws random cases
+and shrinks a failure; `save=` writes reproducers (`reproduce`). Guide: docs/kit.md.
 """
 
 from __future__ import annotations

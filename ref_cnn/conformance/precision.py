@@ -46,6 +46,7 @@ class Precision:
 
     @property
     def eps(self) -> float:
+        """Machine epsilon: the gap between 1 and the next value, 2^-mantissa."""
         return 2.0**-self.mantissa
 
     def bound(self, own_error: float) -> float:

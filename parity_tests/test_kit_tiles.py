@@ -182,11 +182,15 @@ def test_cases_are_selected_by_glob_or_substring_and_listed():
 # ------------------------------------------------------------- precisions and devices
 
 
-def test_bfloat16_rounding_is_torchs_and_tf32_keeps_ten_bits():
+@pytest.mark.torch
+def test_bfloat16_rounding_is_torchs():
     a = np.random.default_rng(1).standard_normal(10_000) * 50
-    if torch is not None:
-        expected = torch.tensor(a).to(torch.bfloat16).float().numpy()
-        assert np.array_equal(round_to(a, PRECISIONS["bfloat16"]), expected)
+    expected = torch.tensor(a).to(torch.bfloat16).float().numpy()
+    assert np.array_equal(round_to(a, PRECISIONS["bfloat16"]), expected)
+
+
+def test_tf32_rounding_keeps_ten_bits():
+    a = np.random.default_rng(1).standard_normal(10_000) * 50
     tf32 = round_to(a, PRECISIONS["tf32"])
     assert not (tf32.view(np.uint32) & 0x1FFF).any()  # the 13 low mantissa bits are zero
     assert np.max(np.abs(tf32 - a) / np.abs(a)) <= 2.0**-11

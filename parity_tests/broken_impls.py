@@ -77,3 +77,56 @@ def adaptive_max_pool2d_floor_ends(x, output_size):
         r1, c1 = max((i + 1) * h // oh, r0 + 1), max((j + 1) * w // ow, c0 + 1)
         y[..., i, j] = x[..., r0:r1, c0:c1].max(axis=(-2, -1))
     return y
+
+
+# ------------------------------------------------ bugs of tiled kernels (the kit's tile-* cases)
+
+
+def conv2d_drops_last_cin_block(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """A kernel that walks the input channels in blocks of 32 and, once a group has more than
+    64 of them, forgets the last partial block (C_in/groups = 67: channels 64–66 never read)."""
+    per_group = w.shape[1]
+    if per_group > 64 and per_group % 32:
+        w = w.copy()
+        w[:, per_group - per_group % 32 :] = 0
+    return F.conv2d(x, w, b, stride, padding, dilation, groups)
+
+
+def conv2d_zeroes_last_column(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """A kernel tiled 16 output columns wide whose remainder tile never stores its last
+    column once W_out > 32 (W_out = 49: column 48 stays 0)."""
+    y = F.conv2d(x, w, b, stride, padding, dilation, groups)
+    if y.shape[-1] > 32 and y.shape[-1] % 16:
+        y[..., -1] = 0
+    return y
+
+
+def linear_drops_k_remainder(x, w, b=None):
+    """A GEMM that runs its reduction in steps of 16 and, past 64 inputs, drops the last
+    m % 16 of them (m = 130: inputs 128 and 129). The AV layer's 1728 = 108·16 hides it."""
+    m = w.shape[0]
+    if m > 64 and m % 16:
+        keep = m - m % 16
+        return F.linear(np.ascontiguousarray(x[:, :keep]), np.ascontiguousarray(w[:keep]), b)
+    return F.linear(x, w, b)
+
+
+def max_pool2d_repeats_last_row_tile(
+    x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
+):
+    """A pool that computes output rows in tiles of 8 and, once H_out > 32, fills the rows of
+    the last partial tile with a copy of the row before them."""
+    y = F.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode)
+    h = y.shape[-2]
+    if h > 32 and h % 8:
+        y[..., h - h % 8 :, :] = y[..., h - h % 8 - 1 : h - h % 8, :]
+    return y
+
+
+def conv2d_dilated_even_kernel_flipped(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """A dilated path that reads an even-width kernel's columns from the wrong end: only when
+    dilation along W > 1 and kW is even, which no fixed case combines (the fuzzer finds it)."""
+    d_w = dilation if isinstance(dilation, int) else dilation[-1]
+    if d_w > 1 and w.shape[-1] % 2 == 0:
+        w = np.ascontiguousarray(w[..., ::-1])
+    return F.conv2d(x, w, b, stride, padding, dilation, groups)

@@ -245,7 +245,9 @@ def test_assert_conforms_shows_the_first_failing_case(fn, op, bad_output):
         assert_conforms(fn, op)
     text = str(info.value)
     assert text.startswith(f"{fn.__name__} does not conform on")
-    assert "first failing case:" in text and "inputs: x (" in text and "options {" in text
+    given = "inputs: dy (" if op.endswith("_backward") else "inputs: x ("
+    assert "first failing case:" in text and given in text and "options {" in text
+    assert text.count("first failing case:") == 1 and len(text.splitlines()) <= 22
     assert f"  {bad_output}: " in text
 
 
@@ -268,10 +270,25 @@ def test_assert_conforms_passes_ref_cnn_itself_in_both_dtypes():
         ({"op": "conv3d"}, "op must be one of"),
         ({"op": "linear", "layout": "nhwc"}, "no image-shaped input"),
         ({"op": "conv2d_backward", "framework": "torch"}, "use --op conv2d"),
-        ({"op": "conv2d", "dtype": np.float16}, "float32 or float64"),
+        ({"op": "conv2d", "dtype": "bfloat16"}, "NumPy has no such dtype"),
+        ({"op": "conv2d", "dtype": "float8"}, "dtype must be one of"),
+        (
+            {"op": "conv2d", "dtype": "tf32"},
+            "a NumPy target is checked in float64, float32 or float16",
+        ),
+        ({"op": "conv2d", "device": "cuda"}, "a NumPy target runs where NumPy runs"),
         ({"op": "conv2d", "layout": "chwn"}, "layout must be one of"),
     ],
-    ids=["unknown-op", "nhwc-linear", "torch-backward", "float16", "bad-layout"],
+    ids=[
+        "unknown-op",
+        "nhwc-linear",
+        "torch-backward",
+        "bfloat16-numpy",
+        "float8",
+        "tf32-numpy",
+        "device-numpy",
+        "bad-layout",
+    ],
 )
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -97,7 +97,9 @@ def _train_parser(sub) -> None:
 
 
 def _check_parser(sub) -> None:
-    from ref_cnn.conformance import FRAMEWORKS, LAYOUTS, OP_NAMES, OPS
+    import textwrap
+
+    from ref_cnn.conformance import DTYPES, FRAMEWORKS, LAYOUTS, OP_NAMES, OPS
 
     about = [
         "Run every parity case of OP against TARGET and print a table (the worst relative error "
@@ -110,6 +112,10 @@ def _check_parser(sub) -> None:
         "The witness is torch's float64 autograd on the same values (ref_cnn's own float64 where "
         "torch is not installed); NaN and inf must sit where the witness has them. A case whose "
         "options TARGET does not support may raise NotImplementedError: it is counted as skipped.",
+        "The cases reach the sizes where kernels tile (channels 67-130, extents 33-51, batches, "
+        "large kernels with stride and dilation); --fuzz adds random ones and shrinks a failure "
+        "to a small case. --save DIR writes each failing case's arrays and a script that "
+        "reproduces it. See docs/kit.md.",
         f"OP: {', '.join(OPS)}, each also as OP_backward.",
     ]
     p = sub.add_parser(
@@ -120,11 +126,16 @@ def _check_parser(sub) -> None:
         "  python -m ref_cnn check torch.nn.functional:conv2d --op conv2d\n"
         "  python -m ref_cnn check mypkg.layers:conv2d_backward --op conv2d_backward\n"
         "  python -m ref_cnn check mypkg.jax_ops:max_pool2d --op max_pool2d --dtype float32 "
-        "--layout nhwc",
+        "--layout nhwc\n"
+        "  python -m ref_cnn check torch.nn.functional:conv2d --op conv2d --device cuda "
+        "--dtype bfloat16\n"
+        "  python -m ref_cnn check mypkg:conv2d --op conv2d --fuzz 200 --seed 1 --save repro/\n"
+        "  python -m ref_cnn check --op conv2d --list-cases",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "target",
+        nargs="?",
         help="PACKAGE.MODULE:FUNCTION, importable from the current directory "
         "(e.g. torch.nn.functional:conv2d)",
     )
@@ -137,11 +148,56 @@ def _check_parser(sub) -> None:
     )
     p.add_argument(
         "--dtype",
-        choices=["float64", "float32"],
+        choices=DTYPES,
         default="float64",
-        help="float64: bound 1e-10 relative to torch float64 (default); float32: the suite's "
-        "float32 rule, ten times torch float32's own error against float64 on the same case "
-        "(at least ten float32 ulps)",
+        help="float64: bound 1e-10 relative to torch float64 (default); float32: ten times torch "
+        "float32's own error against float64 on the same case (at least ten float32 ulps), TF32 "
+        "off for torch targets; bfloat16, float16, tf32 (torch, TF32 on): inputs rounded to that "
+        "precision first, bound ten times the error of torch's float32 op rounded once to it "
+        "(at least ten ulps: 7.8e-2, 9.8e-3, 9.8e-3); bfloat16 and tf32 for torch and JAX only",
+    )
+    p.add_argument(
+        "--tf32",
+        action="store_true",
+        help="with --dtype float32: TF32 on for a torch target (its matmuls and cuDNN convolutions "
+        "round their inputs to TF32), held to the float32 bound",
+    )
+    p.add_argument(
+        "--device",
+        default="cpu",
+        help="where a torch or JAX target gets its inputs: cpu (default), cuda, cuda:1, mps, or "
+        "any device name torch or JAX takes; results come back to the CPU, the witness stays "
+        "torch float64 on the CPU",
+    )
+    p.add_argument(
+        "--case",
+        metavar="PATTERN",
+        help="run only the cases whose name matches: a glob (tile-*) or a substring (ceil); "
+        "comma-separated for several (see --list-cases)",
+    )
+    p.add_argument(
+        "--list-cases", action="store_true", help="list OP's cases (name, shapes, options) and exit"
+    )
+    p.add_argument(
+        "--save",
+        type=Path,
+        metavar="DIR",
+        help="write each failing case's inputs and expected outputs (DIR/OP-CASE.npz) and a script "
+        "that reproduces the failure on its own (DIR/OP-CASE.py)",
+    )
+    p.add_argument(
+        "--fuzz",
+        type=int,
+        metavar="N",
+        help="instead of the fixed cases: N random valid cases (options and shapes); the first "
+        "failure is shrunk to a small failing case and printed as a reproducer",
+    )
+    p.add_argument("--seed", type=int, default=0, help="the fuzzer's seed (default 0)")
+    p.add_argument(
+        "--json",
+        type=Path,
+        metavar="FILE",
+        help="also write the results as JSON (what was run, and per case: status, error, bound)",
     )
     p.add_argument(
         "--layout",
@@ -247,21 +303,9 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             return 2
         return 0
     if args.command == "check":
-        from ref_cnn.conformance import check, format_results, load, passed
+        from ref_cnn.conformance.command import run_check
 
-        sys.path.insert(0, str(Path.cwd()))
-        try:
-            fn = load(args.target)
-        except (ValueError, ImportError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        try:
-            results = check(fn, args.op, args.dtype, args.layout, args.framework)
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        print(format_results(args.op, args.target, results))
-        return 0 if passed(results) else 1
+        return run_check(args, parser)
     if args.command == "explain":
         from ref_cnn.explain import explain, listing
 

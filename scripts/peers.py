@@ -1,10 +1,12 @@
 """Run the conformance kit against implementations this project did not write → docs/peers.md.
 
     python scripts/peers.py                 # builds .peers-venv once, installs the peers, runs them
-    python scripts/peers.py --only ic,jax   # a subset (ic, av, numpy-ml, numpy-ml-f32, tinygrad, jax, torch32)
+    python scripts/peers.py --only ic,jax   # a subset (ic, av, numpy-ml, numpy-ml-f32, tinygrad, jax, onnx, torch32)
+    python scripts/peers.py --gpu-results DIR   # fold scripts/gpu_kit.sh's JSON rows into docs/peers.md
 
 The peers live in a venv of their own (`.peers-venv`, gitignored), never in the project's:
-jax/jaxlib, tinygrad, numpy-ml 0.1.2, plus the same numpy and torch (the kit's witness).
+jax/jaxlib, tinygrad, numpy-ml 0.1.2, onnx (its NumPy reference runtime), plus the same numpy
+and torch (the kit's witness).
 Each peer gets a thin adapter (`scripts/peer_adapters/`, a module per peer) that maps
 ref_cnn's signature onto the peer's API and nothing more; where a case asks for an option
 the peer does not have (stride for a layer with no stride), the adapter raises
@@ -36,7 +38,14 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".peers-venv"
 OUT = ROOT / "docs" / "peers.md"
 LAST_RUN = VENV / "last-run.json"  # the rows behind the last docs/peers.md, for --render-only
-PEERS = ["jax==0.10.2", "jaxlib==0.10.2", "tinygrad==0.14.0", "numpy-ml==0.1.2", "scipy"]
+PEERS = [
+    "jax==0.10.2",
+    "jaxlib==0.10.2",
+    "tinygrad==0.14.0",
+    "numpy-ml==0.1.2",
+    "onnx==1.23.2",
+    "scipy",
+]
 
 
 # ------------------------------------------------------------------------------ the venv
@@ -72,11 +81,12 @@ if os.environ.get("REF_CNN_PEERS_INSIDE"):
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/, for the adapters' package
-from peer_adapters import articles, jax_lax, numpy_ml, tinygrad  # noqa: E402  (one per peer)
+from peer_adapters import articles, jax_lax, numpy_ml, onnx_ref, tinygrad  # noqa: E402
 
 # ------------------------------------------------------------------------------ the runs
 
 NUMPY_ML = "numpy-ml 0.1.2"
+ONNX = "ONNX 1.23.2 reference runtime"
 RUNS = {
     # key: [(implementation, op, function, check options)]
     "ic": [
@@ -178,6 +188,15 @@ RUNS = {
         ),
         ("JAX 0.10.2 jnp.pad", "pad", jax_lax.jax_pad, {"framework": "jax"}),
     ],
+    "onnx": [
+        (ONNX, "conv2d", onnx_ref.onnx_conv2d, {"framework": "numpy"}),
+        (ONNX, "conv_transpose2d", onnx_ref.onnx_conv_transpose2d, {"framework": "numpy"}),
+        (ONNX, "max_pool2d", onnx_ref.onnx_max_pool2d, {"framework": "numpy"}),
+        (ONNX, "avg_pool2d", onnx_ref.onnx_avg_pool2d, {"framework": "numpy"}),
+        (ONNX, "linear", onnx_ref.onnx_linear, {"framework": "numpy"}),
+        (ONNX, "pad", onnx_ref.onnx_pad, {"framework": "numpy"}),
+        (ONNX, "conv2d", onnx_ref.onnx_conv2d, {"framework": "numpy", "dtype": "float32"}),
+    ],
     "torch32": [
         (
             "torch {torch} float32 CPU",
@@ -230,6 +249,38 @@ MEANING: dict[tuple[str, str], tuple[str, str]] = {
         "dilation and ceil_mode included.",
     ),
 }
+MEANING.update(
+    {
+        (ONNX, "max_pool2d"): (
+            "googlenet-k3-s1-p1-ceil",
+            "a real bug, the reported suspect confirmed: GoogLeNet's pool (8×8, kernel 3, stride 1, "
+            "padding 1, ceil_mode) comes out 10×10, torch's 8×8. With stride and dilation 1 "
+            "MaxPool takes `_op_common_pool`'s path, which pads x and then adds the padding to "
+            "the padded size again when ceil_mode is set; other strides take MaxPool's own "
+            "loop and conform, ceil_mode included.",
+        ),
+        (ONNX, "avg_pool2d"): (
+            "tile-ceil-s3-out-17x33",
+            "a real bug: with ceil_mode, where the last window needs 2 or more extra elements "
+            "(kernel 4, stride 3 on 50 rows), `get_output_shape_explicit_padding` splits that "
+            "extra padding between both ends, so every window, the first included, moves one "
+            "row and column up-left (relative error ~1). The fixed ceil cases need 1 extra "
+            "element, which goes to the end, and pass; the tile case found it.",
+        ),
+        (ONNX, "conv_transpose2d"): (
+            "groups-2-dilation-2",
+            "a real bug: with group > 1 ConvTranspose slices its weight by output channels, "
+            "W[g·M/G:(g+1)·M/G], where W's first axis holds the input channels (C/G per group), "
+            "so with C_in ≠ C_out the slice has the wrong size and a reshape raises ValueError; "
+            "group 1 conforms, dilation and output_padding included.",
+        ),
+        (ONNX, "pad"): (
+            "constant-negative-crops",
+            "a gap: the ONNX spec lets a negative pad crop, the reference Pad raises "
+            "`ValueError: index can't contain negative values`; every mode conforms otherwise.",
+        ),
+    }
+)
 # what a reader should know about a row whatever its outcome
 NOTES: dict[tuple[str, str], str] = {
     ("IC post (Convolution)", "conv2d"): "The class has stride 1 and square kernels only, and one "
@@ -322,7 +373,7 @@ def _outcome(row) -> str:
 
 
 def _versions() -> str:
-    names = ["numpy", "torch", "jax", "jaxlib", "tinygrad", "numpy-ml", "scipy"]
+    names = ["numpy", "torch", "jax", "jaxlib", "tinygrad", "numpy-ml", "onnx", "scipy"]
     found = []
     for name in names:
         try:
@@ -350,11 +401,13 @@ def render(rows) -> str:
         "torch and JAX rows check the forward and every gradient through autograd / `jax.vjp`.",
         "No peer here takes torch's unbatched (C, H, W) inputs or avg_pool2d's",
         "`divisor_override`; those cases are skipped for every implementation except torch.",
+        "ONNX's reference runtime has no gradients: its rows check the forward output.",
         "",
         "Setting up: numpy-ml 0.1.2 imports `collections.Hashable`, gone since Python 3.10;",
         "the script sets `collections.Hashable = collections.abc.Hashable` first. tinygrad's",
         "CPU device needs clang, which this machine lacks; its PYTHON device interprets the",
-        "same kernels.",
+        "same kernels, too slowly for the kit's tile-sized cases (its six conv2d ones took 7",
+        "minutes): inputs above 1,000 elements are skipped for time there.",
         "",
         "| implementation | op | mode | passed | failed | skipped | first failing case | what it means |",
         "|---|---|---|---:|---:|---:|---|---|",
@@ -368,6 +421,7 @@ def render(rows) -> str:
             f"| {row['impl']} | `{row['op']}` | {_mode(row)} | {row['passed']}/{ran} | "
             f"{row['failed']} | {row['skipped']} | {row['first_failure'] or '–'} | {_meaning(row)} |"
         )
+    lines += ["", "## torch's CUDA kernels", "", GPU_START, GPU_NONE, GPU_END]
     lines += ["", "## Details", ""]
     for row in rows:
         lines.append(f"### {row['impl']}: `{row['op']}`")
@@ -385,6 +439,70 @@ def render(rows) -> str:
     return "\n".join(lines)
 
 
+GPU_START, GPU_END = "<!-- gpu rows: scripts/peers.py --gpu-results -->", "<!-- end of gpu rows -->"
+GPU_NONE = (
+    "No GPU rows in this file yet: run `OUT=DIR PYTHONPATH=. bash scripts/gpu_kit.sh` on a machine "
+    "with a CUDA GPU, then `python scripts/peers.py --gpu-results DIR` here."
+)
+
+
+def render_gpu(rows: list[dict]) -> str:
+    """The GPU section: one row per op and mode from scripts/gpu_kit.sh's JSON files."""
+    if not rows:
+        return GPU_NONE
+    first = rows[0]
+    lines = [
+        f"`scripts/gpu_kit.sh` on {first.get('gpu', first.get('device', '?'))} (torch "
+        f"{first.get('torch', '?')}, cuDNN {first.get('cudnn', '?')}): torch's own CUDA kernels "
+        "through `--device cuda`, the witness torch float64 on the CPU. *float32 TF32 on* is a "
+        "float32 check with TF32 allowed (it should fail where TF32 is used: TF32 is not "
+        "float32); *tf32* rounds the inputs to TF32 first and holds the result to the tf32 bound.",
+        "",
+        "| op | mode | passed | failed | worst passing error | bound | first failing case |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for row in rows:
+        if "error" in row:
+            lines.append(
+                f"| `{row['op']}` | {row['mode']} | | | | | could not run: {row['error']} |"
+            )
+            continue
+        cases = row.get("cases", [])
+        ran = row["passed"] + row["failed"]
+        bounds = [c["bound"] for c in cases if c.get("bound") is not None]
+        bound = f"{min(bounds):.1e}–{max(bounds):.1e}" if bounds else "–"
+        worst = row.get("worst_passing")
+        failing = next((c for c in cases if c["status"] == "FAIL"), None)
+        first = f"{failing['id']}: {failing['detail']}" if failing else "–"
+        lines.append(
+            f"| `{row['op']}` | {row['mode'].replace('-', ' ')} | {row['passed']}/{ran} | "
+            f"{row['failed']} | {'–' if worst is None else f'{worst:.1e}'} | {bound} | {first} |"
+        )
+    return "\n".join(lines)
+
+
+def _gpu_rows(folder: Path) -> list[dict]:
+    order = ["float64", "float32", "float32-tf32-on", "tf32", "bfloat16", "float16"]
+    rows = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
+    return sorted(rows, key=lambda r: (r["op"], order.index(r.get("mode", "float64"))))
+
+
+def splice_gpu(text: str, section: str) -> str:
+    """docs/peers.md with its GPU section replaced."""
+    start, end = text.index(GPU_START) + len(GPU_START), text.index(GPU_END)
+    return f"{text[:start]}\n{section}\n{text[end:]}"
+
+
+def _existing_gpu(path: Path) -> str:
+    """The GPU section already in docs/peers.md, kept across CPU reruns."""
+    if not path.exists():
+        return GPU_NONE
+    text = path.read_text(encoding="utf-8")
+    if GPU_START not in text or GPU_END not in text:
+        return GPU_NONE
+    return text[text.index(GPU_START) + len(GPU_START) : text.index(GPU_END)].strip()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help=f"comma-separated subset of {', '.join(RUNS)}")
@@ -396,14 +514,28 @@ def main(argv=None) -> int:
         help=f"rewrite --out from the last run's results ({LAST_RUN.relative_to(ROOT)}), "
         "e.g. after editing a sentence in MEANING",
     )
+    parser.add_argument(
+        "--gpu-results",
+        type=Path,
+        metavar="DIR",
+        help="fold the JSON files scripts/gpu_kit.sh wrote in DIR into --out's GPU section "
+        "(no venv, nothing else rerun)",
+    )
     args = parser.parse_args(argv)
+    if args.gpu_results:
+        text = splice_gpu(
+            args.out.read_text(encoding="utf-8"), render_gpu(_gpu_rows(args.gpu_results))
+        )
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote the GPU rows of {args.gpu_results} into {args.out}")
+        return 0
     if not os.environ.get("REF_CNN_PEERS_INSIDE"):
         if not args.no_install:
             ensure_venv()
         return reexec_inside(sys.argv[1:] if argv is None else argv)
     if args.render_only:
         rows = json.loads(LAST_RUN.read_text(encoding="utf-8"))
-        write_atomic(args.out, render(rows))
+        write_atomic(args.out, splice_gpu(render(rows), _existing_gpu(args.out)))
         print(f"wrote {args.out} from {LAST_RUN}")
         return 0
     keys = args.only.split(",") if args.only else list(RUNS)
@@ -420,7 +552,7 @@ def main(argv=None) -> int:
             print(f"{impl:45} {op:26} {status} ({row.get('seconds', 0):.1f} s)", flush=True)
     LAST_RUN.write_text(json.dumps(rows, default=str), encoding="utf-8")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(args.out, render(rows))
+    write_atomic(args.out, splice_gpu(render(rows), _existing_gpu(args.out)))
     print(f"wrote {args.out}")
     return 0
 

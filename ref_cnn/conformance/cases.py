@@ -210,3 +210,51 @@ AVG_POOL_EXTRA_CASES = [
         divisor_override=5,
     ),
 ]
+
+
+# ------------------------------------------------------------ the sizes where kernels tile
+
+# For the kit only (kept small enough for the default run): channel counts above 64 that are
+# not multiples of 8, 16 or 32; spatial extents above 32 that sit 1 to 15 past a multiple of
+# 16; batches above 1, large kernels, stride and dilation together.
+TILE_CONV_CASES = [
+    _conv("tile-cin-67-cout-70", (2, 67, 6, 7), (70, 67, 3, 3), padding=1),
+    _conv("tile-cin-130-1x1", (3, 130, 5, 4), (67, 130, 1, 1)),
+    _conv("tile-w-out-49-h-out-35", (2, 3, 37, 51), (5, 3, 3, 3)),
+    _conv("tile-h-out-33-w-out-37-p2", (2, 2, 33, 37), (3, 2, 5, 5), padding=2),
+    _conv(
+        "tile-k7x5-s2-d2-batch-3",
+        (3, 5, 41, 38),
+        (6, 5, 7, 5),
+        stride=2,
+        dilation=2,
+        padding=3,
+    ),
+    _conv("tile-groups-3-cin-99", (2, 99, 5, 6), (69, 33, 3, 3), groups=3, padding=1),
+]
+TILE_CONV_TRANSPOSE_CASES = [
+    _conv("tile-cin-67-cout-70", (2, 67, 4, 5), (67, 70, 3, 3), padding=1),
+    _conv("tile-s2-out-35x37", (2, 3, 17, 18), (3, 4, 3, 3), stride=2),
+    _conv("tile-k5-s3-d2-batch-3", (3, 4, 12, 13), (4, 5, 5, 5), stride=3, dilation=2, padding=2),
+]
+TILE_POOL_CASES = [
+    _pool("tile-c-67-out-35x49", (2, 67, 37, 51), kernel_size=3, stride=1),
+    _pool("tile-k5-s2-p2-out-33x34", (3, 5, 66, 67), kernel_size=5, stride=2, padding=2),
+    _pool("tile-ceil-s3-out-17x33", (2, 3, 50, 98), kernel_size=4, stride=3, ceil_mode=True),
+]
+# GoogLeNet's inception branch pools 3×3, stride 1, padding 1, ceil_mode: the output keeps the size
+CEIL_S1_POOL_CASES = [
+    _pool(
+        "googlenet-k3-s1-p1-ceil", (1, 2, 8, 8), kernel_size=3, stride=1, padding=1, ceil_mode=True
+    ),
+]
+TILE_MAX_POOL_CASES = [
+    *TILE_POOL_CASES,
+    _pool(
+        "tile-d2-s2-p1-out-33x35", (2, 3, 67, 71), kernel_size=3, stride=2, padding=1, dilation=2
+    ),
+]
+TILE_LINEAR_CASES = [
+    {"id": "tile-in-130-out-67-batch-35", "shape": (35, 130, 67)},
+    {"id": "tile-in-97-out-33-batch-3", "shape": (3, 97, 33)},
+]

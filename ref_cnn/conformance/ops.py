@@ -19,12 +19,18 @@ from ref_cnn.conformance.cases import (
     AVG_POOL_CASES,
     AVG_POOL_EXTRA_CASES,
     BATCH_NORM_CASES,
+    CEIL_S1_POOL_CASES,
     CONV_CASES,
     CONV_TRANSPOSE_CASES,
     LINEAR_CASES,
     MAX_POOL_CASES,
     MAX_UNPOOL_CASES,
     PAD_CASES,
+    TILE_CONV_CASES,
+    TILE_CONV_TRANSPOSE_CASES,
+    TILE_LINEAR_CASES,
+    TILE_MAX_POOL_CASES,
+    TILE_POOL_CASES,
     UNBATCHED_CONV_CASES,
     UNBATCHED_MAX_POOL_CASES,
 )
@@ -156,7 +162,7 @@ OPS: dict[str, Op] = {
     for op in (
         Op(
             "conv2d",
-            CONV_CASES + UNBATCHED_CONV_CASES,
+            CONV_CASES + UNBATCHED_CONV_CASES + TILE_CONV_CASES,
             _conv_inputs,
             _torch_conv,
             F.conv2d,
@@ -168,7 +174,7 @@ OPS: dict[str, Op] = {
         ),
         Op(
             "max_pool2d",
-            MAX_POOL_CASES + UNBATCHED_MAX_POOL_CASES,
+            MAX_POOL_CASES + UNBATCHED_MAX_POOL_CASES + CEIL_S1_POOL_CASES + TILE_MAX_POOL_CASES,
             _pool_inputs,
             lambda torch, x, **kw: torch.nn.functional.max_pool2d(x, **kw),
             F.max_pool2d,
@@ -179,7 +185,7 @@ OPS: dict[str, Op] = {
         ),
         Op(
             "avg_pool2d",
-            AVG_POOL_CASES + AVG_POOL_EXTRA_CASES,
+            AVG_POOL_CASES + AVG_POOL_EXTRA_CASES + CEIL_S1_POOL_CASES + TILE_POOL_CASES,
             _pool_inputs,
             lambda torch, x, **kw: torch.nn.functional.avg_pool2d(x, **kw),
             F.avg_pool2d,
@@ -190,7 +196,7 @@ OPS: dict[str, Op] = {
         ),
         Op(
             "linear",
-            LINEAR_CASES,
+            LINEAR_CASES + TILE_LINEAR_CASES,
             _linear_inputs,
             lambda torch, x, w, b: x @ w + b,
             F.linear,
@@ -213,7 +219,7 @@ OPS: dict[str, Op] = {
         ),
         Op(
             "conv_transpose2d",
-            CONV_TRANSPOSE_CASES,
+            CONV_TRANSPOSE_CASES + TILE_CONV_TRANSPOSE_CASES,
             _transpose_inputs,
             _torch_transpose,
             F.conv_transpose2d,

@@ -9,6 +9,9 @@ saying what is wrong}.
 * torch: the arrays go in as tensors with requires_grad; y.backward(dy) gives every gradient.
 * JAX: `jax.vjp` of the function at the arrays, applied to dy (x64 enabled for float64).
 
+torch and JAX targets get their inputs on `Env.device` (cpu, cuda, mps, cuda:1, …) in
+`Env.precision`; their outputs come back to the CPU as NumPy arrays.
+
 Layouts: with "nhwc" every image-shaped array (x, y, dy, dx) is (N, H, W, C) and a conv
 weight is (kH, kW, C_in/groups, C_out); the kit converts on the way in and back.
 Linear's weight: NumPy and JAX targets take the article's (m, n) (`x @ w + b`); torch
@@ -19,13 +22,29 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 
 from ref_cnn.conformance.ops import Arrays, Op
+from ref_cnn.conformance.precision import PRECISIONS, Precision
 
 FRAMEWORKS = ("auto", "numpy", "torch", "jax")
 LAYOUTS = ("nchw", "nhwc")
+
+
+@dataclass(frozen=True)
+class Env:
+    """Where and how a torch or JAX target runs: its inputs' precision and device; tf32
+    turns TF32 on for a float32 run (a tf32 precision turns it on by itself)."""
+
+    precision: Precision
+    device: str = "cpu"
+    tf32: bool = False
+
+
+CPU64 = Env(PRECISIONS["float64"])
 
 # (N, C, H, W) ↔ (N, H, W, C); unbatched (C, H, W) ↔ (H, W, C); conv weights ↔ (kH, kW, ·, ·)
 _TO_NHWC = {("image", 4): (0, 2, 3, 1), ("image", 3): (1, 2, 0), ("conv", 4): (2, 3, 1, 0)}
@@ -83,7 +102,7 @@ def probe(fn: Callable, op: Op, arrays: Arrays, kw: dict, layout: str) -> str:
     return {"torch": "torch", "jax": "jax", "jaxlib": "jax"}.get(module, "numpy")
 
 
-def run_numpy_forward(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) -> dict:
+def run_numpy_forward(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str, env=None) -> dict:
     """{"y": output} of a NumPy forward function on one case."""
     out = fn(*(to_layout(op, n, arrays[n], layout) for n in op.args), **kw)
     if isinstance(out, tuple):  # e.g. (y, batch statistics): the first is the output
@@ -91,7 +110,7 @@ def run_numpy_forward(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) -> 
     return {"y": from_layout(op, "y", np.asarray(out), layout)}
 
 
-def run_numpy_backward(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) -> dict:
+def run_numpy_backward(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str, env=None) -> dict:
     """{gradient name: array} of a NumPy backward function on one case (a message
     in place of each array when it returns the wrong number of outputs).
     """
@@ -107,8 +126,83 @@ def run_numpy_backward(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) ->
     }
 
 
-def run_torch(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) -> dict:
-    """{"y", gradients} of a torch forward function on one case, gradients by autograd."""
+@contextmanager
+def _tf32(torch, on: bool):
+    """TF32 for CUDA matmuls and cuDNN convolutions on (tf32) or off (float32), then restored."""
+    flags = (torch.backends.cuda.matmul, torch.backends.cudnn)
+    old = [f.allow_tf32 for f in flags]
+    with warnings.catch_warnings():  # newer torch prefers fp32_precision; the flags still work
+        warnings.simplefilter("ignore")
+        for f in flags:
+            f.allow_tf32 = on
+        try:
+            yield
+        finally:
+            for f, value in zip(flags, old, strict=True):
+                f.allow_tf32 = value
+
+
+def check_device(framework: str, device: str) -> str:
+    """The device, checked once before the cases run: a clear error where it is missing."""
+    if device == "cpu":
+        return device
+    if framework == "numpy":
+        raise ValueError(
+            f"--device {device}: a NumPy target runs where NumPy runs; --device places the "
+            "inputs of torch and JAX targets (use --framework torch or jax, or drop --device)"
+        )
+    if framework == "jax":
+        _jax_device(device)
+        return device
+    import torch
+
+    try:
+        torch.empty(1, device=torch.device(device))
+    except (RuntimeError, AssertionError, ValueError) as exc:
+        available = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            available.append("mps")
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(
+            f"device {device!r} is not available to torch here ({first}); "
+            f"this machine has: {', '.join(available)}"
+        ) from None
+    return device
+
+
+def _jax_device(device: str):
+    import jax
+
+    kind, _, index = device.partition(":")
+    for name in (kind, {"cuda": "gpu", "gpu": "cuda"}.get(kind, kind)):
+        try:
+            return jax.devices(name)[int(index or 0)]
+        except (RuntimeError, IndexError, ValueError):
+            continue
+    raise ValueError(
+        f"device {device!r} is not available to JAX here; it has: "
+        f"{', '.join(str(d) for d in jax.devices())}"
+    )
+
+
+def _torch_dtype(torch, p: Precision):
+    return getattr(torch, p.torch)
+
+
+def _from_torch(t, p: Precision):
+    """A target's tensor back on the CPU as NumPy in p's storage dtype, or a message when its
+    dtype does not follow the input's."""
+    import torch
+
+    if t.dtype != _torch_dtype(torch, p):
+        return f"dtype {t.dtype}, expected {_torch_dtype(torch, p)} (the output follows the input)"
+    t = t.detach().cpu()
+    return (t.float() if t.dtype == torch.bfloat16 else t).numpy()
+
+
+def run_torch(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str, env: Env = CPU64) -> dict:
+    """{"y", gradients} of a torch forward function on one case, gradients by autograd, with
+    the inputs on env.device in env.precision (TF32 on for tf32, off for float32)."""
     import torch
 
     present = [n for n in op.args if arrays[n] is not None]
@@ -116,29 +210,47 @@ def run_torch(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) -> dict:
     if op.name == "linear":
         inputs["w"] = np.ascontiguousarray(inputs["w"].T)  # F.linear's (n, m)
     grads = op.differentiable(arrays)
-    tensors = {n: torch.tensor(a, requires_grad=n in grads) for n, a in inputs.items()}
-    with warnings.catch_warnings():  # torch's note on padding="same" with an even kernel
+    cast = _torch_dtype(torch, env.precision)
+
+    def tensor(a, grad=False):
+        t = torch.tensor(a)
+        t = t.to(env.device, cast) if t.is_floating_point() else t.to(env.device)
+        return t.requires_grad_(grad)
+
+    tensors = {n: tensor(a, n in grads) for n, a in inputs.items()}
+    tf32 = env.precision.tf32 or env.tf32
+    with warnings.catch_warnings(), _tf32(torch, tf32):  # and torch's note on padding="same"
         warnings.filterwarnings("ignore", "Using padding='same'", UserWarning)
         y = fn(*(tensors.get(n) for n in op.args), **kw)
-    y.backward(torch.tensor(to_layout(op, "y", dy, layout)))
-    out = {"y": from_layout(op, "y", y.detach().numpy(), layout)}
+        y.backward(tensor(to_layout(op, "y", dy, layout)))
+    y = _from_torch(y, env.precision)
+    out = {"y": y if isinstance(y, str) else from_layout(op, "y", y, layout)}
     for n in grads:
         t = tensors[n]
         if t.grad is None:
             out[f"d{n}"] = f"no gradient reached {n} (its .grad is None after y.backward(dy))"
             continue
-        g = t.grad.numpy().T if n == "w" and op.name == "linear" else t.grad.numpy()
-        out[f"d{n}"] = from_layout(op, f"d{n}", g, layout)
+        g = _from_torch(t.grad, env.precision)
+        if not isinstance(g, str):
+            g = from_layout(op, f"d{n}", g.T if n == "w" and op.name == "linear" else g, layout)
+        out[f"d{n}"] = g
     return out
 
 
-def run_jax(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) -> dict:
-    """{"y", gradients} of a JAX forward function on one case, gradients by jax.vjp."""
+def run_jax(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str, env: Env = CPU64) -> dict:
+    """{"y", gradients} of a JAX forward function on one case, gradients by jax.vjp, with the
+    inputs on env.device in env.precision."""
     import jax
     import jax.numpy as jnp
 
-    if arrays["x"].dtype == np.float64:
+    if env.precision.name == "float64":
         jax.config.update("jax_enable_x64", True)
+    dtype = jnp.dtype(env.precision.torch)
+    device = _jax_device(env.device)
+
+    def place(a):
+        return jax.device_put(jnp.asarray(a, dtype=dtype), device)
+
     present = op.differentiable(arrays)
     fixed = {n: to_layout(op, n, arrays[n], layout) for n in op.args if n not in present}
 
@@ -146,11 +258,18 @@ def run_jax(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str) -> dict:
         given = {**fixed, **dict(zip(present, values, strict=True))}
         return fn(*(given.get(n) for n in op.args), **kw)
 
-    y, vjp = jax.vjp(forward, *(jnp.asarray(to_layout(op, n, arrays[n], layout)) for n in present))
-    grads = vjp(jnp.asarray(to_layout(op, "y", dy, layout), dtype=y.dtype))
-    out = {"y": from_layout(op, "y", np.asarray(y), layout)}
+    y, vjp = jax.vjp(forward, *(place(to_layout(op, n, arrays[n], layout)) for n in present))
+    grads = vjp(place(to_layout(op, "y", dy, layout)).astype(y.dtype))
+
+    def back(a, name):
+        if a.dtype != dtype:
+            return f"dtype {a.dtype}, expected {dtype} (the output follows the input)"
+        a = np.asarray(jax.device_get(a).astype(np.float32 if dtype == jnp.bfloat16 else dtype))
+        return from_layout(op, name, a, layout)
+
+    out = {"y": back(y, "y")}
     for n, g in zip(present, grads, strict=True):
-        out[f"d{n}"] = from_layout(op, f"d{n}", np.asarray(g), layout)
+        out[f"d{n}"] = back(g, f"d{n}")
     return out
 
 

@@ -23,26 +23,40 @@ def torch_available() -> bool:
     return True
 
 
-def torch_outputs(op: Op, arrays: Arrays, kw: dict, make_dy: Callable) -> dict[str, np.ndarray]:
-    """y and every gradient through torch autograd, in the arrays' dtype.
+def torch_outputs(
+    op: Op, arrays: Arrays, kw: dict, make_dy: Callable, dtype: str | None = None
+) -> dict[str, np.ndarray]:
+    """y and every gradient through torch autograd on the CPU, in the arrays' dtype or in
+    torch's `dtype` ("bfloat16", …; the results then come back as float32).
 
     make_dy(shape) → the upstream gradient (a NumPy array). A missing bias is a zero bias
     with a gradient, so that "db" exists for the NumPy backward (its sum over N, H, W).
     """
     import torch
 
+    cast = getattr(torch, dtype) if dtype else None
+
+    def tensor(a, grad=False):
+        t = torch.tensor(a)
+        if cast is not None and t.is_floating_point():
+            t = t.to(cast)
+        return t.requires_grad_(grad)
+
+    def back(t):
+        t = t.detach()
+        return (t.float() if t.dtype == torch.bfloat16 else t).numpy()
+
     tensors = {}
     for name in op.args:
         a = arrays[name]
         if a is None:  # no bias: a zero one, which changes nothing in y
             a = np.zeros(op.bias_size(arrays, kw), arrays["x"].dtype)
-        grad = name not in op.integer_args
-        tensors[name] = torch.tensor(a, requires_grad=grad)
+        tensors[name] = tensor(a, name not in op.integer_args)
     y = op.torch_forward(torch, *tensors.values(), **kw)
     dy = make_dy(tuple(y.shape))
-    y.backward(torch.tensor(dy))
-    out = {"y": y.detach().numpy(), "dy": dy}
-    out.update({f"d{n}": t.grad.numpy() for n, t in tensors.items() if n not in op.integer_args})
+    y.backward(tensor(dy))
+    out = {"y": back(y), "dy": dy}
+    out.update({f"d{n}": back(t.grad) for n, t in tensors.items() if n not in op.integer_args})
     return out
 
 

@@ -271,3 +271,16 @@ def test_peers_folds_gpu_json_rows_into_its_gpu_section(tmp_path):
     assert text.startswith("before\n") and text.endswith("after\n") and "OLD-ROWS" not in text
     assert "on a test GPU" in text and "| `linear` | float64 | 4/6 | 2 |" in text
     assert "tile-in-130-out-67-batch-35: y: largest error" in text
+
+
+def test_fuzz_never_draws_a_max_pool_window_made_of_padding_only():
+    """torch 2.14's max_pool2d returns -inf with an index past the plane for such a window
+    (x (1, 1, 2, 7), kernel (2, 5), stride (1, 3), padding 1, dilation (3, 2)), and its
+    backward then corrupts the heap: the fuzzer must reject the case before torch runs it."""
+    case = {
+        "id": "padding-only-window",
+        "x": (1, 1, 2, 7),
+        "kw": {"kernel_size": (2, 5), "stride": (1, 3), "padding": (1, 1), "dilation": (3, 2)},
+    }
+    assert not fuzz.valid(kit.prepare(F.max_pool2d, "max_pool2d"), case)
+    assert not any(fuzz._window_in_padding(c) for c in conformance.OPS["max_pool2d"].cases)

@@ -288,6 +288,11 @@ NOTES: dict[tuple[str, str], str] = {
     ("JAX 0.10.2 lax.reduce_window max", "max_pool2d"): "JAX itself raises NotImplementedError for "
     "the gradient of a max pool with window dilation (counted as skipped); tied maxima: the "
     "first gets the gradient, as in torch.",
+    (ONNX, "max_pool2d"): "`--fuzz 400 --seed 1` finds a second bug on the same path (case 110, "
+    "shrunk to x (1, 1, 1, 1), kernel (2, 1), stride 1, padding (1, 0)): `_op_common_pool` "
+    "unpacks ONNX's pads [top, left, bottom, right] as top, bottom, left, right, so a stride-1 "
+    "pool with a different padding per axis raises `ValueError: zero-size array to reduction "
+    "operation maximum`.",
     ("AV article (listings)", "conv2d"): "One input channel, stride 1, no padding; the article's "
     "layer has no bias (the adapter adds b after the listing).",
 }

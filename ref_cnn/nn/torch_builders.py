@@ -18,7 +18,13 @@ def _unsupported(module, what: str):
 @register_converter(tnn.BatchNorm2d)  # MB-17
 def _batchnorm(m: tnn.BatchNorm2d, child, dtype):
     return BatchNorm2d(
-        m.num_features, m.eps, m.momentum, m.affine, m.track_running_stats, dtype=dtype
+        m.num_features,
+        m.eps,
+        m.momentum,
+        m.affine,
+        m.track_running_stats,
+        dtype=dtype,
+        bias=m.bias is not None,
     )
 
 
@@ -87,10 +93,7 @@ def _avgpool(m: tnn.AvgPool2d, child, dtype):
 
 @register_converter(tnn.AdaptiveAvgPool2d)
 def _adaptive(m: tnn.AdaptiveAvgPool2d, child, dtype):
-    size = m.output_size
-    if size is None or (isinstance(size, tuple) and None in size):
-        raise _unsupported(m, "an output size of None")
-    return L.AdaptiveAvgPool2d(size)
+    return L.AdaptiveAvgPool2d(m.output_size)  # None in a pair keeps that input size
 
 
 @register_converter(tnn.Flatten)

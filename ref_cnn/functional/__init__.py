@@ -35,6 +35,19 @@ from ref_cnn.functional.conv import (
 )
 from ref_cnn.functional.conv_transpose import conv_transpose2d, conv_transpose2d_backward
 from ref_cnn.functional.correlate import convolve2d, correlate2d
+from ref_cnn.functional.dropout import (
+    default_generator,
+    dropout,
+    dropout2d,
+    dropout2d_backward,
+    dropout2d_mask,
+    dropout_backward,
+    dropout_mask,
+    manual_seed,
+    stochastic_depth,
+    stochastic_depth_backward,
+    stochastic_depth_mask,
+)
 from ref_cnn.functional.im2col import flatten, im2col
 from ref_cnn.functional.init import HEF, VEF, conv_param_count, he_normal, uniform01
 from ref_cnn.functional.linear import linear, linear_backward

@@ -48,9 +48,26 @@ from ref_cnn.functional.dropout import (
     stochastic_depth_backward,
     stochastic_depth_mask,
 )
+from ref_cnn.functional.group_norm import (
+    group_norm,
+    group_norm_backward,
+    instance_norm,
+    instance_norm_backward,
+    instance_norm_running,
+)
 from ref_cnn.functional.im2col import flatten, im2col
 from ref_cnn.functional.init import HEF, VEF, conv_param_count, he_normal, uniform01
+from ref_cnn.functional.layer_norm import (
+    layer_norm,
+    layer_norm_backward,
+    rms_norm,
+    rms_norm_backward,
+)
 from ref_cnn.functional.linear import linear, linear_backward
+from ref_cnn.functional.local_response_norm import (
+    local_response_norm,
+    local_response_norm_backward,
+)
 from ref_cnn.functional.losses import (
     binary_cross_entropy,
     binary_cross_entropy_backward,
@@ -61,6 +78,7 @@ from ref_cnn.functional.losses import (
     mse_loss,
     mse_loss_backward,
 )
+from ref_cnn.functional.normalize import normalize, normalize_backward
 from ref_cnn.functional.padding import pad, pad_backward
 from ref_cnn.functional.pool import (
     avg_pool2d,

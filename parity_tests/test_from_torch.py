@@ -136,8 +136,8 @@ def test_dropout_train_mask_and_eval_identity():
     kept = y != 0
     assert abs(1 - kept.mean() - 0.25) < 0.01  # 10 000 draws: within ~2.3 standard errors
     np.testing.assert_allclose(y[kept], x[kept] / 0.75, rtol=1e-15)
-    dy = np.ones_like(x)
-    np.testing.assert_array_equal(layer.backward(dy), layer.mask)
+    dy = np.random.default_rng(5).standard_normal(x.shape)
+    np.testing.assert_array_equal(layer.backward(dy), dy * (layer.mask / 0.75))
     same = ref_cnn.nn.Dropout(0.25, rng=np.random.default_rng(3)).forward(x)
     np.testing.assert_array_equal(same, y)  # same seed, same mask
     layer.eval()

@@ -3,12 +3,12 @@
 from ref_cnn.nn.blocks import BatchNorm2d, Chain, Concat, Residual
 from ref_cnn.nn.conv_transpose import ConvTranspose2d
 from ref_cnn.nn.convert import from_torch, to_torch
+from ref_cnn.nn.dropout import Dropout, Dropout2d, StochasticDepth
 from ref_cnn.nn.initialise import initialise
 from ref_cnn.nn.layers import (
     AdaptiveAvgPool2d,
     AvgPool2d,
     Conv2d,
-    Dropout,
     Flatten,
     Identity,
     LeakyReLU,

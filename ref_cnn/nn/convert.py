@@ -37,7 +37,11 @@ def _builders() -> dict[type, Callable]:
     if not _BUILT_INS_LOADED:  # not `if not _BUILDERS`: a user may have registered one first
         require("torch", "from_torch")
         users = dict(_BUILDERS)  # registered before the built-ins loaded: they stay
-        from ref_cnn.nn import graph_glue, torch_builders  # noqa: F401  (registers them)
+        from ref_cnn.nn import (  # noqa: F401  (registers them)
+            graph_glue,
+            torch_builders,
+            torch_builders_modern,  # noqa: F401  (the modern CNNs' modules)
+        )
 
         _BUILDERS.update(users)
         _BUILT_INS_LOADED = True
@@ -98,6 +102,7 @@ def from_torch(module, dtype=np.float64, _path: str = "model") -> Module:
         return from_torch(sub, dtype, f"{_path}.{name}")
 
     twin = builder(module, child, dtype)
+    twin.torch_name = _path.partition(".")[2]  # its name in named_modules(): shared_randomness
     copy_params(twin, module, dtype)
     twin.train(module.training)
     return twin

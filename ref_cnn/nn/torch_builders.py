@@ -8,6 +8,7 @@ from ref_cnn.nn import layers as L
 from ref_cnn.nn.blocks import BatchNorm2d
 from ref_cnn.nn.conv_transpose import ConvTranspose2d
 from ref_cnn.nn.convert import register_converter
+from ref_cnn.nn.dropout import Dropout
 from ref_cnn.nn.max_indices import AdaptiveMaxPool2d, MaxUnpool2d
 
 
@@ -119,4 +120,4 @@ register_converter(tnn.LeakyReLU)(lambda m, child, dtype: L.LeakyReLU(m.negative
 register_converter(tnn.Softmax)(
     lambda m, child, dtype: L.Softmax(m.dim if m.dim is not None else 1)
 )
-register_converter(tnn.Dropout)(lambda m, child, dtype: L.Dropout(m.p))
+register_converter(tnn.Dropout)(lambda m, child, dtype: Dropout(m.p))

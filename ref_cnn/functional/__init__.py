@@ -18,6 +18,38 @@ from ref_cnn.functional.activations import (
     tanh,
     tanh_backward,
 )
+from ref_cnn.functional.activations_elu import (
+    celu,
+    celu_backward,
+    elu,
+    elu_backward,
+    selu,
+    selu_backward,
+)
+from ref_cnn.functional.activations_hard import (
+    hardsigmoid,
+    hardsigmoid_backward,
+    hardswish,
+    hardswish_backward,
+    hardtanh,
+    hardtanh_backward,
+    relu6,
+    relu6_backward,
+)
+from ref_cnn.functional.activations_smooth import (
+    gelu,
+    gelu_backward,
+    logsigmoid,
+    logsigmoid_backward,
+    mish,
+    mish_backward,
+    silu,
+    silu_backward,
+    softplus,
+    softplus_backward,
+    softsign,
+    softsign_backward,
+)
 from ref_cnn.functional.adaptive import (
     adaptive_avg_pool2d,
     adaptive_avg_pool2d_backward,
@@ -48,6 +80,7 @@ from ref_cnn.functional.dropout import (
     stochastic_depth_backward,
     stochastic_depth_mask,
 )
+from ref_cnn.functional.glu import glu, glu_backward
 from ref_cnn.functional.group_norm import (
     group_norm,
     group_norm_backward,
@@ -90,6 +123,7 @@ from ref_cnn.functional.pool import (
     max_pool2d_backward_readable,
     max_pool2d_readable,
 )
+from ref_cnn.functional.prelu import prelu, prelu_backward
 from ref_cnn.functional.shapes import (
     conv_output_size,
     full_output_size,

@@ -68,13 +68,13 @@ def standardized_backward(g, x, axes: tuple[int, ...], eps: float, centred: bool
 def _trailing_axes(x, normalized_shape, weight, bias, name: str) -> tuple[int, ...]:
     """Check the arguments of layer_norm / rms_norm; return the axes normalised over."""
     x = as_float_array(x, "x")
-    if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape, bool):
-        normalized_shape = (normalized_shape,)
     if not isinstance(normalized_shape, tuple | list) or not all(
         isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in normalized_shape
     ):
         raise TypeError(
-            f"normalized_shape must be an int or a tuple of ints, got {normalized_shape!r}"
+            f"{name}: normalized_shape must be a tuple of ints, e.g. ({x.shape[-1] if x.ndim else 1},) "
+            f"for the last axis (as torch's functional form; its modules take an int), got "
+            f"{normalized_shape!r}"
         )
     shape = tuple(int(s) for s in normalized_shape)
     if not shape:
@@ -109,7 +109,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5) -> np.ndar
 
     Args:
         x: (*, *normalized_shape), e.g. (N, C, H, W) with normalized_shape (C, H, W).
-        normalized_shape: int or tuple of ints, the trailing axes normalised over.
+        normalized_shape: tuple of ints, the trailing axes normalised over.
         weight γ, bias β: normalized_shape, or None.
         eps: added to the variance.
 
@@ -154,7 +154,7 @@ def rms_norm(x, normalized_shape, weight=None, eps=None) -> np.ndarray:
 
     Args:
         x: (*, *normalized_shape).
-        normalized_shape: int or tuple of ints.
+        normalized_shape: tuple of ints.
         weight γ: normalized_shape, or None.
         eps: added to mean(x²); None means the machine epsilon of x's dtype, as torch
             (2.2e-16 in float64, 1.2e-7 in float32).

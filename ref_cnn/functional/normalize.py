@@ -36,6 +36,8 @@ def _check(x, p, dim) -> tuple[np.ndarray, int]:
 def p_norm(x: np.ndarray, p: float, dim: int) -> np.ndarray:
     """‖x‖_p along dim, keeping the axis (size 1) [NRM-6]."""
     a = np.abs(x)
+    if x.shape[dim] == 1 and p != 0:
+        return a  # one value: ‖x‖_p = |x| exactly, whatever p
     if p == 0:
         return np.sum(x != 0, axis=dim, keepdims=True).astype(x.dtype)
     if np.isinf(p):

@@ -74,8 +74,14 @@ def from_torch(module, dtype=np.float64, _path: str = "model") -> Module:
 
     Supported: Conv2d (any padding_mode), ConvTranspose2d, Linear, MaxPool2d, AvgPool2d,
     AdaptiveAvgPool2d, AdaptiveMaxPool2d, MaxUnpool2d, BatchNorm2d, ReLU, Sigmoid, Tanh,
-    LeakyReLU, Softmax, Flatten, Dropout, Identity, Sequential, and any type given a
-    converter by `register_converter`. Any other module (a model: torchvision's ResNet,
+    LeakyReLU, Softmax, Flatten and Unflatten (any dims), Dropout, Dropout2d, Identity,
+    Sequential; LayerNorm, GroupNorm, InstanceNorm2d, LocalResponseNorm; ReLU6, Hardswish,
+    Hardsigmoid, SiLU, GELU (both forms), ELU, SELU, CELU, Hardtanh, Softplus, Mish, PReLU,
+    LogSigmoid, Softsign, GLU, LogSoftmax, Softmax2d; ZeroPad2d, ConstantPad2d,
+    ReflectionPad2d, ReplicationPad2d, CircularPad2d; LPPool2d, PixelShuffle,
+    PixelUnshuffle, ChannelShuffle, Upsample (nearest, bilinear); torchvision's
+    SqueezeExcitation, Conv2dNormActivation, StochasticDepth and Permute; and any type given
+    a converter by `register_converter`. Any other module (a model: torchvision's ResNet,
     DenseNet, …, or your own) becomes a `graph.GraphTwin`: its torch.fx graph with those
     modules as leaves and the glue functions of `graph.register_glue` between them.
     The twin starts in the same train/eval mode as `module`.

@@ -102,7 +102,8 @@ def group_norm_backward(dy, x, num_groups, weight=None, bias=None, eps=1e-5):
     check_grad_shape(dy, x.shape)
     g = dy if weight is None else dy * _per_channel(weight, x)  # g = γ_c·∂E/∂y
     xg = _grouped(x, num_groups)
-    dx = standardized_backward(_grouped(g, num_groups), xg, (2,), eps).reshape(x.shape)
+    dx = standardized_backward(_grouped(g, num_groups), xg, (2,), eps)  # NRM-3, per group
+    dx = dx.reshape(x.shape)
     xhat = standardized(xg, (2,), eps)[0].reshape(x.shape)
     dw = None if weight is None else _sum_but_channels(dy * xhat)
     db = None if bias is None else _sum_but_channels(dy)
@@ -195,7 +196,8 @@ def instance_norm_backward(
         xhat = standardized(x, axes, eps)[0]
     else:
         inv_std = _per_channel(1 / np.sqrt(running_var + eps), x)
-        dx, xhat = g * inv_std, (x - _per_channel(running_mean, x)) * inv_std
+        dx = g * inv_std  # NRM-4 with the running statistics: γ_c·dy/√(r_σ² + ε)
+        xhat = (x - _per_channel(running_mean, x)) * inv_std
     dw = None if weight is None else _sum_but_channels(dy * xhat)
     db = None if bias is None else _sum_but_channels(dy)
     return dx.astype(x.dtype, copy=False), dw, db

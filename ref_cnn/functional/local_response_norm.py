@@ -87,5 +87,5 @@ def local_response_norm_backward(dy, x, size, alpha=1e-4, beta=0.75, k=1.0) -> n
         return np.zeros_like(x)
     s = _denominator_base(x, size, alpha, k)
     through_s = window_sum(dy * x * s ** (-beta - 1), (size - 1) // 2, size // 2)  # Σ_{c ∋ j}
-    dx = dy * s ** (-beta) - 2 * alpha * beta / size * x * through_s
+    dx = dy * s ** (-beta) - 2 * alpha * beta / size * x * through_s  # NRM-5
     return dx.astype(x.dtype, copy=False)

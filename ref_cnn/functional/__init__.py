@@ -90,6 +90,7 @@ from ref_cnn.functional.group_norm import (
 )
 from ref_cnn.functional.im2col import flatten, im2col
 from ref_cnn.functional.init import HEF, VEF, conv_param_count, he_normal, uniform01
+from ref_cnn.functional.interpolate import interpolate, interpolate_backward
 from ref_cnn.functional.layer_norm import (
     layer_norm,
     layer_norm_backward,
@@ -111,6 +112,7 @@ from ref_cnn.functional.losses import (
     mse_loss,
     mse_loss_backward,
 )
+from ref_cnn.functional.lp_pool import lp_pool2d, lp_pool2d_backward
 from ref_cnn.functional.normalize import normalize, normalize_backward
 from ref_cnn.functional.padding import pad, pad_backward
 from ref_cnn.functional.pool import (
@@ -130,6 +132,14 @@ from ref_cnn.functional.shapes import (
     pool_output_size,
     same_padding,
     valid_output_size,
+)
+from ref_cnn.functional.shuffle import (
+    channel_shuffle,
+    channel_shuffle_backward,
+    pixel_shuffle,
+    pixel_shuffle_backward,
+    pixel_unshuffle,
+    pixel_unshuffle_backward,
 )
 from ref_cnn.functional.standardize import standardize, standardize_backward
 from ref_cnn.functional.unpool import max_unpool2d, max_unpool2d_backward

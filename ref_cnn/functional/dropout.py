@@ -72,6 +72,8 @@ def _draw(shape: tuple[int, ...], keep: float, generator) -> np.ndarray:
 
 def _keep_mask(mask, shape: tuple[int, ...], compact: tuple[int, ...], op: str) -> np.ndarray:
     """The caller's keep-mask, of the noise's `shape` or its `compact` form, as bools of `shape`."""
+    if isinstance(mask, np.generic):  # a 0-d mask as NumPy returns it from a reduction
+        mask = np.asarray(mask)
     if not isinstance(mask, np.ndarray):
         raise TypeError(
             f"{op}: mask must be a numpy.ndarray of 0/1 or bools, got {type(mask).__name__}"

@@ -16,6 +16,7 @@ from conftest import n, optional, t
 import ref_cnn.functional as F
 from ref_cnn import literal_normalization as literal
 from ref_cnn._metric import compare, float32_bound
+from ref_cnn.functional.layer_norm import standardized, standardized_backward
 
 torch = optional("torch")
 tf = optional("torch.nn.functional")
@@ -329,6 +330,22 @@ def test_degenerate_groups_give_the_exact_gradient():
     np.testing.assert_allclose(
         F.layer_norm_backward(g, pair, (2,), eps=eps)[0], expected, rtol=1e-13
     )
+
+
+@pytest.mark.parametrize("centred", [True, False], ids=["centred", "rms"])
+@pytest.mark.parametrize("values", [3, 5, 24], ids=lambda v: f"{v}-values")
+@eq("NRM-1", "NRM-2")
+def test_standardized_backward_is_the_written_equation(values, centred, parity):
+    """The split form of `standardized_backward` equals (g − mean(g) − x̂·mean(g·x̂))/√(σ² + ε)
+    evaluated as written, where nothing cancels (groups of three values and more)."""
+    rng = np.random.default_rng(7)
+    x, g = rng.standard_normal((4, values)) * 3 + 1, rng.standard_normal((4, values))
+    eps = 0.3
+    xhat, inv_std = standardized(x, (1,), eps, centred)
+    g_mean = g.mean(axis=1, keepdims=True) if centred else 0.0
+    written = inv_std * (g - g_mean - xhat * np.mean(g * xhat, axis=1, keepdims=True))
+    ours = standardized_backward(g, x, (1,), eps, centred)
+    parity("dx", ours, written, witness="the equation as written")
 
 
 # ------------------------------------------------------------------ bad input

@@ -81,7 +81,7 @@ def _trailing_axes(x, normalized_shape, weight, bias, name: str) -> tuple[int, .
         raise ValueError(
             f"{name}: normalized_shape must name at least one trailing axis of x {x.shape}, got ()"
         )
-    if x.shape[x.ndim - len(shape) :] != shape or x.ndim < len(shape):
+    if x.ndim < len(shape) or x.shape[x.ndim - len(shape) :] != shape:
         raise ValueError(
             f"{name}: normalized_shape {shape} must equal the last {len(shape)} axes of x, "
             f"got x of shape {x.shape}"

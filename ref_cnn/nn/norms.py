@@ -64,15 +64,17 @@ class LayerNorm(_Affine):
 
 class GroupNorm(_Affine):
     """Normalise each of `num_groups` groups of channels per sample, then γ, β per channel,
-    as torch.nn.GroupNorm(num_groups, num_channels, eps, affine)."""
+    as torch.nn.GroupNorm(num_groups, num_channels, eps, affine, bias=)."""
 
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, dtype=np.float64):
+    def __init__(
+        self, num_groups, num_channels, eps=1e-5, affine=True, dtype=np.float64, bias=True
+    ):
         if num_channels % num_groups:
             raise ValueError(
                 f"num_channels={num_channels} must be divisible by num_groups={num_groups}"
             )
         self.num_groups, self.eps = num_groups, eps
-        super().__init__(num_channels, affine, True, dtype)
+        super().__init__(num_channels, affine, bias, dtype)
 
     def forward(self, x):
         self._x = x
@@ -91,7 +93,7 @@ class GroupNorm(_Affine):
 
 class InstanceNorm2d(_Affine):
     """Normalise each (n, c) plane over (H, W), as torch.nn.InstanceNorm2d(num_features,
-    eps, momentum, affine, track_running_stats): the plane's own statistics in training
+    eps, momentum, affine, track_running_stats, bias=): the plane's own statistics in training
     mode or without running statistics, else the running ones; in training mode with
     running statistics they are updated as torch does (`functional.instance_norm_running`).
     Input (N, C, H, W) or one unbatched (C, H, W) sample."""
@@ -104,9 +106,10 @@ class InstanceNorm2d(_Affine):
         affine=False,
         track_running_stats=False,
         dtype=np.float64,
+        bias=True,
     ):
         self.eps, self.momentum, self.track = eps, momentum, track_running_stats
-        super().__init__(num_features, affine, True, dtype)
+        super().__init__(num_features, affine, bias, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", np.ones(num_features, dtype=dtype))

@@ -37,13 +37,20 @@ def _layer_norm(m, child, dtype):
 
 @register_converter(tnn.GroupNorm)
 def _group_norm(m, child, dtype):
-    return N.GroupNorm(m.num_groups, m.num_channels, m.eps, m.affine, dtype=dtype)
+    bias = m.bias is not None or not m.affine
+    return N.GroupNorm(m.num_groups, m.num_channels, m.eps, m.affine, dtype=dtype, bias=bias)
 
 
 @register_converter(tnn.InstanceNorm2d)
 def _instance_norm(m, child, dtype):
     return N.InstanceNorm2d(
-        m.num_features, m.eps, m.momentum, m.affine, m.track_running_stats, dtype=dtype
+        m.num_features,
+        m.eps,
+        m.momentum,
+        m.affine,
+        m.track_running_stats,
+        dtype=dtype,
+        bias=m.bias is not None or not m.affine,
     )
 
 

@@ -2,6 +2,13 @@
 spatial, reshaping, torchvision's blocks), in training and eval mode: output, input gradient
 (random upstream gradient), every parameter gradient and every buffer after the step
 against torch, float64 at 1e-10. Random modules run inside `shared_randomness`.
+
+Two input gradients have a second torch witness (`EXACT_CONSTANT`): torch's float64
+autograd rounds a constant to float32 there, Hardsigmoid's 1/6 (1.0f/6.0f) and CELU's 1/α
+(derivatives.yaml: 1.0/alpha.toFloat()). ref_cnn's dx is compared at 1e-10 with torch's
+gradient for the exact constant (the autograd result rescaled by 1/6 over 1.0f/6.0f, and
+torch's own elu_backward kernel given 1/α in float64), and torch's autograd is held to the
+error of its constant.
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ CASES = {
     "LayerNorm-CHW": (lambda: tnn.LayerNorm((6, 5, 7)), X4, []),
     "LayerNorm-W-no-bias": (lambda: tnn.LayerNorm(7, eps=1e-3, bias=False), X4, []),
     "LayerNorm-no-affine": (lambda: tnn.LayerNorm(7, elementwise_affine=False), X4, []),
+    "RMSNorm-HW": (lambda: tnn.RMSNorm((5, 7)), X4, []),
+    "RMSNorm-eps-no-affine": (lambda: tnn.RMSNorm(7, 1e-3, elementwise_affine=False), X4, []),
     "GroupNorm-3-groups": (lambda: tnn.GroupNorm(3, 6), X4, []),
     "GroupNorm-no-affine": (lambda: tnn.GroupNorm(2, 6, affine=False), X4, []),
     "InstanceNorm2d": (lambda: tnn.InstanceNorm2d(6), X4, []),
@@ -51,6 +60,11 @@ CASES = {
     "PReLU-1": (lambda: tnn.PReLU(), X4, []),
     "PReLU-per-channel": (lambda: tnn.PReLU(6, init=0.1), X4, []),
     "LogSoftmax": (lambda: tnn.LogSoftmax(1), X4, []),
+    "LogSoftmax-dim-None-3d": (  # torch's legacy implicit dim (it warns)
+        lambda: tnn.LogSoftmax(),
+        X4[1:],
+        [pytest.mark.filterwarnings("ignore:Implicit dimension choice")],
+    ),
     "LogSigmoid": (lambda: tnn.LogSigmoid(), X4, []),
     "Softsign": (lambda: tnn.Softsign(), X4, []),
     "GLU": (lambda: tnn.GLU(1), X4, []),
@@ -89,6 +103,26 @@ CASES = {
 }
 
 
+TORCH_SIXTH = float(np.float32(1 / 6))  # torch's 1.0f/6.0f
+
+
+def _hardsigmoid_exact(module, xt, dyt, autograd):
+    """(dx for the exact 1/6, torch's relative error from its float32 constant)."""
+    return autograd / TORCH_SIXTH / 6, abs(6 * TORCH_SIXTH - 1)
+
+
+def _celu_exact(module, xt, dyt, autograd):
+    """(dx for the exact 1/α from torch's elu_backward kernel, torch's relative error:
+    its 1/α and the exponent's argument x/α both carry α's float32 rounding)."""
+    alpha = module.alpha
+    exact = n(torch.ops.aten.elu_backward(dyt, alpha, 1, 1 / alpha, False, xt.detach()))
+    rounding = abs(alpha / float(np.float32(alpha)) - 1)
+    return exact, rounding * (1 + float(abs(n(xt)).max()) / alpha)
+
+
+EXACT_CONSTANT = {tnn.Hardsigmoid: _hardsigmoid_exact, tnn.CELU: _celu_exact}
+
+
 def step(module, x, parity, seed=0):
     """One training step's forward and backward through torch and the twin (inside
     shared_randomness): y, dx, every parameter gradient and every buffer after it."""
@@ -100,7 +134,14 @@ def step(module, x, parity, seed=0):
     parity("y", y, n(yt))
     dy = np.random.default_rng(seed).standard_normal(y.shape)
     yt.backward(t(dy))
-    parity("dx", twin.backward(dy), n(xt.grad))
+    dx = twin.backward(dy)
+    exact = EXACT_CONSTANT.get(type(module))
+    if exact is None:
+        parity("dx", dx, n(xt.grad))
+    else:  # torch's autograd rounds a constant to float32: see the module docstring
+        reference, torch_error = exact(module, xt, t(dy), n(xt.grad))
+        parity("dx", dx, reference, witness="torch with the exact constant")
+        parity("dx", dx, n(xt.grad), rtol=1.01 * torch_error)
     grads, named = twin.grads(), dict(module.named_parameters())
     assert sorted(grads) == sorted(named)  # torch's names
     for name, p in named.items():
@@ -152,7 +193,7 @@ def test_upsample_refuses_other_modes():
 def test_every_listed_type_twins():
     """Every module type of issue 23's list has a converter."""
     names = (
-        "LayerNorm GroupNorm InstanceNorm2d LocalResponseNorm ReLU6 Hardswish Hardsigmoid "
+        "LayerNorm RMSNorm GroupNorm InstanceNorm2d LocalResponseNorm ReLU6 Hardswish Hardsigmoid "
         "SiLU GELU ELU SELU CELU Hardtanh Softplus Mish PReLU LogSoftmax ZeroPad2d "
         "ConstantPad2d ReflectionPad2d ReplicationPad2d CircularPad2d Softmax2d LPPool2d "
         "Dropout2d PixelShuffle ChannelShuffle Upsample Flatten Unflatten"

@@ -42,7 +42,7 @@ from ref_cnn.nn.layers import (
 )
 from ref_cnn.nn.max_indices import AdaptiveMaxPool2d, MaxUnpool2d
 from ref_cnn.nn.module import Module
-from ref_cnn.nn.norms import GroupNorm, InstanceNorm2d, LayerNorm, LocalResponseNorm
+from ref_cnn.nn.norms import GroupNorm, InstanceNorm2d, LayerNorm, LocalResponseNorm, RMSNorm
 from ref_cnn.nn.padding import (
     CircularPad2d,
     ConstantPad2d,

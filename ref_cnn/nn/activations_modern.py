@@ -114,12 +114,25 @@ class GLU(OpLayer):
 
 
 class LogSoftmax(_Activation):
-    """log softmax along `dim`, as torch.nn.LogSoftmax (backward written on the output)."""
+    """log softmax along `dim`, as torch.nn.LogSoftmax (backward written on the output).
+    dim=None is torch's legacy choice: axis 0 for 0-, 1- and 3-D input, else axis 1."""
 
-    fwd, bwd = F.log_softmax, F.log_softmax_backward
+    def __init__(self, dim=None):
+        super().__init__(dim=dim)
 
-    def __init__(self, dim=1):
-        super().__init__(axis=dim)
+    def _axis(self, x):
+        if self.options["dim"] is not None:
+            return self.options["dim"]
+        return 0 if x.ndim in (0, 1, 3) else 1
+
+    def forward(self, x):
+        self._x = x
+        self._y = F.log_softmax(x, self._axis(x))
+        return self._y
+
+    def backward(self, dy):
+        self._need_forward(self._x)
+        return F.log_softmax_backward(dy, self._y, self._axis(self._x))
 
 
 class Softmax2d(Softmax):

@@ -1,4 +1,4 @@
-"""Normalisation layers beside BatchNorm2d, as torch.nn's: LayerNorm, GroupNorm,
+"""Normalisation layers beside BatchNorm2d, as torch.nn's: LayerNorm, RMSNorm, GroupNorm,
 InstanceNorm2d and LocalResponseNorm over `ref_cnn.functional` [NRM-n]. Parameters
 `weight` (γ) and `bias` (β) and buffers `running_mean`, `running_var`,
 `num_batches_tracked` are named and shaped as torch's."""
@@ -56,6 +56,32 @@ class LayerNorm(_Affine):
         args = (self.normalized_shape, *self._gamma_beta(), self.eps)
         dx, dw, db = F.layer_norm_backward(dy, self._x, *args)
         self._store(dw, db)
+        return dx
+
+    def extra_repr(self):
+        return {"normalized_shape": self.normalized_shape, "eps": self.eps}
+
+
+class RMSNorm(_Affine):
+    """y = γ·x/√(mean(x²) + ε) over the trailing `normalized_shape` axes, as
+    torch.nn.RMSNorm(normalized_shape, eps=None, elementwise_affine) (eps None: the dtype's
+    machine epsilon)."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, dtype=np.float64):
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape, self.eps = tuple(normalized_shape), eps
+        super().__init__(self.normalized_shape, elementwise_affine, False, dtype)
+
+    def forward(self, x):
+        self._x = x
+        return F.rms_norm(x, self.normalized_shape, self._params.get("weight"), self.eps)
+
+    def backward(self, dy):
+        self._need_forward(self._x)
+        args = (self.normalized_shape, self._params.get("weight"), self.eps)
+        dx, dw = F.rms_norm_backward(dy, self._x, *args)
+        self._store(dw, None)
         return dx
 
     def extra_repr(self):

@@ -35,6 +35,11 @@ def _layer_norm(m, child, dtype):
     return N.LayerNorm(m.normalized_shape, m.eps, affine, m.bias is not None, dtype=dtype)
 
 
+@register_converter(tnn.RMSNorm)
+def _rms_norm(m, child, dtype):
+    return N.RMSNorm(m.normalized_shape, m.eps, m.elementwise_affine, dtype=dtype)
+
+
 @register_converter(tnn.GroupNorm)
 def _group_norm(m, child, dtype):
     bias = m.bias is not None or not m.affine

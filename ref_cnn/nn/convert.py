@@ -76,9 +76,8 @@ def from_torch(module, dtype=np.float64, _path: str = "model") -> Module:
     AdaptiveAvgPool2d, AdaptiveMaxPool2d, MaxUnpool2d, BatchNorm2d, ReLU, Sigmoid, Tanh,
     LeakyReLU, Softmax, Flatten and Unflatten (any dims), Dropout, Dropout2d, Identity,
     Sequential; LayerNorm, RMSNorm, GroupNorm, InstanceNorm2d, LocalResponseNorm; ReLU6,
-    Hardswish,
-    Hardsigmoid, SiLU, GELU (both forms), ELU, SELU, CELU, Hardtanh, Softplus, Mish, PReLU,
-    LogSigmoid, Softsign, GLU, LogSoftmax, Softmax2d; ZeroPad2d, ConstantPad2d,
+    Hardswish, Hardsigmoid, SiLU, GELU (both forms), ELU, SELU, CELU, Hardtanh, Softplus,
+    Mish, PReLU, LogSigmoid, Softsign, GLU, LogSoftmax, Softmax2d; ZeroPad2d, ConstantPad2d,
     ReflectionPad2d, ReplicationPad2d, CircularPad2d; LPPool2d, PixelShuffle,
     PixelUnshuffle, ChannelShuffle, Upsample (nearest, bilinear); torchvision's
     SqueezeExcitation, Conv2dNormActivation, StochasticDepth and Permute; and any type given

@@ -1,8 +1,10 @@
 """The activations beyond the articles [ACT-1 … ACT-16] against torch autograd, central
 finite differences, and torch at every kink, threshold, ±∞ and NaN.
 
-The float32 rule: float32 in, float32 out for the forward and every gradient, within the
-suite's float32 bound of torch's float32 (`conftest.RTOL`). The float32 and float64 runs
+The float32 rule: float32 in, float32 out for the forward and every gradient, within ten
+times torch's own float32 error of torch's float64 result on the same values
+(`_metric.float32_bound`), and within the suite's fixed float32 bound of torch's float32
+(`conftest.RTOL`). The float32 and float64 runs
 see the same float32 values, so every kink decision (which side of 0, 6, ±3, the
 threshold) is the same on both sides: kinks.py's `follow_decisions` is needed only where an
 upstream layer's rounding moves a value across a kink, which a single op does not have.
@@ -17,6 +19,7 @@ import pytest
 from conftest import n, optional, t
 
 from ref_cnn import functional as F
+from ref_cnn._metric import compare, float32_bound
 
 torch = optional("torch")
 TF = torch.nn.functional
@@ -149,6 +152,28 @@ def test_activation_matches_torch(name, dtype, scale, parity):
         if name == "hardsigmoid" and dtype == np.float64:
             reference = reference / TORCH_SIXTH / 6  # torch's constant 1.0f/6.0f made exact
         parity(f"d{key}", g, reference)
+
+
+@pytest.mark.parametrize("name", _params())
+@pytest.mark.torch
+def test_float32_rule(name, parity):
+    """float32 against torch's float64 on the same values, within FLOAT32_FACTOR of torch's own
+    float32 error there (and at least ten float32 ulps): `_metric.float32_bound`."""
+    case = CASES[name]
+    x32 = _data(name, np.float32, 4.0, seed=7)
+    dy32 = np.random.default_rng(8).standard_normal(np.shape(_forward(case, x32)))
+    dy32 = dy32.astype(np.float32)
+    x64, dy64 = x32.astype(np.float64), dy32.astype(np.float64)
+    y, grads = case.ours(x32, dy32)
+    y64, grads64 = case.theirs(x64, dy64)
+    y32, grads32 = case.theirs(x32, dy32)
+    if name == "hardsigmoid":  # torch's float64 constant 1.0f/6.0f made exact
+        grads64 = {"input": grads64["input"] / TORCH_SIXTH / 6}
+    assert y.dtype == np.float32 and all(g.dtype == np.float32 for g in grads.values())
+    pairs = [("y", y, y32, y64)] + [(f"d{k}", grads[k], grads32[k], grads64[k]) for k in grads]
+    for q, ours, theirs, exact in pairs:
+        bound = float32_bound(compare(theirs, exact).rel_err)
+        parity(q, ours, exact.astype(np.float32), rtol=bound, witness="torch float64")
 
 
 @pytest.mark.parametrize("name", _params())

@@ -202,3 +202,41 @@ def test_every_listed_type_twins():
 
     have = {t.__name__ for t in _builders()}
     assert not [name for name in names if name not in have]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize(
+    ("build", "shape"),
+    [pytest.param(b, s, id=f"f32-{k}", marks=m) for k, (b, s, m) in CASES.items()],
+)
+def test_float32_twin_against_float64_torch(build, shape, training, parity):
+    """The suite's float32 rule: a float32 twin against torch in float64 on the same values
+    (input and parameters rounded to float32 first), to conftest's float32 bound; random
+    modules take torch's masks through shared_randomness as in float64."""
+    torch.manual_seed(0)
+    module = _perturbed(build().double()).train(training)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(p.float().double())
+        for b in module.buffers():
+            if b.is_floating_point():
+                b.copy_(b.float().double())
+    twin = ref_cnn.from_torch(module, dtype=np.float32)
+    x = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
+    xt = t(x.astype(np.float64), True)
+    with ref_cnn.shared_randomness(module, twin):
+        yt = module(xt)
+        y = twin.forward(x)
+    assert y.dtype == np.float32
+    parity("y", y, n(yt).astype(np.float32))
+    dy = np.random.default_rng(3).standard_normal(y.shape).astype(np.float32)
+    yt.backward(t(dy.astype(np.float64)))
+    parity("dx", twin.backward(dy), n(xt.grad).astype(np.float32))
+    grads = twin.grads()
+    for name, p in module.named_parameters():
+        parity(f"d{name}", grads[name], n(p.grad).astype(np.float32))
+    buffers = twin.buffers()
+    for name, b in module.named_buffers():
+        if b.is_floating_point():
+            parity(name, buffers[name], n(b).astype(np.float32))

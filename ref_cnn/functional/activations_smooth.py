@@ -106,7 +106,7 @@ def mish_backward(dy, x) -> np.ndarray:
     (softplus′ = σ)."""
     _pair(dy, x, "x")
     t = np.tanh(_softplus_plain(x))
-    return np.asarray(dy * (t + x * sigmoid(x) * (1 - t * t)))  # ACT-12
+    return np.asarray(dy * (t + x * sigmoid(x) * (1 - t * t)))  # ACT-12: tanh(sp) + x·σ·sech²(sp)
 
 
 def logsigmoid(x) -> np.ndarray:

@@ -8,11 +8,12 @@ errors the last parity report measured (its `ops` section), or where it looked f
 from __future__ import annotations
 
 import difflib
+import importlib
 import inspect
 import re
 from pathlib import Path
 
-from ref_cnn.explain import _object, load_report, report_paths, source_lines
+from ref_cnn.explain import load_report, report_paths, source_lines
 from ref_cnn.ops_catalogue import BY_ID, EQUATIONS, FAMILIES
 
 _ID = re.compile(r"\s*([A-Za-z]{3})[\s_-]*(\d+)\s*")
@@ -37,8 +38,10 @@ def resolve_op_id(text: str) -> str:
 
 
 def _summary(dotted: str) -> str | None:
+    """The first line of a function's docstring (None if it does not import)."""
+    module, _, name = dotted.rpartition(".")
     try:
-        obj, _ = _object(dotted)
+        obj = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError):
         return None
     doc = inspect.getdoc(obj) if callable(obj) else None

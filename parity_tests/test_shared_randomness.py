@@ -151,6 +151,9 @@ def test_twin_without_torch_masks_raises():
         module(torch.ones(2, 4, dtype=torch.float64))
         with pytest.raises(ValueError, match="feed both models the same input"):
             twin.forward(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="which the torch model does not have"):
+        with ref_cnn.shared_randomness(tnn.ReLU(), twin):
+            pass
     with pytest.raises(RuntimeError, match="has no torch module name"):
         with ref_cnn.shared_randomness(module, twin):
             ref_cnn.nn.Dropout(0.5).forward(np.ones(3))

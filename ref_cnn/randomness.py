@@ -81,6 +81,21 @@ def take(layer, shape: tuple[int, ...]) -> np.ndarray | None:
     return mask
 
 
+def _check_twin(twin, torch_names: set[str]) -> None:
+    """Every mask-taking layer of the twin names a module of the torch model: a twin of
+    another model would otherwise fail only at its first forward."""
+    if twin is None or not hasattr(twin, "_all_modules"):
+        return
+    for layer in twin._all_modules():
+        name = getattr(layer, "torch_name", None)
+        if getattr(layer, "takes_masks", False) and name is not None and name not in torch_names:
+            raise ValueError(
+                f"shared_randomness: the twin's {type(layer).__name__} takes the masks of torch "
+                f"module {name!r}, which the torch model does not have: pass the torch model "
+                "the twin was built from"
+            )
+
+
 def _random(p: float, training: bool) -> bool:
     return bool(training) and 0.0 < p < 1.0
 
@@ -99,7 +114,8 @@ def shared_randomness(torch_model, twin):
 
     Args:
         torch_model: the torch.nn.Module whose forward runs inside the block.
-        twin: its ref_cnn twin (from `ref_cnn.from_torch`).
+        twin: its ref_cnn twin (from `ref_cnn.from_torch`); its mask-taking layers must
+            name modules of torch_model (ValueError otherwise).
 
     Both models must be called on the same inputs, torch's first. Masks not taken by the
     end of the block are discarded. Not reentrant, and one thread's block at a time: the
@@ -110,9 +126,9 @@ def shared_randomness(torch_model, twin):
 
     if getattr(_ACTIVE, "session", None) is not None:
         raise RuntimeError("shared_randomness blocks cannot be nested")
-    del twin  # the twin's layers find the masks by their torch names (`take`)
     session, running = _Session(), []
     names = {id(m): name for name, m in torch_model.named_modules()}
+    _check_twin(twin, set(names.values()))
 
     def record_for_running(mask):
         if running:  # a call outside torch_model's forward is not recorded

@@ -19,6 +19,7 @@ class _Masked(_Stateless):
     """A layer y = op(x, p, …, mask=m) with one mask per forward, kept for the backward."""
 
     op = "dropout"  # the functional op: F.<op>, F.<op>_backward, F.<op>_mask
+    takes_masks = True  # inside shared_randomness, from its torch module (`torch_name`)
 
     def __init__(self, p=0.5, rng=None, **options):
         if isinstance(p, bool) or not 0 <= p <= 1:

@@ -156,7 +156,7 @@ def test_activation_matches_torch(name, dtype, scale, parity):
 
 @pytest.mark.parametrize("name", _params())
 @pytest.mark.torch
-def test_float32_rule(name, parity):
+def test_f32_rule_against_torch_float64(name, parity):
     """float32 against torch's float64 on the same values, within FLOAT32_FACTOR of torch's own
     float32 error there (and at least ten float32 ulps): `_metric.float32_bound`."""
     case = CASES[name]

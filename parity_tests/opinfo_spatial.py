@@ -92,12 +92,10 @@ OPS = {
         (),
         ("SPA-8",),
     ),
-    ("nn.functional.interpolate", "bilinear"): (
-        "interpolate-bilinear",
-        _INTERPOLATE,
-        (),
-        ("SPA-9",),
-    ),
+    **{
+        ("nn.functional.interpolate", mode): (f"interpolate-{mode}", _INTERPOLATE, (), ("SPA-9",))
+        for mode in ("linear", "bilinear", "trilinear")
+    },
     ("nn.functional.dropout", ""): (
         "dropout",
         _random(F.dropout, F.dropout_backward, "dropout", False),

@@ -361,6 +361,10 @@ RESAMPLE = [  # (mode, align_corners, shape, keyword arguments)
     ("bilinear", False, (1, 2, 5, 5), {"scale_factor": (0.6, 2.1), "recompute_scale_factor": True}),
     ("bilinear", True, (1, 2, 4, 6), {"size": (1, 1)}),  # align_corners with n_out = 1
     ("bilinear", False, (1, 2, 4, 4), {"scale_factor": 1.1}),  # n_out = n_in: torch copies
+    ("linear", True, (2, 3, 5), {"size": 8}),
+    ("linear", False, (2, 3, 5), {"scale_factor": 0.6}),
+    ("trilinear", False, (1, 2, 3, 4, 5), {"scale_factor": (1.5, 0.7, 2.0)}),
+    ("trilinear", True, (1, 2, 3, 4, 5), {"size": (4, 2, 7)}),
 ]
 
 
@@ -374,13 +378,14 @@ def _resample_params(literal_only=False):
     out = []
     for case in RESAMPLE:
         mode, _, shape, _ = case
-        if literal_only and (mode == "nearest-exact" or len(shape) != 4):
+        if literal_only and (mode not in ("nearest", "bilinear") or len(shape) != 4):
             continue
         out.append(pytest.param(*case, id=_resample_id(case), marks=eq(_SPA[mode])))
     return out
 
 
-_SPA = {"nearest": "SPA-8", "nearest-exact": "SPA-8", "bilinear": "SPA-9"}
+_SPA = {"nearest": "SPA-8", "nearest-exact": "SPA-8"}
+_SPA.update(linear="SPA-9", bilinear="SPA-9", trilinear="SPA-9")
 
 
 @pytest.mark.torch
@@ -456,6 +461,7 @@ def test_nearest_backward_is_the_forward_adjoint(shape):
             lambda x: F.interpolate(x, 3, align_corners=True), ValueError, id="nearest-align"
         ),
         pytest.param(lambda x: F.interpolate(x, 3, mode="bicubic"), ValueError, id="mode"),
+        pytest.param(lambda x: F.interpolate(x, 3, mode="linear"), ValueError, id="linear-4d"),
         pytest.param(
             lambda x: F.interpolate(x[0], 3, mode="bilinear"), ValueError, id="bilinear-3d"
         ),

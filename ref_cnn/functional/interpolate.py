@@ -1,6 +1,6 @@
-"""Nearest and bilinear up/down-sampling, torch's `interpolate` [SPA-8, SPA-9].
+"""Nearest and (bi/tri)linear up/down-sampling, torch's `interpolate` [SPA-8, SPA-9].
 
-Both modes are separable: along each spatial axis, output position o reads one input
+Both kinds are separable: along each spatial axis, output position o reads one input
 position (nearest) or two with weights 1 − λ and λ (bilinear), and the axes are applied one
 after the other (the last axis first, as torch's kernel nests its sums). The backward pass
 sends each output gradient back to the positions and with the weights it read.
@@ -19,7 +19,8 @@ The source positions follow torch's ATen (`UpSample.h`) exactly, including its a
 Output size: `size`, or ⌊n_in·scale_factor⌋. With recompute_scale_factor=True the scale
 factor only sets that size, and the kernel uses n_in/n_out; otherwise it uses 1/scale_factor.
 Nearest takes 1 to 3 spatial axes ((N, C, L), (N, C, H, W), (N, C, D, H, W)); bilinear
-(N, C, H, W). One difference on purpose: torch's 1-D and 3-D nearest kernels take the two
+(N, C, H, W), and its 1-D and 3-D forms "linear" (N, C, L) and "trilinear" (N, C, D, H, W)
+the same rule along each axis. One difference on purpose: torch's 1-D and 3-D nearest kernels take the two
 shortcuts in the backward pass but not in the forward pass, so where they matter (a scale
 factor such as 1.1 that keeps the size, or 2.1 that doubles it) torch's gradient is not the
 derivative of its output. ref_cnn's forward is torch's, and its backward is the derivative
@@ -35,8 +36,14 @@ import numpy as np
 
 from ref_cnn._checks import MAX_ELEMENTS, as_float_array, check_grad_shape, same_dtype
 
-MODES = ("nearest", "nearest-exact", "bilinear")
-_RANKS = {"nearest": (1, 2, 3), "nearest-exact": (1, 2, 3), "bilinear": (2,)}
+MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear")
+_RANKS = {
+    "nearest": (1, 2, 3),
+    "nearest-exact": (1, 2, 3),
+    "linear": (1,),
+    "bilinear": (2,),
+    "trilinear": (3,),
+}
 
 
 def _is_int(v) -> bool:
@@ -66,7 +73,8 @@ def _plan(x, size, scale_factor, mode, align_corners, recompute_scale_factor, an
     if mode.startswith("nearest"):
         if align_corners is not None:
             raise ValueError(
-                "align_corners can only be set with the interpolating modes (bilinear); "
+                "align_corners can only be set with the interpolating modes (linear, "
+                "bilinear, trilinear); "
                 f"leave it None for {mode!r}"
             )
     elif align_corners is None:
@@ -160,7 +168,7 @@ def _taps(x, out, scales, mode, align_corners):
     """Per spatial axis: [(indices, weights or None), …] read by each output position."""
     taps = []
     for n_in, n_out, scale in zip(x.shape[2:], out, scales, strict=True):
-        if mode == "bilinear":
+        if mode.endswith("linear"):
             i0, i1, l0, l1 = bilinear_source(n_in, n_out, scale, align_corners, x.dtype)
             taps.append([(i0, l0), (i1, l1)])
         else:

@@ -94,7 +94,8 @@ EQUATIONS: tuple[Equation, ...] = (
         "per axis: src = s·o (align_corners, s = (n_in − 1)/(n_out − 1)) or "
         "max(s·(o + ½) − ½, 0) (s = 1/scale_factor or n_in/n_out); i₀ = min(⌊src⌋, n_in − 1), "
         "i₁ = min(i₀ + 1, n_in − 1), λ = src − i₀; y = Σ (1−λ_h or λ_h)(1−λ_w or λ_w)·x[i_h, i_w]; "
-        "∂E/∂x is the same weights' transpose",
+        "∂E/∂x is the same weights' transpose; linear (N, C, L) and trilinear (N, C, D, H, W) "
+        "apply the same rule along 1 or 3 axes",
         "torch.nn.functional.interpolate(mode='bilinear') (ATen UpSample.h: "
         "area_pixel_compute_source_index, guard_index_and_lambda)",
         (_F + "interpolate", _F + "interpolate_backward", _L + "upsample_bilinear2d"),

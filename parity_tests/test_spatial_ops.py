@@ -340,6 +340,7 @@ def test_shuffles_follow_their_index_formulas():
             for j in range(r):
                 np.testing.assert_array_equal(y[:, c, i::r, j::r], x[:, c * r * r + i * r + j])
     np.testing.assert_array_equal(F.pixel_unshuffle(y, r), x)
+    assert F.pixel_unshuffle(np.ones((2, 3, 0, 4)), 2).shape == (2, 12, 0, 2)  # torch: unchanged
 
 
 # ------------------------------------------------------------------ interpolate (SPA-8, SPA-9)
@@ -461,6 +462,7 @@ def test_nearest_backward_is_the_forward_adjoint(shape):
             lambda x: F.interpolate(x, 3, align_corners=True), ValueError, id="nearest-align"
         ),
         pytest.param(lambda x: F.interpolate(x, 3, mode="bicubic"), ValueError, id="mode"),
+        pytest.param(lambda x: F.interpolate(x[:, :0], 3), ValueError, id="no-channels"),
         pytest.param(lambda x: F.interpolate(x, 3, mode="linear"), ValueError, id="linear-4d"),
         pytest.param(
             lambda x: F.interpolate(x[0], 3, mode="bilinear"), ValueError, id="bilinear-3d"

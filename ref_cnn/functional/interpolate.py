@@ -88,6 +88,10 @@ def _plan(x, size, scale_factor, mode, align_corners, recompute_scale_factor, an
     if size is None and scale_factor is None:
         raise ValueError("either size or scale_factor should be defined")
     n_in = x.shape[2:]
+    if math.prod(x.shape[1:]) == 0:  # torch: only the batch may be empty
+        raise ValueError(
+            f"interpolate needs non-empty channels and spatial axes, got x of shape {x.shape}"
+        )
     if size is not None:
         if recompute_scale_factor:
             raise ValueError("recompute_scale_factor is not meaningful with an explicit size")

@@ -136,7 +136,8 @@ def pixel_shuffle_backward(dy, x, upscale_factor) -> np.ndarray:
 def pixel_unshuffle(x, downscale_factor) -> np.ndarray:
     """Pixel unshuffle [SPA-7]: y[…, c·r² + i·r + j, h, w] = x[…, c, h·r + i, w·r + j].
 
-    Shape: x (*, C, H·r, W·r) → y (*, C·r², H, W), r = downscale_factor.
+    Shape: x (*, C, H·r, W·r) → y (*, C·r², H, W), r = downscale_factor. An empty x gets
+    this shape too (torch returns an empty input unchanged).
     """
     x = _at_least_3d(x, "pixel_unshuffle")
     r = _positive_int(downscale_factor, "downscale_factor")

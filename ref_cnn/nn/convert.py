@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ref_cnn._extras import require
-from ref_cnn.nn import graph
+from ref_cnn.nn import graph_build
 from ref_cnn.nn.module import Module
 
 # torch type → builder(torch_module, convert_child) → ref_cnn Module; the built-in ones are
@@ -92,12 +92,12 @@ def from_torch(module, dtype=np.float64, _path: str = "model") -> Module:
     """
     builders = _builders()
     builder = builders.get(type(module))
-    if builder is None and not graph.is_leaf(module, builders):  # a model: its traced graph
+    if builder is None and not graph_build.is_leaf(module, builders):  # a model: its traced graph
 
         def leaf(sub, path):
             return from_torch(sub, dtype, f"{_path}.{path}")
 
-        return graph.build(module, dtype, builders, leaf)
+        return graph_build.build(module, dtype, builders, leaf)
     if builder is None:
         raise TypeError(
             f"from_torch: unsupported module {_path} of type {type(module).__module__}."

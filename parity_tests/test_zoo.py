@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from zoo_cases import measure
 
+from ref_cnn.report.render import zoo_section
+
 eq = pytest.mark.equation
-pytestmark = [pytest.mark.torch, pytest.mark.torchvision]
 
 # each brings glue or leaves the others do not: concatenation (squeezenet), channel
 # shuffle (view, transpose, chunk: shufflenet), spatial mean (mnasnet), squeeze-excitation
@@ -34,5 +35,16 @@ CASES = [
     ("name", "mode", "dtype"), CASES, ids=[f"{n}-{m}-{np.dtype(d).name}" for n, m, d in CASES]
 )
 @eq("MB-16", "MB-18")
+@pytest.mark.torch
+@pytest.mark.torchvision
 def test_zoo_model_matches_torch(name, mode, dtype, parity):
     measure(name, mode, dtype, side=32, parity=parity)
+
+
+def test_report_shows_the_zoo_table(tmp_path):
+    """The parity report's zoo section: docs/zoo.md's table and summary, or how to make it."""
+    assert "python scripts/zoo.py" in zoo_section(tmp_path / "absent.md")[-1]
+    zoo = tmp_path / "zoo.md"
+    table = ["| model | mode |", "|---|---|", "| alexnet | eval |"]
+    zoo.write_text("\n".join(["# t", "", "text", *table, "", "## Summary", "", "1 of 1"]))
+    assert zoo_section(zoo)[3:] == [*table, "", "1 of 1"]

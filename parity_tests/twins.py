@@ -136,9 +136,11 @@ def check_twin(
     convert = convert or (lambda m, dt: ref_cnn.from_torch(m, dtype=dt))
     module = module.double().train(mode == "train")
     twin = convert(module, dtype)  # copied before the reference step
-    twin64 = convert(module, np.float64)
-    torch32 = copy.deepcopy(module).float()
-    other = copy.deepcopy(module).to(memory_format=torch.channels_last) if torch_spread else None
+    f32 = dtype != np.float64  # the float32 rule's extra models, only where it applies
+    twin64 = convert(module, np.float64) if f32 else None
+    torch32 = copy.deepcopy(module).float() if f32 else None
+    spread = torch_spread and not f32
+    other = copy.deepcopy(module).to(memory_format=torch.channels_last) if spread else None
     x = np.random.default_rng(seed).standard_normal(shape)
     with _recording(module) as masks:  # training mode: torch's dropout masks, for the twins
         ref = _torch_run(module, x, seed + 1)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gc
 import sys
 import time
 import traceback
@@ -55,6 +56,7 @@ def run_model(name: str, side: int | None) -> dict:
                 row["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
                 traceback.print_exc(limit=-2)
             rows.append(row)
+            gc.collect()  # the models of a row (up to ~1 GB each for vgg11) before the next
     return {"name": name, "params": Z.parameter_count(name), "rows": rows, "side": side}
 
 

@@ -61,6 +61,16 @@ def _dropout2d_run(x, args, kw, dy):
 
 _INTERPOLATE = _plain(F.interpolate, F.interpolate_backward)
 
+
+def _mode(fn, mode, align_corners=None):
+    """torch's deprecated upsample_nearest / upsample_bilinear: interpolate with a fixed mode."""
+
+    def run(*args, **kw):
+        return fn(*args, **kw, mode=mode, align_corners=align_corners)
+
+    return run
+
+
 OPS = {
     ("nn.functional.channel_shuffle", ""): (
         "channel_shuffle",
@@ -96,6 +106,21 @@ OPS = {
         ("nn.functional.interpolate", mode): (f"interpolate-{mode}", _INTERPOLATE, (), ("SPA-9",))
         for mode in ("linear", "bilinear", "trilinear")
     },
+    ("nn.functional.interpolate", "area"): ("interpolate-area", _INTERPOLATE, (), ("SPA-10",)),
+    ("nn.functional.upsample_nearest", ""): (
+        "upsample_nearest",
+        _plain(_mode(F.interpolate, "nearest"), _mode(F.interpolate_backward, "nearest")),
+        (),
+        ("SPA-8",),
+    ),
+    ("nn.functional.upsample_bilinear", ""): (  # torch: bilinear with align_corners=True
+        "upsample_bilinear",
+        _plain(
+            _mode(F.interpolate, "bilinear", True), _mode(F.interpolate_backward, "bilinear", True)
+        ),
+        (),
+        ("SPA-9",),
+    ),
     ("nn.functional.dropout", ""): (
         "dropout",
         _random(F.dropout, F.dropout_backward, "dropout", False),

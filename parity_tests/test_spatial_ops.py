@@ -1,6 +1,6 @@
 """Spatial and stochastic ops against torch / torchvision, the literal loops and the float32 rule.
 
-[SPA-1 … SPA-9] The random ops (dropout, dropout2d, stochastic_depth) are compared with a
+[SPA-1 … SPA-10] The random ops (dropout, dropout2d, stochastic_depth) are compared with a
 torch run under the same keep-mask: torch draws it, and the test reads it back from torch's
 output (kept where y ≠ 0; every input here is non-zero, so nothing is ambiguous), then hands
 it to ref_cnn through `mask=`. Gradients use a random upstream gradient.
@@ -366,6 +366,9 @@ RESAMPLE = [  # (mode, align_corners, shape, keyword arguments)
     ("linear", False, (2, 3, 5), {"scale_factor": 0.6}),
     ("trilinear", False, (1, 2, 3, 4, 5), {"scale_factor": (1.5, 0.7, 2.0)}),
     ("trilinear", True, (1, 2, 3, 4, 5), {"size": (4, 2, 7)}),
+    ("area", None, (2, 3, 7, 5), {"size": (3, 4)}),
+    ("area", None, (2, 3, 5), {"scale_factor": 1.7}),
+    ("area", None, (1, 2, 3, 4, 5), {"scale_factor": (1.5, 0.7, 2.0)}),
 ]
 
 
@@ -386,7 +389,7 @@ def _resample_params(literal_only=False):
 
 
 _SPA = {"nearest": "SPA-8", "nearest-exact": "SPA-8"}
-_SPA.update(linear="SPA-9", bilinear="SPA-9", trilinear="SPA-9")
+_SPA.update(linear="SPA-9", bilinear="SPA-9", trilinear="SPA-9", area="SPA-10")
 
 
 @pytest.mark.torch
@@ -419,6 +422,17 @@ def test_interpolate_matches_the_literal_loops(mode, align, shape, kw, parity):
         dx_lit = L.upsample_bilinear2d_backward(dy, x, align_corners=align, **kw)
     parity("y", y, y_lit, witness="literal loops")
     parity("dx", dx, dx_lit, witness="literal loops")
+
+
+@eq("SPA-10")
+def test_area_is_adaptive_average_pooling(parity):
+    """The second witness for 4-D area: ref_cnn's adaptive_avg_pool2d (its own suite's)."""
+    x = np.random.default_rng(5).standard_normal((2, 3, 7, 9))
+    dy = np.random.default_rng(6).standard_normal((2, 3, 3, 4))
+    y = F.interpolate(x, (3, 4), mode="area")
+    parity("y", y, F.adaptive_avg_pool2d(x, (3, 4)), witness="adaptive_avg_pool2d")
+    dx = F.interpolate_backward(dy, x, (3, 4), mode="area")
+    parity("dx", dx, F.adaptive_avg_pool2d_backward(dy, x, (3, 4)), witness="adaptive_avg_pool2d")
 
 
 @eq("SPA-9")

@@ -1,4 +1,4 @@
-"""Nearest and (bi/tri)linear up/down-sampling, torch's `interpolate` [SPA-8, SPA-9].
+"""Nearest, (bi/tri)linear and area up/down-sampling, torch's `interpolate` [SPA-8 … SPA-10].
 
 Both kinds are separable: along each spatial axis, output position o reads one input
 position (nearest) or two with weights 1 − λ and λ (bilinear), and the axes are applied one
@@ -20,7 +20,8 @@ Output size: `size`, or ⌊n_in·scale_factor⌋. With recompute_scale_factor=Tr
 factor only sets that size, and the kernel uses n_in/n_out; otherwise it uses 1/scale_factor.
 Nearest takes 1 to 3 spatial axes ((N, C, L), (N, C, H, W), (N, C, D, H, W)); bilinear
 (N, C, H, W), and its 1-D and 3-D forms "linear" (N, C, L) and "trilinear" (N, C, D, H, W)
-the same rule along each axis. One difference on purpose: torch's 1-D and 3-D nearest kernels take the two
+the same rule along each axis; "area" is adaptive average pooling to the output size
+[SPA-10] (torch always recomputes the size from a scale factor there). One difference on purpose: torch's 1-D and 3-D nearest kernels take the two
 shortcuts in the backward pass but not in the forward pass, so where they matter (a scale
 factor such as 1.1 that keeps the size, or 2.1 that doubles it) torch's gradient is not the
 derivative of its output. ref_cnn's forward is torch's, and its backward is the derivative
@@ -36,8 +37,9 @@ import numpy as np
 
 from ref_cnn._checks import MAX_ELEMENTS, as_float_array, check_grad_shape, same_dtype
 
-MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear")
+MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "area")
 _RANKS = {
+    "area": (1, 2, 3),
     "nearest": (1, 2, 3),
     "nearest-exact": (1, 2, 3),
     "linear": (1,),
@@ -70,7 +72,7 @@ def _plan(x, size, scale_factor, mode, align_corners, recompute_scale_factor, an
         shapes = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
         wanted = " or ".join(shapes[r] for r in _RANKS[mode])
         raise ValueError(f"interpolate({mode!r}) takes x of shape {wanted}, got {x.shape}")
-    if mode.startswith("nearest"):
+    if mode.startswith("nearest") or mode == "area":
         if align_corners is not None:
             raise ValueError(
                 "align_corners can only be set with the interpolating modes (linear, "
@@ -108,7 +110,8 @@ def _plan(x, size, scale_factor, mode, align_corners, recompute_scale_factor, an
         if not all(math.isfinite(f) for f in factors):
             raise ValueError(f"scale_factor must be finite, got {scale_factor!r}")
         out = [int(n * float(f)) for n, f in zip(n_in, factors, strict=True)]  # ⌊n·s⌋ (n·s ≥ 0)
-        scales = [None] * dim if recompute_scale_factor else [float(f) for f in factors]
+        recompute = recompute_scale_factor or mode == "area"  # area: torch recomputes always
+        scales = [None] * dim if recompute else [float(f) for f in factors]
     out = [int(v) for v in out]
     if min(n_in) < 1 or min(out) < 1:
         raise ValueError(
@@ -181,6 +184,30 @@ def _taps(x, out, scales, mode, align_corners):
     return taps
 
 
+def area_windows(n_in: int, n_out: int) -> list[range]:
+    """Input window of each output index along one axis [SPA-10]: [⌊o·n/m⌋, ⌈(o+1)·n/m⌉)
+    (adaptive average pooling's windows)."""
+    return [range(o * n_in // n_out, -(-(o + 1) * n_in // n_out)) for o in range(n_out)]
+
+
+def _area_mean(y: np.ndarray, axis: int, n_out: int) -> np.ndarray:
+    """The mean over each output's window along `axis` [SPA-10]."""
+    windows = area_windows(y.shape[axis], n_out)
+    means = [np.take(y, w, axis=axis).sum(axis=axis) / len(w) for w in windows]
+    return np.stack(means, axis=axis)
+
+
+def _area_mean_backward(g: np.ndarray, axis: int, n_in: int) -> np.ndarray:
+    """Each output gradient shared equally over its window along `axis` [SPA-10]."""
+    shape = list(g.shape)
+    shape[axis] = n_in
+    dg = np.zeros(shape, dtype=g.dtype)
+    moved_dg, moved_g = np.moveaxis(dg, axis, 0), np.moveaxis(g, axis, 0)
+    for o, w in enumerate(area_windows(n_in, g.shape[axis])):
+        moved_dg[w.start : w.stop] += moved_g[o] / len(w)
+    return dg
+
+
 def _expand(w: np.ndarray, axis: int, ndim: int) -> np.ndarray:
     return w.reshape((-1,) + (1,) * (ndim - 1 - axis))
 
@@ -197,7 +224,7 @@ def interpolate(
     recompute_scale_factor=None,
     antialias=False,
 ) -> np.ndarray:
-    """Resample x's spatial axes as torch.nn.functional.interpolate [SPA-8, SPA-9].
+    """Resample x's spatial axes as torch.nn.functional.interpolate [SPA-8, SPA-9, SPA-10].
 
     nearest: y[o] = x[src(o)] per axis; bilinear: y[o_h, o_w] =
     Σ_{a, b ∈ {0, 1}} λ_a(o_h)·λ_b(o_w)·x[i_a(o_h), i_b(o_w)] (source rules in the module
@@ -209,9 +236,14 @@ def interpolate(
     x, out, scales, align = _plan(
         x, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias
     )
-    y = x
+    if mode == "area":  # adaptive average pooling, one axis at a time
+        y = x
+        for axis in reversed(range(2, x.ndim)):
+            y = _area_mean(y, axis, out[axis - 2])  # SPA-10: mean over [⌊o·n/m⌋, ⌈(o+1)·n/m⌉)
+        return y
+    y, all_taps = x, _taps(x, out, scales, mode, align)
     for axis in reversed(range(2, x.ndim)):  # the last axis first, as torch nests the sums
-        taps = _taps(x, out, scales, mode, align)[axis - 2]
+        taps = all_taps[axis - 2]
         if taps[0][1] is None:
             y = np.take(y, taps[0][0], axis=axis)  # SPA-8: y[o] = x[src(o)]
         else:
@@ -231,7 +263,7 @@ def interpolate_backward(
     recompute_scale_factor=None,
     antialias=False,
 ) -> np.ndarray:
-    """∂E/∂x for `interpolate` [SPA-8, SPA-9]: every output gradient goes back to the input
+    """∂E/∂x for `interpolate` [SPA-8, SPA-9, SPA-10]: every output gradient goes back to the input
     positions it read, times the weight it read them with (Σ over the outputs that read each
     position). Returns dx, shaped like x."""
     x, out, scales, align = _plan(
@@ -240,14 +272,19 @@ def interpolate_backward(
     dy = as_float_array(dy, "dy")
     same_dtype(dy=dy, x=x)
     check_grad_shape(dy, (*x.shape[:2], *out))
-    g = dy
+    if mode == "area":
+        g = dy
+        for axis in range(2, x.ndim):
+            g = _area_mean_backward(g, axis, x.shape[axis])
+        return g
+    g, all_taps = dy, _taps(x, out, scales, mode, align)
     for axis in range(2, x.ndim):  # the forward's axes in reverse order
         shape = list(g.shape)
         shape[axis] = x.shape[axis]
         dg = np.zeros(shape, dtype=dy.dtype)
         moved_dg = np.moveaxis(dg, axis, 0)  # a view: adds land in dg
         moved_g = np.moveaxis(g, axis, 0)
-        for idx, w in _taps(x, out, scales, mode, align)[axis - 2]:
+        for idx, w in all_taps[axis - 2]:
             part = moved_g if w is None else _expand(w, 0, g.ndim) * moved_g
             np.add.at(moved_dg, idx, part)  # Σ over the outputs that read each input index
         g = dg

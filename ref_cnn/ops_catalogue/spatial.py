@@ -100,4 +100,12 @@ EQUATIONS: tuple[Equation, ...] = (
         "area_pixel_compute_source_index, guard_index_and_lambda)",
         (_F + "interpolate", _F + "interpolate_backward", _L + "upsample_bilinear2d"),
     ),
+    Equation(
+        "SPA-10",
+        "Area interpolation (adaptive average pooling)",
+        "per axis: y[o] = mean of x over [⌊o·n_in/n_out⌋, ⌈(o+1)·n_in/n_out⌉); n_out = size or "
+        "⌊n_in·scale_factor⌋; ∂E/∂x[i] = Σ_{o: i in window o} ∂E/∂y[o]/|window o|",
+        "torch.nn.functional.interpolate(mode='area'), defined as adaptive_avg_pool1d/2d/3d",
+        (_F + "interpolate", _F + "interpolate_backward", _F + "adaptive_avg_pool2d"),
+    ),
 )

@@ -87,6 +87,9 @@ CASES = {
         X4,
         [],
     ),
+    "Upsample-nearest-exact": (lambda: tnn.Upsample(size=(8, 5), mode="nearest-exact"), X4, []),
+    "Upsample-linear-1d": (lambda: tnn.Upsample(scale_factor=1.7, mode="linear"), X4[1:], []),
+    "Upsample-trilinear": (lambda: tnn.Upsample(size=(3, 4, 6), mode="trilinear"), (1, *X4), []),
     "UpsamplingBilinear2d": (lambda: tnn.UpsamplingBilinear2d(scale_factor=2), X4, []),
     "Dropout2d": (lambda: tnn.Dropout2d(0.4), X4, []),
     "Flatten-1-2": (lambda: tnn.Flatten(1, 2), X4, []),
@@ -185,7 +188,7 @@ def test_twin_matches_torch(build, shape, training, parity):
 
 @pytest.mark.torch
 def test_upsample_refuses_other_modes():
-    with pytest.raises(TypeError, match="mode='bicubic' is not supported"):
+    with pytest.raises(TypeError, match="mode='bicubic' is not supported .these are: nearest"):
         ref_cnn.from_torch(tnn.Upsample(scale_factor=2, mode="bicubic"))
 
 

@@ -79,7 +79,7 @@ def from_torch(module, dtype=np.float64, _path: str = "model") -> Module:
     Hardswish, Hardsigmoid, SiLU, GELU (both forms), ELU, SELU, CELU, Hardtanh, Softplus,
     Mish, PReLU, LogSigmoid, Softsign, GLU, LogSoftmax, Softmax2d; ZeroPad2d, ConstantPad2d,
     ReflectionPad2d, ReplicationPad2d, CircularPad2d; LPPool2d, PixelShuffle,
-    PixelUnshuffle, ChannelShuffle, Upsample (nearest, bilinear); torchvision's
+    PixelUnshuffle, ChannelShuffle, Upsample (interpolate's modes); torchvision's
     SqueezeExcitation, Conv2dNormActivation, StochasticDepth and Permute; and any type given
     a converter by `register_converter`. Any other module (a model: torchvision's ResNet,
     DenseNet, …, or your own) becomes a `graph.GraphTwin`: its torch.fx graph with those

@@ -1,5 +1,5 @@
 """Spatial layers of modern CNNs, as torch.nn's: LPPool2d, PixelShuffle, PixelUnshuffle,
-ChannelShuffle and Upsample (nearest, bilinear) over `ref_cnn.functional` [SPA-n]."""
+ChannelShuffle and Upsample over `ref_cnn.functional` [SPA-n]."""
 
 from __future__ import annotations
 
@@ -45,7 +45,9 @@ class ChannelShuffle(OpLayer):
 
 
 class Upsample(OpLayer):
-    """Resample H and W (mode "nearest" or "bilinear"), as torch.nn.Upsample."""
+    """Resample the spatial axes, as torch.nn.Upsample: every mode `functional.interpolate`
+    has (nearest, nearest-exact, bilinear for (N, C, H, W); linear for (N, C, L); trilinear
+    for (N, C, D, H, W); area)."""
 
     op = "interpolate"
 

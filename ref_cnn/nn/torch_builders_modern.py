@@ -9,6 +9,7 @@ import importlib
 
 import torch.nn as tnn
 
+from ref_cnn.functional.interpolate import MODES as INTERPOLATE_MODES
 from ref_cnn.nn import activations_modern as A
 from ref_cnn.nn import norms as N
 from ref_cnn.nn import padding as P
@@ -99,10 +100,10 @@ _simple(tnn.ChannelShuffle, lambda m: S.ChannelShuffle(m.groups))
 
 
 def _upsample(m, child, dtype):
-    if m.mode not in ("nearest", "bilinear"):
+    if m.mode not in INTERPOLATE_MODES:
         raise TypeError(
             f"from_torch: {type(m).__name__} with mode={m.mode!r} is not supported "
-            "(nearest and bilinear are)"
+            f"(these are: {', '.join(INTERPOLATE_MODES)})"
         )
     return S.Upsample(
         m.size, m.scale_factor, m.mode, m.align_corners, getattr(m, "recompute_scale_factor", None)

@@ -65,6 +65,16 @@ CASES = {
         X4[1:],
         [pytest.mark.filterwarnings("ignore:Implicit dimension choice")],
     ),
+    "Softmax-dim-None-3d": (
+        lambda: tnn.Softmax(),
+        X4[1:],
+        [pytest.mark.filterwarnings("ignore:Implicit dimension choice")],
+    ),
+    "Softmax-dim-None-1d": (
+        lambda: tnn.Softmax(),
+        (7,),
+        [pytest.mark.filterwarnings("ignore:Implicit dimension choice")],
+    ),
     "LogSigmoid": (lambda: tnn.LogSigmoid(), X4, []),
     "Softsign": (lambda: tnn.Softsign(), X4, []),
     "GLU": (lambda: tnn.GLU(1), X4, []),

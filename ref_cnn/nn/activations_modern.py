@@ -113,9 +113,9 @@ class GLU(OpLayer):
         super().__init__(dim=dim)
 
 
-class LogSoftmax(_Activation):
-    """log softmax along `dim`, as torch.nn.LogSoftmax (backward written on the output).
-    dim=None is torch's legacy choice: axis 0 for 0-, 1- and 3-D input, else axis 1."""
+class _ImplicitDim(_Activation):
+    """softmax / log softmax along `dim`, backward written on the output. dim=None is
+    torch's legacy implicit choice: axis 0 for 0-, 1- and 3-D input, else axis 1."""
 
     def __init__(self, dim=None):
         super().__init__(dim=dim)
@@ -127,12 +127,24 @@ class LogSoftmax(_Activation):
 
     def forward(self, x):
         self._x = x
-        self._y = F.log_softmax(x, self._axis(x))
+        self._y = type(self).fwd(x, self._axis(x))
         return self._y
 
     def backward(self, dy):
         self._need_forward(self._x)
-        return F.log_softmax_backward(dy, self._y, self._axis(self._x))
+        return type(self).bwd(dy, self._y, self._axis(self._x))
+
+
+class LogSoftmax(_ImplicitDim):
+    """log softmax along `dim`, as torch.nn.LogSoftmax."""
+
+    fwd, bwd = F.log_softmax, F.log_softmax_backward
+
+
+class ImplicitDimSoftmax(_ImplicitDim):
+    """torch.nn.Softmax built without `dim` (torch's legacy axis; nn.Softmax takes a dim)."""
+
+    fwd, bwd = F.softmax, F.softmax_backward
 
 
 class Softmax2d(Softmax):

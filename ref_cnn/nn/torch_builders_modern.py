@@ -17,6 +17,7 @@ from ref_cnn.nn import reshape as R
 from ref_cnn.nn import spatial as S
 from ref_cnn.nn.convert import register_converter
 from ref_cnn.nn.dropout import Dropout2d, StochasticDepth
+from ref_cnn.nn.layers import Softmax
 from ref_cnn.nn.squeeze_excitation import SqueezeExcitation
 from ref_cnn.nn.torch_builders import _sequential
 
@@ -80,6 +81,7 @@ _simple(tnn.Hardtanh, lambda m: A.Hardtanh(m.min_val, m.max_val))
 _simple(tnn.Softplus, lambda m: A.Softplus(m.beta, m.threshold))
 _simple(tnn.GLU, lambda m: A.GLU(m.dim))
 _simple(tnn.LogSoftmax, lambda m: A.LogSoftmax(m.dim))
+_simple(tnn.Softmax, lambda m: A.ImplicitDimSoftmax() if m.dim is None else Softmax(m.dim))
 register_converter(tnn.PReLU)(
     lambda m, child, dtype: A.PReLU(m.num_parameters, dtype=dtype)
 )  # weight copied by from_torch

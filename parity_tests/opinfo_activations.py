@@ -13,17 +13,9 @@ checked against torch's gradient with that constant replaced by 1/6, at 1e-10.
 from __future__ import annotations
 
 import numpy as np
+from conftest import x_only_adapter as _plain
 
 import ref_cnn.functional as F
-
-
-def _unary(forward, backward):
-    """An adapter for an elementwise op whose only array is x; options pass through."""
-
-    def run(x, args, kw, dy):
-        return forward(x, *args, **kw), {"input": backward(dy, x, *args, **kw)}
-
-    return run
 
 
 def _prelu(x, args, kw, dy):
@@ -34,56 +26,56 @@ def _prelu(x, args, kw, dy):
 
 # op_db name (and variant) → (short name, adapter, names of the positional args, equations)
 OPS = {
-    ("nn.functional.relu6", ""): ("relu6", _unary(F.relu6, F.relu6_backward), (), ("ACT-1",)),
+    ("nn.functional.relu6", ""): ("relu6", _plain(F.relu6, F.relu6_backward), (), ("ACT-1",)),
     ("nn.functional.hardswish", ""): (
         "hardswish",
-        _unary(F.hardswish, F.hardswish_backward),
+        _plain(F.hardswish, F.hardswish_backward),
         (),
         ("ACT-4",),
     ),
     ("nn.functional.hardsigmoid", ""): (
         "hardsigmoid",
-        _unary(F.hardsigmoid, F.hardsigmoid_backward),
+        _plain(F.hardsigmoid, F.hardsigmoid_backward),
         (),
         ("ACT-3",),
     ),
-    ("nn.functional.silu", ""): ("silu", _unary(F.silu, F.silu_backward), (), ("ACT-5",)),
+    ("nn.functional.silu", ""): ("silu", _plain(F.silu, F.silu_backward), (), ("ACT-5",)),
     ("nn.functional.gelu", ""): (
         "gelu",
-        _unary(F.gelu, F.gelu_backward),
+        _plain(F.gelu, F.gelu_backward),
         (),
         ("ACT-6", "ACT-7"),
     ),
-    ("nn.functional.elu", ""): ("elu", _unary(F.elu, F.elu_backward), (), ("ACT-8",)),
-    ("nn.functional.selu", ""): ("selu", _unary(F.selu, F.selu_backward), (), ("ACT-9",)),
-    ("nn.functional.celu", ""): ("celu", _unary(F.celu, F.celu_backward), (), ("ACT-10",)),
+    ("nn.functional.elu", ""): ("elu", _plain(F.elu, F.elu_backward), (), ("ACT-8",)),
+    ("nn.functional.selu", ""): ("selu", _plain(F.selu, F.selu_backward), (), ("ACT-9",)),
+    ("nn.functional.celu", ""): ("celu", _plain(F.celu, F.celu_backward), (), ("ACT-10",)),
     ("nn.functional.hardtanh", ""): (
         "hardtanh",
-        _unary(F.hardtanh, F.hardtanh_backward),
+        _plain(F.hardtanh, F.hardtanh_backward),
         (),
         ("ACT-2",),
     ),
     ("nn.functional.softplus", ""): (
         "softplus",
-        _unary(F.softplus, F.softplus_backward),
+        _plain(F.softplus, F.softplus_backward),
         (),
         ("ACT-11",),
     ),
-    ("nn.functional.mish", ""): ("mish", _unary(F.mish, F.mish_backward), (), ("ACT-12",)),
+    ("nn.functional.mish", ""): ("mish", _plain(F.mish, F.mish_backward), (), ("ACT-12",)),
     ("nn.functional.prelu", ""): ("prelu", _prelu, ("weight",), ("ACT-13",)),
     ("nn.functional.logsigmoid", ""): (
         "logsigmoid",
-        _unary(F.logsigmoid, F.logsigmoid_backward),
+        _plain(F.logsigmoid, F.logsigmoid_backward),
         (),
         ("ACT-14",),
     ),
     ("nn.functional.softsign", ""): (
         "softsign",
-        _unary(F.softsign, F.softsign_backward),
+        _plain(F.softsign, F.softsign_backward),
         (),
         ("ACT-15",),
     ),
-    ("nn.functional.glu", ""): ("glu", _unary(F.glu, F.glu_backward), (), ("ACT-16",)),
+    ("nn.functional.glu", ""): ("glu", _plain(F.glu, F.glu_backward), (), ("ACT-16",)),
 }
 
 TORCH_SIXTH = float(np.float32(1 / 6))  # 1.0f/6.0f = 0.1666666716…, torch's constant

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import exact_norm
 import numpy as np
+from conftest import x_only_adapter as _plain
 
 import ref_cnn.functional as F
 
@@ -61,15 +62,6 @@ def _instance_norm(x, args, kw, dy):
     return y, {"input": dx, "weight": dw, "bias": db}
 
 
-def _local_response_norm(x, args, kw, dy):
-    y = F.local_response_norm(x, *args, **kw)
-    return y, {"input": F.local_response_norm_backward(dy, x, *args, **kw)}
-
-
-def _normalize(x, args, kw, dy):
-    return F.normalize(x, *args, **kw), {"input": F.normalize_backward(dy, x, *args, **kw)}
-
-
 OPS = {
     ("nn.functional.layer_norm", ""): (
         "layer_norm",
@@ -97,11 +89,16 @@ OPS = {
     ),
     ("nn.functional.local_response_norm", ""): (
         "local_response_norm",
-        _local_response_norm,
+        _plain(F.local_response_norm, F.local_response_norm_backward),
         (),
         ("NRM-5",),
     ),
-    ("nn.functional.normalize", ""): ("normalize", _normalize, (), ("NRM-6",)),
+    ("nn.functional.normalize", ""): (
+        "normalize",
+        _plain(F.normalize, F.normalize_backward),
+        (),
+        ("NRM-6",),
+    ),
 }
 
 

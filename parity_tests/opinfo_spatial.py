@@ -16,17 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 from conftest import optional
+from conftest import x_only_adapter as _plain
 
 import ref_cnn.functional as F
 
 torch = optional("torch")
-
-
-def _plain(forward, backward):
-    def run(x, args, kw, dy):
-        return forward(x, *args, **kw), {"input": backward(dy, x, *args, **kw)}
-
-    return run
 
 
 def _read_mask(torch_op, x, args, kw, lead):

@@ -19,7 +19,6 @@ import pytest
 from conftest import n, optional, t
 
 from ref_cnn import functional as F
-from ref_cnn._metric import compare, float32_bound
 
 torch = optional("torch")
 TF = torch.nn.functional
@@ -156,7 +155,7 @@ def test_activation_matches_torch(name, dtype, scale, parity):
 
 @pytest.mark.parametrize("name", _params())
 @pytest.mark.torch
-def test_f32_rule_against_torch_float64(name, parity):
+def test_f32_rule_against_torch_float64(name, f32_parity):
     """float32 against torch's float64 on the same values, within FLOAT32_FACTOR of torch's own
     float32 error there (and at least ten float32 ulps): `_metric.float32_bound`."""
     case = CASES[name]
@@ -172,8 +171,7 @@ def test_f32_rule_against_torch_float64(name, parity):
     assert y.dtype == np.float32 and all(g.dtype == np.float32 for g in grads.values())
     pairs = [("y", y, y32, y64)] + [(f"d{k}", grads[k], grads32[k], grads64[k]) for k in grads]
     for q, ours, theirs, exact in pairs:
-        bound = float32_bound(compare(theirs, exact).rel_err)
-        parity(q, ours, exact.astype(np.float32), rtol=bound, witness="torch float64")
+        f32_parity(q, ours, theirs, exact)
 
 
 @pytest.mark.parametrize("name", _params())

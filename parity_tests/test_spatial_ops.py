@@ -15,7 +15,6 @@ import pytest
 from conftest import n, optional, t
 
 from ref_cnn import functional as F
-from ref_cnn._metric import compare, float32_bound
 
 torch = optional("torch")
 torchvision = optional("torchvision")
@@ -189,7 +188,7 @@ def test_inplace_writes_into_x_as_torch():
 
 
 @pytest.mark.parametrize("name", RANDOM)
-def test_random_op_float32_rule(name, parity):
+def test_random_op_float32_rule(name, f32_parity):
     """float32: within the float32 rule of torch's own float32 error (both are exact
     products by m/(1 − p) rounded once, so in fact bitwise equal)."""
     fwd, bwd, torch_fwd, keep_shape = _random_op(name)
@@ -207,8 +206,7 @@ def test_random_op_float32_rule(name, parity):
         ("y", fwd(x, 0.3, mask=mask), n(yt), y64),
         ("dx", bwd(dy, x, 0.3, mask=mask), n(xt.grad), dx64),
     ):
-        bound = float32_bound(compare(theirs, exact).rel_err)
-        parity(q, ours, exact.astype(np.float32), rtol=bound, witness="float64")
+        f32_parity(q, ours, theirs, exact, witness="float64")
         np.testing.assert_array_equal(ours, theirs)
 
 
@@ -545,7 +543,7 @@ def _float32_op(name):
 
 @pytest.mark.torch
 @pytest.mark.parametrize("name", FLOAT32)
-def test_float32_rule(name, parity):
+def test_float32_rule(name, f32_parity):
     """float32 against torch's float64 result, within FLOAT32_FACTOR of torch's own float32
     error on the same case (and at least ten float32 ulps): `_metric.float32_bound`."""
     fwd, bwd, torch_fwd = _float32_op(name)
@@ -565,5 +563,4 @@ def test_float32_rule(name, parity):
     for q, mine, theirs, exact in zip(
         ("y", "dx"), ours, out[np.float32], out[np.float64], strict=True
     ):
-        bound = float32_bound(compare(theirs, exact).rel_err)
-        parity(q, mine, exact.astype(np.float32), rtol=bound, witness="torch float64")
+        f32_parity(q, mine, theirs, exact)

@@ -113,31 +113,6 @@ def _apply(x, noise, inplace: bool) -> np.ndarray:
 _ZERO = {np.dtype(np.float32): np.zeros((), np.float32), np.dtype(np.float64): np.zeros(())}
 
 
-def _feature_shape(x: np.ndarray) -> tuple[int, ...]:
-    if x.ndim < 2:
-        raise ValueError(
-            f"dropout2d drops whole feature maps and needs at least 2 dimensions (N, C, …), "
-            f"got shape {x.shape}; use dropout for element-wise dropout"
-        )
-    return (x.shape[0], x.shape[1]) + (1,) * (x.ndim - 2)
-
-
-def _warn_dims(x: np.ndarray) -> None:
-    """torch's warnings: dropout2d is for 4-D (N, C, H, W) input; a 3-D input is read as
-    (N, C, L) (channel-wise 1-D dropout), not as one unbatched (C, H, W) sample."""
-    if x.ndim == 3:
-        warnings.warn(
-            "dropout2d: a 3-D input is read as (N, C, L), as torch does: one draw per (n, c) "
-            "row. For one unbatched (C, H, W) sample pass x[None] instead.",
-            stacklevel=3,
-        )
-    elif x.ndim != 4:
-        warnings.warn(
-            f"dropout2d: a {x.ndim}-D input; dropout2d is meant for (N, C, H, W)",
-            stacklevel=3,
-        )
-
-
 # ------------------------------------------------------------------ dropout (SPA-1)
 
 

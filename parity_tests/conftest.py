@@ -134,6 +134,13 @@ def n(x) -> np.ndarray:
     return x.detach().numpy()
 
 
+def nonzero_normal(rng, shape, dtype=np.float64) -> np.ndarray:
+    """Standard normal values pushed 0.1 away from 0: a kept element never reads as dropped,
+    and no value sits at a kink at 0."""
+    x = rng.standard_normal(shape)
+    return (x + np.copysign(0.1, x)).astype(dtype)
+
+
 def x_only_adapter(forward, backward):
     """An OpInfo adapter (parity_tests/opinfo_*.py) for an op whose only array is x:
     (x, args, kw, dy) → (y, {"input": dx}), the sample's options passed to both passes."""

@@ -79,8 +79,10 @@ def _keep_mask(mask, shape: tuple[int, ...], compact: tuple[int, ...], op: str) 
             f"{op}: mask must be a numpy.ndarray of 0/1 or bools, got {type(mask).__name__}"
         )
     if mask.shape not in (shape, compact):
+        also = f" (or {compact})" if compact != shape else ""
         raise ValueError(
-            f"{op}: mask must have the noise's shape {shape} (or {compact}), got {mask.shape}"
+            f"{op}: mask must have the noise's shape {shape}{also}, got {mask.shape}: draw "
+            f"it with ref_cnn.functional.{op}_mask(x, p)"
         )
     if mask.dtype != np.bool_:
         if mask.dtype.kind not in "iuf" or not np.isin(mask, (0, 1)).all():

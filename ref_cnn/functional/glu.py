@@ -14,7 +14,10 @@ def _halves(x: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, int]:
     if isinstance(dim, bool) or not isinstance(dim, int | np.integer):
         raise TypeError(f"dim must be an int, got {type(dim).__name__}")
     if not -x.ndim <= dim < x.ndim:
-        raise ValueError(f"dim {dim} is out of range for x of shape {x.shape}")
+        raise ValueError(
+            f"dim {dim} is out of range for x of shape {x.shape}: use a dim in "
+            f"[{-x.ndim}, {x.ndim - 1}]"
+        )
     dim = int(dim) % x.ndim
     if x.shape[dim] % 2:
         raise ValueError(

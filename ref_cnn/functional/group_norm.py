@@ -46,13 +46,16 @@ def _check_groups(x, num_groups, name: str) -> None:
     if c == 0 or spatial == 0:
         raise ValueError(f"{name}: x needs channels and positions, got shape {x.shape}")
     if num_groups <= 0 or c % num_groups:
+        divisors = [d for d in range(1, c + 1) if c % d == 0]
         raise ValueError(
-            f"{name}: num_groups must be a positive divisor of the {c} channels, got {num_groups}"
+            f"{name}: num_groups must be a positive divisor of the {c} channels ({divisors}), "
+            f"got {num_groups}"
         )
     if n * (c // num_groups) * spatial == 1:  # torch's rule (F.group_norm)
         raise ValueError(
             f"{name}: expected more than one value per channel, got shape {x.shape} and "
-            f"{num_groups} groups"
+            f"{num_groups} groups: give x more samples or positions (a group of one value "
+            "has no variance)"
         )
 
 
@@ -115,7 +118,10 @@ def _check_instance(x, running_mean, running_var, weight, bias, use_input_stats,
         x, name, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias
     )
     if not use_input_stats and (running_mean is None or running_var is None):
-        raise ValueError(f"{name}: use_input_stats=False needs running_mean and running_var")
+        raise ValueError(
+            f"{name}: use_input_stats=False needs running_mean and running_var: pass both "
+            "(C,) arrays, or use_input_stats=True to normalise with each plane's own statistics"
+        )
     if use_input_stats and int(np.prod(x.shape[2:])) <= 1:
         raise ValueError(
             f"{name}: normalising each instance needs more than one position, got shape "
@@ -160,7 +166,7 @@ def instance_norm(
         xhat = standardized(x, tuple(range(2, x.ndim)), eps)[0]  # NRM-4
     else:
         xhat = (x - _per_channel(running_mean, x)) / _per_channel(np.sqrt(running_var + eps), x)
-    y = xhat if weight is None else xhat * _per_channel(weight, x)
+    y = xhat if weight is None else xhat * _per_channel(weight, x)  # NRM-4: γ_c·x̂ + β_c
     return (y if bias is None else y + _per_channel(bias, x)).astype(x.dtype, copy=False)
 
 
@@ -220,6 +226,6 @@ def instance_norm_running(x, running_mean, running_var, momentum=0.1):
     axes = tuple(range(2, x.ndim))
     mean = x.mean(axis=axes).mean(axis=0)  # mean over n of μ_nc
     var = x.var(axis=axes, ddof=1).mean(axis=0)  # mean over n of σ²_nc·L/(L − 1)
-    new_mean = (1 - momentum) * running_mean + momentum * mean
-    new_var = (1 - momentum) * running_var + momentum * var
+    new_mean = (1 - momentum) * running_mean + momentum * mean  # NRM-4: (1 − m)·r_μ + m·μ
+    new_var = (1 - momentum) * running_var + momentum * var  # NRM-4: (1 − m)·r_σ² + m·σ²
     return new_mean.astype(x.dtype, copy=False), new_var.astype(x.dtype, copy=False)

@@ -21,7 +21,9 @@ factor only sets that size, and the kernel uses n_in/n_out; otherwise it uses 1/
 Nearest takes 1 to 3 spatial axes ((N, C, L), (N, C, H, W), (N, C, D, H, W)); bilinear
 (N, C, H, W), and its 1-D and 3-D forms "linear" (N, C, L) and "trilinear" (N, C, D, H, W)
 the same rule along each axis; "area" is adaptive average pooling to the output size
-[SPA-10] (torch always recomputes the size from a scale factor there). One difference on purpose: torch's 1-D and 3-D nearest kernels take the two
+[SPA-10] (torch always recomputes the size from a scale factor there).
+
+One difference on purpose: torch's 1-D and 3-D nearest kernels take the two
 shortcuts in the backward pass but not in the forward pass, so where they matter (a scale
 factor such as 1.1 that keeps the size, or 2.1 that doubles it) torch's gradient is not the
 derivative of its output. ref_cnn's forward is torch's, and its backward is the derivative
@@ -86,9 +88,9 @@ def _plan(x, size, scale_factor, mode, align_corners, recompute_scale_factor, an
     if antialias:
         raise ValueError("antialias=True is not implemented in ref_cnn; pass antialias=False")
     if size is not None and scale_factor is not None:
-        raise ValueError("only one of size or scale_factor should be defined")
+        raise ValueError("only one of size or scale_factor should be defined: leave the other None")
     if size is None and scale_factor is None:
-        raise ValueError("either size or scale_factor should be defined")
+        raise ValueError("either size or scale_factor should be defined: pass one of them")
     n_in = x.shape[2:]
     if math.prod(x.shape[1:]) == 0:  # torch: only the batch may be empty
         raise ValueError(
@@ -96,7 +98,9 @@ def _plan(x, size, scale_factor, mode, align_corners, recompute_scale_factor, an
         )
     if size is not None:
         if recompute_scale_factor:
-            raise ValueError("recompute_scale_factor is not meaningful with an explicit size")
+            raise ValueError(
+                "recompute_scale_factor is not meaningful with an explicit size: leave it None"
+            )
         out = _per_axis(size, dim, "size")
         if not all(_is_int(v) for v in out):
             raise TypeError(f"size must be an int or a tuple of ints, got {size!r}")
@@ -116,7 +120,7 @@ def _plan(x, size, scale_factor, mode, align_corners, recompute_scale_factor, an
     if min(n_in) < 1 or min(out) < 1:
         raise ValueError(
             f"input and output sizes must be greater than 0, got input {tuple(n_in)} and "
-            f"output {tuple(out)}"
+            f"output {tuple(out)}: give a size or scale_factor that leaves every axis ≥ 1"
         )
     if math.prod(x.shape[:2]) * math.prod(out) > MAX_ELEMENTS:
         raise ValueError(
@@ -227,11 +231,13 @@ def interpolate(
     """Resample x's spatial axes as torch.nn.functional.interpolate [SPA-8, SPA-9, SPA-10].
 
     nearest: y[o] = x[src(o)] per axis; bilinear: y[o_h, o_w] =
-    Σ_{a, b ∈ {0, 1}} λ_a(o_h)·λ_b(o_w)·x[i_a(o_h), i_b(o_w)] (source rules in the module
-    docstring).
+    Σ_{a, b ∈ {0, 1}} λ_a(o_h)·λ_b(o_w)·x[i_a(o_h), i_b(o_w)] (linear, trilinear: the same
+    along 1 or 3 axes); area: the mean over each output's window (source rules in the
+    module docstring).
 
-    Shape: x (N, C, H, W) → (N, C, H_out, W_out), H_out = size or ⌊H·scale_factor⌋
-    (nearest also (N, C, L) and (N, C, D, H, W)).
+    Shape: x (N, C, *spatial) → (N, C, *out), out = size or ⌊n_in·scale_factor⌋ per axis;
+    spatial (L), (H, W) or (D, H, W) for nearest, nearest-exact and area, (L) for linear,
+    (H, W) for bilinear, (D, H, W) for trilinear.
     """
     x, out, scales, align = _plan(
         x, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias
@@ -263,9 +269,12 @@ def interpolate_backward(
     recompute_scale_factor=None,
     antialias=False,
 ) -> np.ndarray:
-    """∂E/∂x for `interpolate` [SPA-8, SPA-9, SPA-10]: every output gradient goes back to the input
-    positions it read, times the weight it read them with (Σ over the outputs that read each
-    position). Returns dx, shaped like x."""
+    """∂E/∂x for `interpolate` [SPA-8, SPA-9, SPA-10]: every output gradient goes back to the
+    input positions it read, times the weight it read them with (Σ over the outputs that read
+    each position).
+
+    Shape: dy (N, C, *out) as interpolate's y; dx x's shape.
+    """
     x, out, scales, align = _plan(
         x, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias
     )

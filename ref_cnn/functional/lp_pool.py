@@ -35,7 +35,10 @@ def _norm(norm_type) -> float:
     if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real):
         raise TypeError(f"norm_type must be a non-zero real number, got {norm_type!r}")
     if norm_type == 0:
-        raise ValueError(f"norm_type must be a non-zero value, but got {norm_type}")
+        raise ValueError(
+            f"norm_type must be a non-zero value, but got {norm_type}: p = 2 is the L2 norm "
+            "of each window, ±inf its max / min of |x|"
+        )
     if math.isnan(norm_type):
         raise ValueError("norm_type must be a non-zero real number, got nan")
     return float(norm_type)
@@ -74,9 +77,11 @@ def lp_pool2d_backward(dy, x, norm_type, kernel_size, stride=None, ceil_mode=Fal
         ∂E/∂x = p·x^(p − 1) · avg_pool2d_backward(∂E/∂s)
 
     p = ±∞: max pooling's gradient (to the first maximum of |x|), times sign(x).
-    Returns dx, shaped like x.
+
+    Shape: dy (…, H_out, W_out) as lp_pool2d's y; dx x's shape.
     """
-    x = as_float_array(x, "x")
+    x, dy = as_float_array(x, "x"), as_float_array(dy, "dy")
+    same_dtype(dy=dy, x=x)
     p = _norm(norm_type)
     if abs(p) == math.inf:
         u = np.abs(x) if p > 0 else -np.abs(x)
@@ -85,8 +90,6 @@ def lp_pool2d_backward(dy, x, norm_type, kernel_size, stride=None, ceil_mode=Fal
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         xp = x**p
         s = avg_pool2d(xp, kernel_size, stride, 0, ceil_mode)
-        dy = as_float_array(dy, "dy")
-        same_dtype(dy=dy, x=x)
         check_grad_shape(dy, s.shape)
         relu_abs = np.maximum(np.abs(s), 0)
         v = np.sign(s) * relu_abs * _area(kernel_size)

@@ -49,8 +49,10 @@ def _check_groups(x, groups) -> tuple[np.ndarray, int]:
     x = _at_least_3d(x, "channel_shuffle")
     g = _positive_int(groups, "groups")
     if x.shape[1] % g:
+        divisors = [d for d in range(1, x.shape[1] + 1) if x.shape[1] % d == 0]
         raise ValueError(
-            f"channel_shuffle: the {x.shape[1]} channels must be divisible by groups = {g}"
+            f"channel_shuffle: the {x.shape[1]} channels must be divisible by groups = {g}; "
+            f"groups can be {divisors}"
         )
     return x, g
 

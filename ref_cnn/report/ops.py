@@ -17,21 +17,17 @@ from ref_cnn.report.render import HEADER, _row_cells
 
 
 def summarise_ops(results: list[dict]) -> dict:
-    """{"summary", "equations"} for the ops' catalogue, from the same test results."""
-    equations = summarise(results, EQUATIONS)["equations"]
-    counts = {s: sum(q["status"] == s for q in equations) for s in ("pass", "fail", "not verified")}
+    """{"summary", "equations"} for the ops' catalogue, from the same test results: the
+    articles' counts (`summarise`) and [verified, total] per family."""
+    summed = summarise(results, EQUATIONS)
+    equations = summed["equations"]
     families = {
         f: [sum(q["status"] == "pass" for q in equations if q["article"] == f)]
         + [sum(q["article"] == f for q in equations)]
         for f in FAMILIES
     }
-    summary = {
-        "equations": len(equations),
-        "verified": counts["pass"],
-        "failed": counts["fail"],
-        "not_verified": counts["not verified"],
-        "families": families,
-    }
+    counts = ("equations", "verified", "failed", "not_verified")
+    summary = {k: summed["summary"][k] for k in counts} | {"families": families}
     return {"summary": summary, "equations": equations}
 
 

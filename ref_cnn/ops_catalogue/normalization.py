@@ -7,14 +7,7 @@ tests hold it to.
 
 from __future__ import annotations
 
-from ref_cnn.catalogue import Equation
-
-_F = "ref_cnn.functional."
-
-
-def _fns(*names: str) -> tuple[str, ...]:
-    return tuple(_F + n for name in names for n in (name, f"{name}_backward"))
-
+from ref_cnn.catalogue import Equation, op_functions
 
 EQUATIONS: tuple[Equation, ...] = (
     Equation(
@@ -25,7 +18,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "∂E/∂γ = Σ dy·x̂, ∂E/∂β = Σ dy over the leading axes",
         "Ba, Kiros & Hinton 2016, Layer Normalization (arXiv:1607.06450); "
         "torch.nn.functional.layer_norm",
-        _fns("layer_norm"),
+        op_functions("layer_norm"),
     ),
     Equation(
         "NRM-2",
@@ -34,7 +27,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "machine epsilon of x's dtype; ∂E/∂x = (g − x̂·mean(g·x̂))/√(mean(x²) + ε)",
         "Zhang & Sennrich 2019, Root Mean Square Layer Normalization (NeurIPS); "
         "torch.nn.functional.rms_norm",
-        _fns("rms_norm"),
+        op_functions("rms_norm"),
     ),
     Equation(
         "NRM-3",
@@ -43,7 +36,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "(biased) over each sample's group (its channels and positions); ∂E/∂x as NRM-1 over "
         "the group, ∂E/∂γ_c = Σ dy·x̂, ∂E/∂β_c = Σ dy over N and the positions",
         "Wu & He 2018, Group Normalization (ECCV); torch.nn.functional.group_norm",
-        _fns("group_norm"),
+        op_functions("group_norm"),
     ),
     Equation(
         "NRM-4",
@@ -54,7 +47,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "L positions",
         "Ulyanov, Vedaldi & Lempitsky 2016, Instance Normalization: The Missing Ingredient "
         "for Fast Stylization (arXiv:1607.08022); torch.nn.functional.instance_norm",
-        (*_fns("instance_norm"), _F + "instance_norm_running"),
+        (*op_functions("instance_norm"), "ref_cnn.functional.instance_norm_running"),
     ),
     Equation(
         "NRM-5",
@@ -65,7 +58,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "Krizhevsky, Sutskever & Hinton 2012, ImageNet Classification with Deep Convolutional "
         "Neural Networks (NeurIPS), section 3.3, in torch's form (α divided by n, zero-padded "
         "window): torch.nn.functional.local_response_norm",
-        (*_fns("local_response_norm"), "ref_cnn.literal_normalization.local_response_norm"),
+        (*op_functions("local_response_norm"), "ref_cnn.literal_normalization.local_response_norm"),
     ),
     Equation(
         "NRM-6",
@@ -75,6 +68,6 @@ EQUATIONS: tuple[Equation, ...] = (
         "dy/ε where the norm is clamped",
         "torch.nn.functional.normalize (its documented definition, with "
         "torch.linalg.vector_norm's p = 0 and p = ±∞)",
-        _fns("normalize"),
+        op_functions("normalize"),
     ),
 )

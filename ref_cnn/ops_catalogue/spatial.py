@@ -6,7 +6,7 @@ mask torch drew, or one drawn from a seeded NumPy generator (`ref_cnn.functional
 
 from __future__ import annotations
 
-from ref_cnn.catalogue import Equation
+from ref_cnn.catalogue import Equation, op_functions
 
 _F = "ref_cnn.functional."
 _L = "ref_cnn.literal_spatial."
@@ -20,7 +20,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "Srivastava, Hinton, Krizhevsky, Sutskever, Salakhutdinov, Dropout: A Simple Way to "
         "Prevent Neural Networks from Overfitting, JMLR 2014 (scaled at training time as "
         "torch.nn.functional.dropout)",
-        (_F + "dropout", _F + "dropout_backward", _F + "dropout_mask"),
+        (*op_functions("dropout"), _F + "dropout_mask"),
     ),
     Equation(
         "SPA-2",
@@ -29,7 +29,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "∂E/∂x[n, c] = ∂E/∂y[n, c]·m[n, c]/(1 − p)",
         "Tompson, Goroshin, Jain, LeCun, Bregler, Efficient Object Localization Using "
         "Convolutional Networks, CVPR 2015 (torch.nn.functional.dropout2d)",
-        (_F + "dropout2d", _F + "dropout2d_backward", _F + "dropout2d_mask"),
+        (*op_functions("dropout2d"), _F + "dropout2d_mask"),
     ),
     Equation(
         "SPA-3",
@@ -38,7 +38,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "out = shortcut + y on a residual branch; y = x·0 when p = 1",
         "Huang, Sun, Liu, Sedra, Weinberger, Deep Networks with Stochastic Depth, ECCV 2016 "
         "(torchvision.ops.stochastic_depth, survival rate 1 − p)",
-        (_F + "stochastic_depth", _F + "stochastic_depth_backward", _F + "stochastic_depth_mask"),
+        (*op_functions("stochastic_depth"), _F + "stochastic_depth_mask"),
     ),
     Equation(
         "SPA-4",
@@ -49,7 +49,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "p = ±∞: ±max-pool of ±|x|",
         "torch.nn.functional.lp_pool2d's definition through avg_pool2d (Bruna, Szlam, LeCun, "
         "Signal recovery from pooling representations, ICML 2014)",
-        (_F + "lp_pool2d", _F + "lp_pool2d_backward", _L + "lp_pool2d"),
+        (*op_functions("lp_pool2d"), _L + "lp_pool2d"),
     ),
     Equation(
         "SPA-5",
@@ -58,7 +58,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "y[:, j·g + i] = x[:, i·c + j]; the backward is the inverse permutation",
         "Zhang, Zhou, Lin, Sun, ShuffleNet: An Extremely Efficient Convolutional Neural "
         "Network for Mobile Devices, CVPR 2018 (torch.nn.functional.channel_shuffle)",
-        (_F + "channel_shuffle", _F + "channel_shuffle_backward"),
+        op_functions("channel_shuffle"),
     ),
     Equation(
         "SPA-6",
@@ -68,7 +68,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "Shi, Caballero, Huszár, Totz, Aitken, Bishop, Rueckert, Wang, Real-Time Single Image "
         "and Video Super-Resolution Using an Efficient Sub-Pixel Convolutional Neural "
         "Network, CVPR 2016 (torch.nn.functional.pixel_shuffle)",
-        (_F + "pixel_shuffle", _F + "pixel_shuffle_backward"),
+        op_functions("pixel_shuffle"),
     ),
     Equation(
         "SPA-7",
@@ -76,7 +76,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "y[n, c·r² + i·r + j, h, w] = x[n, c, h·r + i, w·r + j]: (N, C, H·r, W·r) → "
         "(N, C·r², H, W), the inverse of SPA-6",
         "Shi et al. 2016, as SPA-6 (torch.nn.functional.pixel_unshuffle)",
-        (_F + "pixel_unshuffle", _F + "pixel_unshuffle_backward"),
+        op_functions("pixel_unshuffle"),
     ),
     Equation(
         "SPA-8",
@@ -86,7 +86,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "n_out = ⌊n_in·scale_factor⌋; ∂E/∂x[i] = Σ_{o: src(o) = i} ∂E/∂y[o]",
         "torch.nn.functional.interpolate(mode='nearest') (ATen UpSample.h: "
         "nearest_neighbor_compute_source_index)",
-        (_F + "interpolate", _F + "interpolate_backward", _L + "upsample_nearest2d"),
+        (*op_functions("interpolate"), _L + "upsample_nearest2d"),
     ),
     Equation(
         "SPA-9",
@@ -98,7 +98,7 @@ EQUATIONS: tuple[Equation, ...] = (
         "apply the same rule along 1 or 3 axes",
         "torch.nn.functional.interpolate(mode='bilinear') (ATen UpSample.h: "
         "area_pixel_compute_source_index, guard_index_and_lambda)",
-        (_F + "interpolate", _F + "interpolate_backward", _L + "upsample_bilinear2d"),
+        (*op_functions("interpolate"), _L + "upsample_bilinear2d"),
     ),
     Equation(
         "SPA-10",
@@ -106,6 +106,6 @@ EQUATIONS: tuple[Equation, ...] = (
         "per axis: y[o] = mean of x over [⌊o·n_in/n_out⌋, ⌈(o+1)·n_in/n_out⌉); n_out = size or "
         "⌊n_in·scale_factor⌋; ∂E/∂x[i] = Σ_{o: i in window o} ∂E/∂y[o]/|window o|",
         "torch.nn.functional.interpolate(mode='area'), defined as adaptive_avg_pool1d/2d/3d",
-        (_F + "interpolate", _F + "interpolate_backward", _F + "adaptive_avg_pool2d"),
+        (*op_functions("interpolate"), _F + "adaptive_avg_pool2d"),
     ),
 )

@@ -316,6 +316,12 @@ BAD = [
         id="rms_norm-dtypes",
     ),
     pytest.param(
+        lambda: F.layer_norm_backward(np.ones((2, 3), np.float32), np.ones((2, 3)), (3,)),
+        TypeError,
+        "dtypes differ",
+        id="layer_norm_backward-dy-dtype",
+    ),
+    pytest.param(
         lambda: F.group_norm(np.ones((2, 6, 3)), 4), ValueError, "divisor", id="group_norm-groups"
     ),
     pytest.param(

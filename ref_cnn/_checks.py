@@ -100,3 +100,12 @@ def batched(x: np.ndarray, name: str = "x", ndim: int = 4) -> tuple[np.ndarray, 
 def unbatch(y: np.ndarray, added: bool) -> np.ndarray:
     """Drop the batch axis `batched` added (y[0]), else return y."""
     return y[0] if added else y
+
+
+def check_gradient(dy, x: np.ndarray, expected: tuple[int, ...] | None = None) -> np.ndarray:
+    """dy as a float array of x's dtype and the forward output's shape (`expected`, x's shape
+    by default): the checks an `<op>_backward` makes on its upstream gradient. Returns dy."""
+    dy = as_float_array(dy, "dy")
+    same_dtype(dy=dy, x=as_float_array(x, "x"))
+    check_grad_shape(dy, x.shape if expected is None else expected)
+    return dy

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ref_cnn._checks import as_float_array, check_grad_shape
+from ref_cnn._checks import check_gradient
 from ref_cnn.functional.local_response_norm import check_lrn
 
 
@@ -33,8 +33,7 @@ def local_response_norm_backward(dy, x, size, alpha=1e-4, beta=0.75, k=1.0):
     """Each output y_c = x_c·s_c^(−β) sends dy_c·s_c^(−β) to x_c and, through s_c,
     dy_c·x_c·(−β)·s_c^(−β−1)·(α/n)·2x_j to every x_j of its window [NRM-5]."""
     x = check_lrn(x, size)
-    dy = as_float_array(dy, "dy")
-    check_grad_shape(dy, x.shape)
+    dy = check_gradient(dy, x)
     flat, dflat = x.reshape(x.shape[0], x.shape[1], -1), dy.reshape(x.shape[0], x.shape[1], -1)
     dx = np.zeros_like(flat)
     n_all, channels, positions = flat.shape

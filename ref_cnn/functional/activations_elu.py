@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ref_cnn._checks import as_float_array
-from ref_cnn.functional.activations import _pair
+from ref_cnn._checks import as_float_array, check_gradient
 
 # Klambauer et al. 2017: the fixed point of mean 0 and variance 1 (torch's constants)
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -38,7 +37,7 @@ def elu(x, alpha: float = 1.0) -> np.ndarray:
 
 def elu_backward(dy, x, alpha: float = 1.0) -> np.ndarray:
     """∂E/∂x = dy for x > 0, dy·α·eˣ for x ≤ 0 [ACT-8] (α at x = 0, as torch)."""
-    _pair(dy, x, "x")
+    dy = check_gradient(dy, x)
     return _elu_backward(dy, x, alpha, 1.0, 1.0)  # ACT-8: 1, or α·eˣ
 
 
@@ -51,7 +50,7 @@ def selu(x) -> np.ndarray:
 
 def selu_backward(dy, x) -> np.ndarray:
     """∂E/∂x = dy·λ for x > 0, dy·λ·α·eˣ for x ≤ 0 [ACT-9]."""
-    _pair(dy, x, "x")
+    dy = check_gradient(dy, x)
     return _elu_backward(dy, x, SELU_ALPHA, SELU_SCALE, 1.0)  # ACT-9: λ, or λα·eˣ
 
 
@@ -75,6 +74,6 @@ def celu_backward(dy, x, alpha: float = 1.0) -> np.ndarray:
     for an α that float32 does not hold exactly (0.3) its float64 gradient for x ≤ 0 is
     ~10⁻⁸ from e^(x/α); this is the exact derivative.
     """
-    _pair(dy, x, "x")
+    dy = check_gradient(dy, x)
     alpha = _celu_alpha(alpha)
     return _elu_backward(dy, x, alpha, 1.0, 1 / alpha)  # ACT-10: 1, or e^(x/α)

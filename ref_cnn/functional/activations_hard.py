@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ref_cnn._checks import as_float_array
-from ref_cnn.functional.activations import _pair
+from ref_cnn._checks import as_float_array, check_gradient
 
 
 def _scalar(value, name: str) -> float:
@@ -43,7 +42,7 @@ def hardtanh_backward(dy, x, min_val: float = -1.0, max_val: float = 1.0) -> np.
     torch's rule at the bounds: x = min_val or x = max_val gives 0 (the flat side), and so
     does a NaN x (torch's vectorised loop).
     """
-    _pair(dy, x, "x")
+    dy = check_gradient(dy, x)
     lo, hi = _scalar(min_val, "min_val"), _scalar(max_val, "max_val")
     inside = (x > lo) & (x < hi)
     return np.asarray(np.where(inside, dy, 0), dtype=dy.dtype)  # ACT-2: dy·[lo < x < hi]
@@ -77,7 +76,7 @@ def hardsigmoid_backward(dy, x) -> np.ndarray:
     Notes: torch's CPU kernel multiplies by 1/6 rounded to float32 (1.0f/6.0f =
     0.1666666716…) in float64 too, 3·10⁻⁸ from 1/6; this is the exact 1/6.
     """
-    _pair(dy, x, "x")
+    dy = check_gradient(dy, x)
     inside = (x > -3) & (x < 3)
     return np.asarray(np.where(inside, dy / 6, 0), dtype=dy.dtype)  # ACT-3: dy/6·[−3 < x < 3]
 
@@ -97,7 +96,7 @@ def hardswish_backward(dy, x) -> np.ndarray:
     torch's sides at the kinks: x = −3 takes the left piece (0), x = 3 the right one (dy);
     a NaN x takes the middle one, NaN (torch's vectorised loop).
     """
-    _pair(dy, x, "x")
+    dy = check_gradient(dy, x)
     middle = dy * (x / 3 + 0.5)  # ACT-4: d/dx x(x + 3)/6 = (2x + 3)/6 = x/3 + 1/2
     grad = np.where(x <= -3, 0, np.where(x >= 3, dy, middle))
     return np.asarray(grad, dtype=dy.dtype)

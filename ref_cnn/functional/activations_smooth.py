@@ -14,8 +14,8 @@ import math
 import numpy as np
 from scipy.special import erf
 
-from ref_cnn._checks import as_float_array, check_mode
-from ref_cnn.functional.activations import _pair, sigmoid
+from ref_cnn._checks import as_float_array, check_gradient, check_mode
+from ref_cnn.functional.activations import sigmoid
 
 SQRT_2_OVER_PI = math.sqrt(2 / math.pi)  # √(2/π), GELU's tanh form
 GELU_KAPPA = 0.044715  # the cubic coefficient of GELU's tanh form (Hendrycks & Gimpel)
@@ -29,7 +29,7 @@ def silu(x) -> np.ndarray:
 
 def silu_backward(dy, x) -> np.ndarray:
     """∂E/∂x = dy·σ(x)·(1 + x·(1 − σ(x))) [ACT-5]."""
-    _pair(dy, x, "x")
+    dy = check_gradient(dy, x)
     s = sigmoid(x)
     return np.asarray(dy * s * (1 + x * (1 - s)))  # ACT-5: σ + x·σ(1 − σ)
 
@@ -54,7 +54,7 @@ def gelu(x, approximate: str = "none") -> np.ndarray:
 def gelu_backward(dy, x, approximate: str = "none") -> np.ndarray:
     """∂E/∂x = dy·(Φ(x) + x·φ(x)), φ(x) = e^(−x²/2)/√(2π) [ACT-6]; for the tanh form
     dy·(½(1 + t) + x/2·(1 − t²)·√(2/π)·(1 + 3κx²)), t = tanh(√(2/π)(x + κx³)) [ACT-7]."""
-    _pair(dy, x, "x")
+    dy = check_gradient(dy, x)
     if _approximate(approximate) == "tanh":
         t = np.tanh(SQRT_2_OVER_PI * (x + GELU_KAPPA * x**3))
         # ACT-7: product rule on x/2 · (1 + t)
@@ -81,7 +81,7 @@ def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> np.ndarray:
 def softplus_backward(dy, x, beta: float = 1.0, threshold: float = 20.0) -> np.ndarray:
     """∂E/∂x = dy·e^(βx)/(1 + e^(βx)) = dy·σ(βx) where βx ≤ threshold, dy where βx > threshold
     [ACT-11] (torch's sides: βx = threshold takes the smooth branch)."""
-    _pair(dy, x, "x")
+    dy = check_gradient(dy, x)
     bx = x * beta
     with np.errstate(over="ignore", invalid="ignore"):
         z = np.exp(bx)
@@ -104,7 +104,7 @@ def mish(x) -> np.ndarray:
 def mish_backward(dy, x) -> np.ndarray:
     """∂E/∂x = dy·(tanh(sp) + x·σ(x)·(1 − tanh²(sp))), sp = softplus(x) [ACT-12]
     (softplus′ = σ)."""
-    _pair(dy, x, "x")
+    dy = check_gradient(dy, x)
     t = np.tanh(_softplus_plain(x))
     return np.asarray(dy * (t + x * sigmoid(x) * (1 - t * t)))  # ACT-12: tanh(sp) + x·σ·sech²(sp)
 
@@ -120,7 +120,7 @@ def logsigmoid(x) -> np.ndarray:
 
 def logsigmoid_backward(dy, x) -> np.ndarray:
     """∂E/∂x = dy·(1 − σ(x)) = dy·σ(−x) [ACT-14]."""
-    _pair(dy, x, "x")
+    dy = check_gradient(dy, x)
     return np.asarray(dy * sigmoid(np.asarray(-x)))  # ACT-14: (log σ)′ = σ′/σ = 1 − σ(x) = σ(−x)
 
 
@@ -136,7 +136,7 @@ def softsign_backward(dy, x) -> np.ndarray:
     Written as the quotient rule on torch's definition, so that x = ±∞ gives NaN as
     torch's autograd does (the simplified form would give 0).
     """
-    _pair(dy, x, "x")
+    dy = check_gradient(dy, x)
     d = 1 + np.abs(x)
     with np.errstate(invalid="ignore"):  # ∞/∞ at x = ±∞, as torch
         slope = 1 / d - x * np.sign(x) / (d * d)  # ACT-15: quotient rule, = 1/(1 + |x|)²

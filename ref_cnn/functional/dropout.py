@@ -30,7 +30,7 @@ import warnings
 
 import numpy as np
 
-from ref_cnn._checks import as_float_array, check_grad_shape, check_mode, same_dtype
+from ref_cnn._checks import as_float_array, check_gradient, check_mode
 
 _DEFAULT = np.random.default_rng()
 
@@ -148,18 +148,11 @@ def dropout(x, p=0.5, training=True, inplace=False, *, mask=None, generator=None
 def dropout_backward(dy, x, p=0.5, training=True, inplace=False, *, mask=None, generator=None):
     """∂E/∂x = dy ⊙ m/(1 − p) [SPA-1], with the forward's keep-mask (required where the
     forward was random: training and 0 < p < 1); dy where dropout is the identity."""
-    dy, x = _gradient_pair(dy, x)
+    dy, x = check_gradient(dy, x), as_float_array(x, "x")
     p, training = _check_p(p), _check_flag(training, "training")
     if not training or p == 0.0 or x.size == 0:
         return dy.copy()
     return _apply(dy, _dropout_noise(x, p, mask, None, backward=True), False)
-
-
-def _gradient_pair(dy, x):
-    dy, x = as_float_array(dy, "dy"), as_float_array(x, "x")
-    same_dtype(dy=dy, x=x)
-    check_grad_shape(dy, x.shape)
-    return dy, x
 
 
 # ------------------------------------------------------------------ dropout2d (SPA-2)
@@ -223,7 +216,7 @@ def dropout2d(x, p=0.5, training=True, inplace=False, *, mask=None, generator=No
 
 def dropout2d_backward(dy, x, p=0.5, training=True, inplace=False, *, mask=None, generator=None):
     """∂E/∂x[n, c] = dy[n, c]·m[n, c]/(1 − p) [SPA-2], with the forward's keep-mask."""
-    dy, x = _gradient_pair(dy, x)
+    dy, x = check_gradient(dy, x), as_float_array(x, "x")
     p, training = _check_p(p), _check_flag(training, "training")
     if not training or p == 0.0 or x.size == 0:
         return dy.copy()
@@ -278,7 +271,7 @@ def stochastic_depth(x, p, mode, training=True, *, mask=None, generator=None):
 
 def stochastic_depth_backward(dy, x, p, mode, training=True, *, mask=None, generator=None):
     """∂E/∂x = dy·m/(1 − p) [SPA-3], with the forward's keep-mask."""
-    dy, x = _gradient_pair(dy, x)
+    dy, x = check_gradient(dy, x), as_float_array(x, "x")
     p = _check_p(p, "drop probability")
     check_mode(mode, _SD_MODES)
     if not _check_flag(training, "training") or p == 0.0:

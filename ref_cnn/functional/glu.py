@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ref_cnn._checks import as_float_array, check_grad_shape, same_dtype
+from ref_cnn._checks import as_float_array, check_gradient
 from ref_cnn.functional.activations import sigmoid
 
 
@@ -44,10 +44,8 @@ def glu_backward(dy, x, dim: int = -1) -> np.ndarray:
     Shape: dy has y's shape (x's, halved along dim); dx has x's shape.
     """
     x = as_float_array(x, "x")
-    dy = as_float_array(dy, "dy")
-    same_dtype(dy=dy, x=x)
     a, b, axis = _halves(x, dim)
-    check_grad_shape(dy, a.shape)
+    dy = check_gradient(dy, x, a.shape)
     s = sigmoid(b)
     da = dy * s  # ACT-16: ∂y/∂a = σ(b)
     db = dy * a * s * (1 - s)  # ACT-16: ∂y/∂b = a·σ(b)(1 − σ(b))

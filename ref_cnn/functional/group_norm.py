@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from ref_cnn._checks import as_float_array, check_grad_shape, same_dtype
+from ref_cnn._checks import as_float_array, check_gradient, same_dtype
 from ref_cnn.functional.layer_norm import standardized, standardized_backward
 
 
@@ -101,8 +101,7 @@ def group_norm_backward(dy, x, num_groups, weight=None, bias=None, eps=1e-5):
     """
     x = _check_channels(x, "group_norm_backward", weight=weight, bias=bias)
     _check_groups(x, num_groups, "group_norm_backward")
-    dy = as_float_array(dy, "dy")
-    check_grad_shape(dy, x.shape)
+    dy = check_gradient(dy, x)
     g = dy if weight is None else dy * _per_channel(weight, x)  # g = γ_c·∂E/∂y
     xg = _grouped(x, num_groups)
     dx = standardized_backward(_grouped(g, num_groups), xg, (2,), eps)  # NRM-3, per group
@@ -193,8 +192,7 @@ def instance_norm_backward(
     x = _check_instance(
         x, running_mean, running_var, weight, bias, use_input_stats, "instance_norm_backward"
     )
-    dy = as_float_array(dy, "dy")
-    check_grad_shape(dy, x.shape)
+    dy = check_gradient(dy, x)
     g = dy if weight is None else dy * _per_channel(weight, x)
     if use_input_stats:
         axes = tuple(range(2, x.ndim))

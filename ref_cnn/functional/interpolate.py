@@ -37,7 +37,11 @@ import numbers
 
 import numpy as np
 
-from ref_cnn._checks import MAX_ELEMENTS, as_float_array, check_grad_shape, same_dtype
+from ref_cnn._checks import (
+    MAX_ELEMENTS,
+    as_float_array,
+    check_gradient,
+)
 
 MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "area")
 _RANKS = {
@@ -278,9 +282,7 @@ def interpolate_backward(
     x, out, scales, align = _plan(
         x, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias
     )
-    dy = as_float_array(dy, "dy")
-    same_dtype(dy=dy, x=x)
-    check_grad_shape(dy, (*x.shape[:2], *out))
+    dy = check_gradient(dy, x, (*x.shape[:2], *out))
     if mode == "area":
         g = dy
         for axis in range(2, x.ndim):

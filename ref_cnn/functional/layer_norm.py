@@ -22,7 +22,7 @@ import numbers
 
 import numpy as np
 
-from ref_cnn._checks import as_float_array, check_grad_shape, same_dtype
+from ref_cnn._checks import as_float_array, check_gradient, same_dtype
 
 
 def standardized(x: np.ndarray, axes: tuple[int, ...], eps: float, centred: bool = True):
@@ -132,8 +132,7 @@ def layer_norm_backward(dy, x, normalized_shape, weight=None, bias=None, eps=1e-
         dx: x's shape; dweight, dbias: normalized_shape.
     """
     axes = _trailing_axes(x, normalized_shape, weight, bias, "layer_norm_backward")
-    dy = as_float_array(dy, "dy")
-    check_grad_shape(dy, x.shape)
+    dy = check_gradient(dy, x)
     g = dy if weight is None else dy * weight  # g = γ·∂E/∂y
     dx = standardized_backward(g, x, axes, eps)  # NRM-1
     batch = _batch_axes(x, axes)
@@ -177,8 +176,7 @@ def rms_norm_backward(dy, x, normalized_shape, weight=None, eps=None):
         dx: x's shape; dweight: normalized_shape.
     """
     axes = _trailing_axes(x, normalized_shape, weight, None, "rms_norm_backward")
-    dy = as_float_array(dy, "dy")
-    check_grad_shape(dy, x.shape)
+    dy = check_gradient(dy, x)
     eps = _rms_eps(x, eps)
     g = dy if weight is None else dy * weight
     dx = standardized_backward(g, x, axes, eps, centred=False)  # NRM-2

@@ -21,7 +21,7 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ref_cnn._checks import as_float_array, check_grad_shape
+from ref_cnn._checks import as_float_array, check_gradient
 
 
 def check_lrn(x, size) -> np.ndarray:
@@ -81,8 +81,7 @@ def local_response_norm_backward(dy, x, size, alpha=1e-4, beta=0.75, k=1.0) -> n
         dx: x's shape.
     """
     x = check_lrn(x, size)
-    dy = as_float_array(dy, "dy")
-    check_grad_shape(dy, x.shape)
+    dy = check_gradient(dy, x)
     if x.size == 0:
         return np.zeros_like(x)
     s = _denominator_base(x, size, alpha, k)

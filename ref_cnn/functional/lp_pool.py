@@ -81,7 +81,7 @@ def lp_pool2d_backward(dy, x, norm_type, kernel_size, stride=None, ceil_mode=Fal
     Shape: dy (…, H_out, W_out) as lp_pool2d's y; dx x's shape.
     """
     x, dy = as_float_array(x, "x"), as_float_array(dy, "dy")
-    same_dtype(dy=dy, x=x)
+    same_dtype(dy=dy, x=x)  # dy's shape is checked once the output's is known
     p = _norm(norm_type)
     if abs(p) == math.inf:
         u = np.abs(x) if p > 0 else -np.abs(x)

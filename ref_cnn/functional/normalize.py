@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from ref_cnn._checks import as_float_array, check_grad_shape
+from ref_cnn._checks import as_float_array, check_gradient
 
 
 def _check(x, p, dim) -> tuple[np.ndarray, int]:
@@ -90,8 +90,7 @@ def normalize_backward(dy, x, p=2.0, dim=1, eps=1e-12) -> np.ndarray:
         dx: x's shape.
     """
     x, dim = _check(x, p, dim)
-    dy = as_float_array(dy, "dy")
-    check_grad_shape(dy, x.shape)
+    dy = check_gradient(dy, x)
     v, g = x.reshape(x.shape or (1,)), dy.reshape(x.shape or (1,))
     norm = p_norm(v, p, dim)
     m = np.maximum(norm, eps)  # m = max(‖x‖_p, ε)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ref_cnn._checks import as_float_array, check_grad_shape, same_dtype
+from ref_cnn._checks import as_float_array, check_gradient, same_dtype
 
 
 def _slopes(x: np.ndarray, weight) -> np.ndarray:
@@ -54,9 +54,7 @@ def prelu_backward(dy, x, weight) -> tuple[np.ndarray, np.ndarray]:
     Shape: dx has x's shape, dweight the weight's.
     """
     x = as_float_array(x, "x")
-    dy = as_float_array(dy, "dy")
-    same_dtype(dy=dy, x=x)
-    check_grad_shape(dy, x.shape)
+    dy = check_gradient(dy, x)
     a = _slopes(x, weight)
     dx = np.where(x > 0, dy, a * dy)  # ACT-13: ∂y/∂x = 1 or a_c
     per_element = np.where(x > 0, 0, x * dy)  # ACT-13: ∂y/∂a_c = x where x ≤ 0

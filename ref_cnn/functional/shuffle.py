@@ -15,7 +15,7 @@ import numbers
 
 import numpy as np
 
-from ref_cnn._checks import as_float_array, check_grad_shape, same_dtype
+from ref_cnn._checks import as_float_array, check_gradient
 
 
 def _positive_int(value, name: str) -> int:
@@ -33,13 +33,6 @@ def _at_least_3d(x, op: str) -> np.ndarray:
             f"{op} needs an input of at least 3 dimensions (*, C, H, W), got {x.shape}"
         )
     return x
-
-
-def _gradient(dy, x, expected: tuple[int, ...]) -> np.ndarray:
-    dy = as_float_array(dy, "dy")
-    same_dtype(dy=dy, x=x)
-    check_grad_shape(dy, expected)
-    return dy
 
 
 # ------------------------------------------------------------------ channel shuffle (SPA-5)
@@ -75,7 +68,7 @@ def channel_shuffle(x, groups) -> np.ndarray:
 def channel_shuffle_backward(dy, x, groups) -> np.ndarray:
     """∂E/∂x = the inverse shuffle of dy [SPA-5]: channel_shuffle(dy, C/groups)."""
     x, g = _check_groups(x, groups)
-    dy = _gradient(dy, x, x.shape)
+    dy = check_gradient(dy, x, x.shape)
     return _shuffle(dy, x.shape[1] // g)  # g·(C/g) and (C/g)·g: the inverse permutation
 
 
@@ -131,7 +124,7 @@ def pixel_shuffle_backward(dy, x, upscale_factor) -> np.ndarray:
     """∂E/∂x = pixel_unshuffle(dy, r) [SPA-6, SPA-7]."""
     x = _at_least_3d(x, "pixel_shuffle")
     r = _positive_int(upscale_factor, "upscale_factor")
-    dy = _gradient(dy, x, _shuffle_shape(x, r))
+    dy = check_gradient(dy, x, _shuffle_shape(x, r))
     return _pixel_unshuffle(dy, r)
 
 
@@ -151,5 +144,5 @@ def pixel_unshuffle_backward(dy, x, downscale_factor) -> np.ndarray:
     """∂E/∂x = pixel_shuffle(dy, r) [SPA-6, SPA-7]."""
     x = _at_least_3d(x, "pixel_unshuffle")
     r = _positive_int(downscale_factor, "downscale_factor")
-    dy = _gradient(dy, x, _unshuffle_shape(x, r))
+    dy = check_gradient(dy, x, _unshuffle_shape(x, r))
     return _pixel_shuffle(dy, r)

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ref_cnn._checks import as_float_array, check_gradient
+from ref_cnn._checks import as_float_array, check_dim, check_gradient
 from ref_cnn.functional.activations import sigmoid
 
 
 def _halves(x: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, int]:
     if x.ndim == 0:
         raise ValueError("glu does not support 0-d x: it halves an axis, so give x at least one")
-    if isinstance(dim, bool) or not isinstance(dim, int | np.integer):
-        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
-    if not -x.ndim <= dim < x.ndim:
-        raise ValueError(
-            f"dim {dim} is out of range for x of shape {x.shape}: use a dim in "
-            f"[{-x.ndim}, {x.ndim - 1}]"
-        )
-    dim = int(dim) % x.ndim
+    dim = check_dim(dim, x)
     if x.shape[dim] % 2:
         raise ValueError(
             f"glu halves dim {dim}, which must be even; x has shape {x.shape} (size "

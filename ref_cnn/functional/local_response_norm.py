@@ -16,12 +16,10 @@ window holds j (c from j − ⌊(n − 1)/2⌋ to j + ⌊n/2⌋, the window reve
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ref_cnn._checks import as_float_array, check_gradient
+from ref_cnn._checks import as_float_array, check_gradient, check_positive_int
 
 
 def check_lrn(x, size) -> np.ndarray:
@@ -32,10 +30,7 @@ def check_lrn(x, size) -> np.ndarray:
             f"local_response_norm needs x of 3 or more axes (N, C, *), got shape {x.shape}; "
             "add a position axis, e.g. x[..., None]"
         )
-    if not isinstance(size, numbers.Integral) or isinstance(size, bool):
-        raise TypeError(f"size must be an int (channels in the window), got {size!r}")
-    if size < 1:
-        raise ValueError(f"size must be positive, got {size}")
+    check_positive_int(size, "size")  # the channels in the window
     return x
 
 

@@ -16,21 +16,14 @@ import numbers
 
 import numpy as np
 
-from ref_cnn._checks import as_float_array, check_gradient
+from ref_cnn._checks import as_float_array, check_dim, check_gradient
 
 
 def _check(x, p, dim) -> tuple[np.ndarray, int]:
     x = as_float_array(x, "x")
     if not isinstance(p, numbers.Real) or isinstance(p, bool):
         raise TypeError(f"p must be a number (the norm's exponent), got {p!r}")
-    if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
-        raise TypeError(f"dim must be an int, got {dim!r}")
-    axes = max(x.ndim, 1)  # a 0-d x has one axis to normalise along, as torch
-    if not -axes <= dim < axes:
-        raise ValueError(
-            f"dim must be in [{-axes}, {axes - 1}] for x of shape {x.shape}, got {dim}"
-        )
-    return x, dim % axes
+    return x, check_dim(dim, x)  # a 0-d x has one axis to normalise along, as torch
 
 
 def p_norm(x: np.ndarray, p: float, dim: int) -> np.ndarray:

@@ -11,19 +11,9 @@ Inputs are (*, C, H, W) with any leading dimensions (torch: at least 3-D in all;
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from ref_cnn._checks import as_float_array, check_gradient
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive int, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
-    return int(value)
+from ref_cnn._checks import as_float_array, check_gradient, check_positive_int
 
 
 def _at_least_3d(x, op: str) -> np.ndarray:
@@ -40,7 +30,7 @@ def _at_least_3d(x, op: str) -> np.ndarray:
 
 def _check_groups(x, groups) -> tuple[np.ndarray, int]:
     x = _at_least_3d(x, "channel_shuffle")
-    g = _positive_int(groups, "groups")
+    g = check_positive_int(groups, "groups")
     if x.shape[1] % g:
         divisors = [d for d in range(1, x.shape[1] + 1) if x.shape[1] % d == 0]
         raise ValueError(
@@ -115,7 +105,7 @@ def pixel_shuffle(x, upscale_factor) -> np.ndarray:
     Shape: x (*, C·r², H, W) → y (*, C, H·r, W·r), r = upscale_factor.
     """
     x = _at_least_3d(x, "pixel_shuffle")
-    r = _positive_int(upscale_factor, "upscale_factor")
+    r = check_positive_int(upscale_factor, "upscale_factor")
     _shuffle_shape(x, r)
     return _pixel_shuffle(x, r)
 
@@ -123,7 +113,7 @@ def pixel_shuffle(x, upscale_factor) -> np.ndarray:
 def pixel_shuffle_backward(dy, x, upscale_factor) -> np.ndarray:
     """∂E/∂x = pixel_unshuffle(dy, r) [SPA-6, SPA-7]."""
     x = _at_least_3d(x, "pixel_shuffle")
-    r = _positive_int(upscale_factor, "upscale_factor")
+    r = check_positive_int(upscale_factor, "upscale_factor")
     dy = check_gradient(dy, x, _shuffle_shape(x, r))
     return _pixel_unshuffle(dy, r)
 
@@ -135,7 +125,7 @@ def pixel_unshuffle(x, downscale_factor) -> np.ndarray:
     this shape too (torch returns an empty input unchanged).
     """
     x = _at_least_3d(x, "pixel_unshuffle")
-    r = _positive_int(downscale_factor, "downscale_factor")
+    r = check_positive_int(downscale_factor, "downscale_factor")
     _unshuffle_shape(x, r)
     return _pixel_unshuffle(x, r)
 
@@ -143,6 +133,6 @@ def pixel_unshuffle(x, downscale_factor) -> np.ndarray:
 def pixel_unshuffle_backward(dy, x, downscale_factor) -> np.ndarray:
     """∂E/∂x = pixel_shuffle(dy, r) [SPA-6, SPA-7]."""
     x = _at_least_3d(x, "pixel_unshuffle")
-    r = _positive_int(downscale_factor, "downscale_factor")
+    r = check_positive_int(downscale_factor, "downscale_factor")
     dy = check_gradient(dy, x, _unshuffle_shape(x, r))
     return _pixel_shuffle(dy, r)

@@ -227,6 +227,21 @@ def f32_parity(parity):
     return check
 
 
+@pytest.fixture(scope="session")
+def tests_by_id() -> dict[str, list[str]]:
+    """{equation ID: [tests]} from one collection run over the whole suite (shared by the
+    articles' and the ops' catalogue tests)."""
+    from ref_cnn.report.docs import tests_by_id as collect
+
+    return collect()
+
+
+def resolve(dotted: str):
+    """The object `package.module.name` names."""
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
 # ----------------------------------------------------------------- equation IDs of the tests
 
 

@@ -11,24 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import resolve
 
 from ref_cnn.catalogue import BY_ID, EQUATIONS
 from ref_cnn.ops_catalogue import BY_ID as OPS_BY_ID
-from ref_cnn.report.docs import tests_by_id as collected_tests_by_id
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "EQUATIONS.md"
-
-
-@pytest.fixture(scope="module")
-def tests_by_id() -> dict[str, list[str]]:
-    """{equation ID: [tests]} from a collection run over the whole suite."""
-    return collected_tests_by_id()
-
-
-def _resolve(name: str):
-    module, _, attr = name.rpartition(".")
-    return getattr(importlib.import_module(module), attr)
 
 
 def test_catalogue_has_all_46_ids_once():
@@ -82,7 +71,7 @@ def test_every_implemented_id_is_cited_in_a_docstring_of_its_functions():
         assert e.functions, f"{e.id} has no implementing function"
         cited = False
         for name in e.functions:
-            obj = _resolve(name)
+            obj = resolve(name)
             if callable(obj):  # the function's docstring and its module's
                 docs = (obj.__doc__ or "") + (sys.modules[obj.__module__].__doc__ or "")
             else:  # a constant: its module's docstring

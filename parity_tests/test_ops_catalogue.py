@@ -6,31 +6,19 @@ behind every entry, `explain` and the parity report's second count.
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import sys
 
 import pytest
+from conftest import resolve
 
 from ref_cnn.catalogue import BY_ID as ARTICLE_IDS
 from ref_cnn.cli import main
 from ref_cnn.ops_catalogue import BY_ID, EQUATIONS, FAMILIES
 from ref_cnn.ops_catalogue.explain import explain_op, is_op_id, resolve_op_id
 from ref_cnn.report.collect import summarise
-from ref_cnn.report.docs import tests_by_id as collected_tests_by_id
 from ref_cnn.report.ops import ops_markdown, ops_summary_line, summarise_ops
-
-
-@pytest.fixture(scope="module")
-def tests_by_id() -> dict[str, list[str]]:
-    """{equation ID: [tests]} from a collection run over the whole suite."""
-    return collected_tests_by_id()
-
-
-def _resolve(name: str):
-    module, _, attr = name.rpartition(".")
-    return getattr(importlib.import_module(module), attr)
 
 
 def test_ids_are_numbered_within_their_family_and_apart_from_the_articles():
@@ -50,7 +38,7 @@ def test_entry_names_functions_that_exist_and_cite_it(eid):
     assert e.what and e.statement and e.reference and e.functions
     cited = False
     for name in e.functions:
-        obj = _resolve(name)
+        obj = resolve(name)
         docs = (obj.__doc__ or "") + (sys.modules[obj.__module__].__doc__ or "")
         cited |= bool(re.search(rf"(?<![\w-]){re.escape(eid)}(?!\d)", docs))
     assert cited, f"{eid}: no docstring of {e.functions} cites it"

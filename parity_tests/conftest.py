@@ -18,7 +18,7 @@ import importlib
 import numpy as np
 import pytest
 
-from ref_cnn._metric import RTOL64, compare
+from ref_cnn._metric import RTOL64, compare, float32_bound
 
 EXTRA_OF = {"torch": "torch", "torchvision": "torch", "hypothesis": "dev", "tqdm": "train"}
 EXTRA_OF.update(mlxtend="train", matplotlib="train", numba="fast")
@@ -134,6 +134,23 @@ def n(x) -> np.ndarray:
     return x.detach().numpy()
 
 
+def nonzero_normal(rng, shape, dtype=np.float64) -> np.ndarray:
+    """Standard normal values pushed 0.1 away from 0: a kept element never reads as dropped,
+    and no value sits at a kink at 0."""
+    x = rng.standard_normal(shape)
+    return (x + np.copysign(0.1, x)).astype(dtype)
+
+
+def x_only_adapter(forward, backward):
+    """An OpInfo adapter (parity_tests/opinfo_*.py) for an op whose only array is x:
+    (x, args, kw, dy) → (y, {"input": dx}), the sample's options passed to both passes."""
+
+    def run(x, args, kw, dy):
+        return forward(x, *args, **kw), {"input": backward(dy, x, *args, **kw)}
+
+    return run
+
+
 def errors(ours, reference) -> tuple[float, float]:
     """(max absolute error, max absolute error / max |reference|) on the finite positions."""
     c = compare(ours, reference)
@@ -206,6 +223,33 @@ def fd_check(parity):
         parity(quantity, analytic, numeric, rtol=rtol, witness="finite differences")
 
     return check
+
+
+@pytest.fixture
+def f32_parity(parity):
+    """f32_parity(quantity, ours, theirs32, exact64): the float32 rule. ours (float32) against
+    the float64 result, within `float32_bound` of the witness's own float32 error there."""
+
+    def check(quantity, ours, theirs32, exact64, witness="torch float64"):
+        bound = float32_bound(compare(theirs32, exact64).rel_err)
+        parity(quantity, ours, exact64.astype(np.float32), rtol=bound, witness=witness)
+
+    return check
+
+
+@pytest.fixture(scope="session")
+def tests_by_id() -> dict[str, list[str]]:
+    """{equation ID: [tests]} from one collection run over the whole suite (shared by the
+    articles' and the ops' catalogue tests)."""
+    from ref_cnn.report.docs import tests_by_id as collect
+
+    return collect()
+
+
+def resolve(dotted: str):
+    """The object `package.module.name` names."""
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 # ----------------------------------------------------------------- equation IDs of the tests

@@ -272,6 +272,9 @@ OPS = {
 
 # (short name, sample number) → why it is not run. Empty: every sample runs.
 EXCLUDED: dict[tuple[str, int], str] = {}
+# short name → bound(x, args, kw, dy, gradient name, ours, torch's, parity) → rtol or None:
+# for a gradient whose terms cancel, as `_batch_norm_bound` (a family's `BOUNDS` table)
+BOUNDS: dict = {}
 
 # The ops beyond the articles keep their adapters in parity_tests/opinfo_<family>.py, each
 # module with an `OPS` table of the form above (and an `EXCLUDED` table where it needs one).
@@ -279,6 +282,7 @@ for _path in sorted(pathlib.Path(__file__).parent.glob("opinfo_*.py")):
     _family = importlib.import_module(_path.stem)
     OPS.update(_family.OPS)
     EXCLUDED.update(getattr(_family, "EXCLUDED", {}))
+    BOUNDS.update(getattr(_family, "BOUNDS", {}))
 
 
 # ------------------------------------------------------------------ samples, built once
@@ -388,7 +392,18 @@ def test_opinfo_sample_matches_torch(key, index, sample, parity):
         ):
             rtol = _batch_norm_bound(x, args, kw, dy, our_grads[name], reference, parity)
             why = BATCH_NORM_WHY if rtol > RTOL64 else None
+        elif OPS[key][0] in BOUNDS:
+            bound = BOUNDS[OPS[key][0]]
+            rtol = bound(x, args, kw, dy, name, our_grads[name], reference, parity)
+            why = _family_why(OPS[key][0]) if rtol is not None and rtol > RTOL64 else None
         parity(f"d{name}", our_grads[name], reference, rtol=rtol, why=why)
+
+
+def _family_why(short: str) -> str:
+    """The reason a family's BOUNDS entry scales the bound: its module's docstring paragraph."""
+    doc = importlib.import_module(BOUNDS[short].__module__).__doc__ or ""
+    para = next((p for p in doc.split("\n\n") if "BOUNDS" in p), doc)
+    return " ".join(para.split())
 
 
 BATCH_NORM_WHY = (

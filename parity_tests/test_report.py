@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 
 from ref_cnn.catalogue import EQUATIONS
+from ref_cnn.ops_catalogue import EQUATIONS as OPS
 from ref_cnn.report import build
 from ref_cnn.report.collect import family
 from ref_cnn.report.render import to_html
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+OP_TABLES = len({e.id.split("-")[0] for e in OPS})  # one table per op family with entries
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +40,7 @@ def test_json_schema(report_dir):
         "checked_correct",
         "trajectory",
         "records",
+        "ops",
     ]
     assert set(report["summary"]) == {
         "equations",
@@ -94,11 +97,12 @@ def test_json_schema(report_dir):
 @pytest.mark.train
 def test_markdown_has_a_table_per_article_and_the_errata(report_dir):
     md = (report_dir / "parity.md").read_text(encoding="utf-8")
-    assert md.count("| ID | what | statement | status |") == 3
+    assert md.count("| ID | what | statement | status |") == 3 + OP_TABLES
     for e in EQUATIONS:  # each equation's statement beside its row
         assert re.search(rf"^\| {e.id} \| [^\n]*\| {re.escape(e.statement)} \|", md, re.M), e.id
     assert "## Errata" in md and "AV-code-1" in md and "IC-code-1" in md
     assert re.search(r"\*\*\d+/46 equations verified, \d+ errata demonstrated\*\*", md)
+    assert re.search(rf"\*\*\d+/{len(OPS)} op equations verified \(ACT \d+/\d+", md)
 
 
 @pytest.mark.skipif(
@@ -121,8 +125,8 @@ def test_html_renders_tables_and_figures_in_headless_chromium(report_dir, tmp_pa
     dom = subprocess.run(
         [*flags, "--dump-dom", page], capture_output=True, text=True, timeout=120
     ).stdout
-    assert dom.count("<table") == 3
-    assert len(re.findall(r"<tr>", dom)) == 3  # the header rows
+    assert dom.count("<table") == 3 + OP_TABLES
+    assert len(re.findall(r"<tr>", dom)) == 3 + OP_TABLES + len(OPS)  # headers; op rows
     for q in EQUATIONS:  # a row per equation, anchored by its ID, with its functions
         row = re.search(rf'<tr id="{q.id}">(.*?)</tr>', dom, re.S)
         assert row and all(f.removeprefix("ref_cnn.") in row.group(1) for f in q.functions), q.id

@@ -156,3 +156,35 @@ def batched(x: np.ndarray, name: str = "x", ndim: int = 4) -> tuple[np.ndarray, 
 def unbatch(y: np.ndarray, added: bool) -> np.ndarray:
     """Drop the batch axis `batched` added (y[0]), else return y."""
     return y[0] if added else y
+
+
+def check_gradient(dy, x: np.ndarray, expected: tuple[int, ...] | None = None) -> np.ndarray:
+    """dy as a float array of x's dtype and the forward output's shape (`expected`, x's shape
+    by default): the checks an `<op>_backward` makes on its upstream gradient. Returns dy."""
+    dy = as_float_array(dy, "dy")
+    same_dtype(dy=dy, x=as_float_array(x, "x"))
+    check_grad_shape(dy, x.shape if expected is None else expected)
+    return dy
+
+
+def check_positive_int(value, name: str) -> int:
+    """An int ≥ 1 (not a bool), or a TypeError / ValueError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return int(value)
+
+
+def check_dim(dim, x: np.ndarray, name: str = "dim") -> int:
+    """An axis of x as torch's `dim` (an int in [−n, n − 1]; a 0-d x takes 0 or −1),
+    returned in [0, n − 1]."""
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {dim!r}")
+    axes = max(x.ndim, 1)
+    if not -axes <= dim < axes:
+        raise ValueError(
+            f"{name} {dim} is out of range for x of shape {x.shape}: use a {name} in "
+            f"[{-axes}, {axes - 1}]"
+        )
+    return int(dim) % axes

@@ -32,6 +32,11 @@ class Equation:
         return self.id.split("-")[0]
 
 
+def op_functions(*names: str) -> tuple[str, ...]:
+    """`ref_cnn.functional.<name>` and `<name>_backward` for each op: an entry's functions."""
+    return tuple(f"ref_cnn.functional.{n}" for name in names for n in (name, f"{name}_backward"))
+
+
 EQUATIONS: tuple[Equation, ...] = (
     Equation(
         "AV-1",

@@ -237,7 +237,7 @@ def _explain_parser(sub) -> None:
     p.add_argument(
         "id",
         nargs="?",
-        help="equation ID, e.g. AV-14, MB-6, IC-7, or erratum ID, e.g. AV-code-1 (case-insensitive)",
+        help="equation ID (AV-14, MB-6, IC-7), an op's (ACT-4) or an erratum's (AV-code-1); any case",
     )
     p.add_argument(
         "--report",
@@ -308,12 +308,14 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return run_check(args, parser)
     if args.command == "explain":
         from ref_cnn.explain import explain, listing
+        from ref_cnn.ops_catalogue import explain as ops
 
         if args.id is None:
             print(listing(), end="")
             return 0
-        try:
-            print(explain(args.id, args.report), end="")
+        try:  # an op of the second catalogue (ACT-n, NRM-n, SPA-n), or an article's equation
+            show = ops.explain_op if ops.is_op_id(args.id) else explain
+            print(show(args.id, args.report), end="")
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
+
+from ref_cnn._checks import check_positive_int
 
 T = TypeVar("T")
 
@@ -48,21 +49,13 @@ _local = threading.local()  # .worker: this thread runs a task of a parallel reg
 _controller = None  # threadpoolctl.ThreadpoolController, once looked up (False: unavailable)
 
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return int(value)
-
-
 def _env_threads(name: str) -> int | None:
     """A thread count from an environment variable ("4", or OpenMP's "4,2": the first)."""
     text = os.environ.get(name, "").split(",")[0].strip()
     if not text:
         return None
     try:
-        return _positive_int(int(text), name)
+        return check_positive_int(int(text), name)
     except (TypeError, ValueError) as err:
         raise ValueError(
             f"environment variable {name}={os.environ[name]!r} must be a positive integer"
@@ -133,7 +126,7 @@ def set_num_threads(n: int) -> None:
     runs its products on one BLAS thread. Results are the same for every `n`.
     """
     global _num_threads
-    _num_threads = _positive_int(n, "the number of threads")
+    _num_threads = check_positive_int(n, "the number of threads")
 
 
 def blas_limitable() -> bool:

@@ -11,7 +11,8 @@ import importlib
 # module → the optional packages it imports at import time
 NEEDS = {
     "ref_cnn/nn/torch_builders.py": ("torch",),
-    "ref_cnn/nn/torchvision_builders.py": ("torch", "torchvision"),
+    "ref_cnn/nn/torch_builders_modern.py": ("torch",),
+    "ref_cnn/nn/graph_glue.py": ("torch",),
     "ref_cnn/functional/_conv_numba.py": ("numba",),
     "ref_cnn/functional/_passes_numba.py": ("numba",),
 }

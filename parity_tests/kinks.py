@@ -25,14 +25,17 @@ import numpy as np
 from ref_cnn import functional as F
 from ref_cnn._metric import compare
 from ref_cnn.nn.blocks import Chain, Residual
+from ref_cnn.nn.graph import GlueSite, GraphTwin
 from ref_cnn.nn.layers import MaxPool2d, ReLU
 from ref_cnn.nn.module import Module
 
 
 def layers(module: Module):
-    """Every module reached by forward, in order, including a Chain's unnamed steps and a
-    Residual's activation (they are not registered children)."""
-    if isinstance(module, Residual):
+    """Every module reached by forward, in order, including a Chain's unnamed steps, a
+    Residual's activation (they are not registered children) and a graph twin's glue calls."""
+    if isinstance(module, GraphTwin):
+        subs = module.sites()
+    elif isinstance(module, Residual):
         subs = [module.body, module.downsample, module.activation]
     elif isinstance(module, Chain):
         subs = module._path
@@ -42,6 +45,17 @@ def layers(module: Module):
     for sub in subs:
         if sub is not None:
             yield from layers(sub)
+
+
+def _kind(m: Module) -> str | None:
+    """The kink of a layer or graph glue call: "relu", "max_pool2d", or None."""
+    if isinstance(m, ReLU):
+        return "relu"
+    if isinstance(m, MaxPool2d):
+        return "max_pool2d"
+    if isinstance(m, GlueSite):
+        return m.name if m.name in ("relu", "max_pool2d") else None  # F.relu, F.max_pool2d
+    return None
 
 
 @dataclass
@@ -60,9 +74,9 @@ class follow_decisions:
     differ from float64's and how far the inputs are apart."""
 
     def __init__(self, twin64: Module, decided: Module | list[np.ndarray]):
-        ours = [m for m in layers(twin64) if isinstance(m, ReLU | MaxPool2d)]
+        ours = [m for m in layers(twin64) if _kind(m)]
         if isinstance(decided, Module):
-            theirs = [m for m in layers(decided) if isinstance(m, ReLU | MaxPool2d)]
+            theirs = [m for m in layers(decided) if _kind(m)]
             assert [type(m) for m in theirs] == [type(m) for m in ours], "twins differ"
             decided = [m._x for m in theirs]
         assert len(decided) == len(ours), f"{len(decided)} kink inputs for {len(ours)} layers"
@@ -78,18 +92,17 @@ class follow_decisions:
             assert x64 is not None and x32 is not None, f"{path}: run the forwards first"
             assert x32.shape == x64.shape, f"{path}: input shape {x32.shape} != {x64.shape}"
             err = compare(x32, x64).rel_err  # the one metric (ref_cnn/_metric.py)
-            if isinstance(m64, ReLU):
+            if _kind(m64) == "relu":
                 keep = x32 > 0  # F.relu_backward's rule (gradient 0 at x = 0, as torch)
                 flipped = int(np.count_nonzero(keep != (x64 > 0)))
                 m64.backward = lambda dy, keep=keep: np.where(keep, dy, np.zeros_like(dy))
                 self.kinks.append(Kink(path, "relu", flipped, err))
             else:
                 x_at = x32.astype(np.float64)  # argmax of the float32 values, float64 sums
-                opts = m64.options
-                ones = np.ones_like(m64.forward(x64))
+                opts = {k: v for k, v in m64.options.items() if k != "return_indices"}
+                ones = np.ones_like(F.max_pool2d(x64, **opts))
                 routed_32 = F.max_pool2d_backward(ones, x_at, **opts)
                 routed_64 = F.max_pool2d_backward(ones, x64, **opts)
-                m64.forward(x64)  # restore the cache the probe above replaced (same input)
                 flipped = int(np.count_nonzero(routed_32 != routed_64))
                 m64.backward = lambda dy, x_at=x_at, opts=opts: F.max_pool2d_backward(
                     dy, x_at, **opts

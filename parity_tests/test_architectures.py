@@ -251,9 +251,3 @@ def test_googlenet(mode, dtype, parity):
     module = _randomise_bn(torchvision.models.googlenet(aux_logits=False, init_weights=False))
     module.dropout.p = 0.0
     check_twin(module, (2, 3, 64, 64), dtype, parity, mode, rtol=DEEP_RTOL[dtype])
-
-
-@pytest.mark.torchvision
-def test_googlenet_with_aux_logits_is_refused_by_name():
-    with pytest.raises(TypeError, match="aux_logits=True"):
-        ref_cnn.from_torch(torchvision.models.googlenet(aux_logits=True, init_weights=True))

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from ref_cnn.catalogue import EQUATIONS
+from ref_cnn.ops_catalogue import EQUATIONS as OPS
 from ref_cnn.report import build
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+OP_TABLES = len({e.id.split("-")[0] for e in OPS})  # one table per op family with entries
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +38,7 @@ def test_json_schema(report_dir):
         "checked_correct",
         "trajectory",
         "records",
+        "ops",
     ]
     assert set(report["summary"]) == {
         "equations",
@@ -92,11 +95,12 @@ def test_json_schema(report_dir):
 @pytest.mark.train
 def test_markdown_has_a_table_per_article_and_the_errata(report_dir):
     md = (report_dir / "parity.md").read_text(encoding="utf-8")
-    assert md.count("| ID | what | statement | status |") == 3
+    assert md.count("| ID | what | statement | status |") == 3 + OP_TABLES
     for e in EQUATIONS:  # each equation's statement beside its row
         assert re.search(rf"^\| {e.id} \| [^\n]*\| {re.escape(e.statement)} \|", md, re.M), e.id
     assert "## Errata" in md and "AV-code-1" in md and "IC-code-1" in md
     assert re.search(r"\*\*\d+/46 equations verified, \d+ errata demonstrated\*\*", md)
+    assert re.search(rf"\*\*\d+/{len(OPS)} op equations verified \(ACT \d+/\d+", md)
 
 
 @pytest.mark.skipif(
@@ -119,8 +123,8 @@ def test_html_renders_tables_and_figures_in_headless_chromium(report_dir, tmp_pa
     dom = subprocess.run(
         [*flags, "--dump-dom", page], capture_output=True, text=True, timeout=120
     ).stdout
-    assert dom.count("<table") == 3
-    assert len(re.findall(r"<tr>", dom)) == 3 + len(EQUATIONS)
+    assert dom.count("<table") == 3 + OP_TABLES
+    assert len(re.findall(r"<tr>", dom)) == 3 + len(EQUATIONS) + OP_TABLES + len(OPS)
     assert 'data-images-loaded="3"' in dom  # all three figures decoded
     shot = tmp_path / "report.png"
     subprocess.run(

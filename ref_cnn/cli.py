@@ -220,7 +220,11 @@ def _explain_parser(sub) -> None:
         "  python -m ref_cnn explain",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("id", nargs="?", help="equation ID, e.g. AV-14, MB-6, IC-7 (case-insensitive)")
+    p.add_argument(
+        "id",
+        nargs="?",
+        help="equation ID, e.g. AV-14, MB-6, IC-7, or an op's, e.g. ACT-4 (case-insensitive)",
+    )
     p.add_argument(
         "--report",
         type=Path,
@@ -274,12 +278,14 @@ def main(argv: list[str] | None = None) -> int:
         return run_check(args, parser)
     if args.command == "explain":
         from ref_cnn.explain import explain, listing
+        from ref_cnn.ops_catalogue import explain as ops
 
         if args.id is None:
             print(listing(), end="")
             return 0
-        try:
-            print(explain(args.id, args.report), end="")
+        try:  # an op of the second catalogue (ACT-n, NRM-n, SPA-n), or an article's equation
+            show = ops.explain_op if ops.is_op_id(args.id) else explain
+            print(show(args.id, args.report), end="")
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -4,7 +4,8 @@
 Runs the parity suite (parity_tests/) in-process, groups every measured error by the
 equation IDs the tests carry, runs the errata demonstrations and the AV training run in
 ref_cnn and torch, and writes parity.json, parity.md and parity.html (self-contained,
-figures embedded) to reports/ or --out. Exits non-zero if any equation fails.
+figures embedded) to reports/ or --out. The ops beyond the articles (ACT-n, NRM-n, SPA-n)
+are counted apart, on a second line. Exits non-zero if any equation fails.
 """
 
 from __future__ import annotations
@@ -61,14 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from ref_cnn.report import build, summary_line
+    from ref_cnn.report.ops import ops_summary_line
 
     with tqdm(desc="parity suite", unit="test", file=sys.stderr) as progress:
         report = build(args.out, args.quick, progress)
     print((args.out / "parity.md").read_text(encoding="utf-8").split("## Errata")[0])
     print(summary_line(report))
+    print(ops_summary_line(report["ops"]))
     print(f"wrote {args.out / 'parity.json'}, parity.md and parity.html")
     s = report["summary"]
-    return 1 if s["failed"] or s["tests_failed"] else 0
+    return 1 if s["failed"] or s["tests_failed"] or report["ops"]["summary"]["failed"] else 0
 
 
 if __name__ == "__main__":

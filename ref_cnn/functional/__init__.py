@@ -18,6 +18,38 @@ from ref_cnn.functional.activations import (
     tanh,
     tanh_backward,
 )
+from ref_cnn.functional.activations_elu import (
+    celu,
+    celu_backward,
+    elu,
+    elu_backward,
+    selu,
+    selu_backward,
+)
+from ref_cnn.functional.activations_hard import (
+    hardsigmoid,
+    hardsigmoid_backward,
+    hardswish,
+    hardswish_backward,
+    hardtanh,
+    hardtanh_backward,
+    relu6,
+    relu6_backward,
+)
+from ref_cnn.functional.activations_smooth import (
+    gelu,
+    gelu_backward,
+    logsigmoid,
+    logsigmoid_backward,
+    mish,
+    mish_backward,
+    silu,
+    silu_backward,
+    softplus,
+    softplus_backward,
+    softsign,
+    softsign_backward,
+)
 from ref_cnn.functional.adaptive import (
     adaptive_avg_pool2d,
     adaptive_avg_pool2d_backward,
@@ -35,9 +67,41 @@ from ref_cnn.functional.conv import (
 )
 from ref_cnn.functional.conv_transpose import conv_transpose2d, conv_transpose2d_backward
 from ref_cnn.functional.correlate import convolve2d, correlate2d
+from ref_cnn.functional.dropout import (
+    default_generator,
+    dropout,
+    dropout2d,
+    dropout2d_backward,
+    dropout2d_mask,
+    dropout_backward,
+    dropout_mask,
+    manual_seed,
+    stochastic_depth,
+    stochastic_depth_backward,
+    stochastic_depth_mask,
+)
+from ref_cnn.functional.glu import glu, glu_backward
+from ref_cnn.functional.group_norm import (
+    group_norm,
+    group_norm_backward,
+    instance_norm,
+    instance_norm_backward,
+    instance_norm_running,
+)
 from ref_cnn.functional.im2col import flatten, im2col
 from ref_cnn.functional.init import HEF, VEF, conv_param_count, he_normal, uniform01
+from ref_cnn.functional.interpolate import interpolate, interpolate_backward
+from ref_cnn.functional.layer_norm import (
+    layer_norm,
+    layer_norm_backward,
+    rms_norm,
+    rms_norm_backward,
+)
 from ref_cnn.functional.linear import linear, linear_backward
+from ref_cnn.functional.local_response_norm import (
+    local_response_norm,
+    local_response_norm_backward,
+)
 from ref_cnn.functional.losses import (
     binary_cross_entropy,
     binary_cross_entropy_backward,
@@ -48,6 +112,8 @@ from ref_cnn.functional.losses import (
     mse_loss,
     mse_loss_backward,
 )
+from ref_cnn.functional.lp_pool import lp_pool2d, lp_pool2d_backward
+from ref_cnn.functional.normalize import normalize, normalize_backward
 from ref_cnn.functional.padding import pad, pad_backward
 from ref_cnn.functional.pool import (
     avg_pool2d,
@@ -59,12 +125,21 @@ from ref_cnn.functional.pool import (
     max_pool2d_backward_readable,
     max_pool2d_readable,
 )
+from ref_cnn.functional.prelu import prelu, prelu_backward
 from ref_cnn.functional.shapes import (
     conv_output_size,
     full_output_size,
     pool_output_size,
     same_padding,
     valid_output_size,
+)
+from ref_cnn.functional.shuffle import (
+    channel_shuffle,
+    channel_shuffle_backward,
+    pixel_shuffle,
+    pixel_shuffle_backward,
+    pixel_unshuffle,
+    pixel_unshuffle_backward,
 )
 from ref_cnn.functional.standardize import standardize, standardize_backward
 from ref_cnn.functional.unpool import max_unpool2d, max_unpool2d_backward

@@ -49,7 +49,7 @@ def sigmoid_backward(dy, y) -> np.ndarray:
     AV's `derivatives_sigmoid(x)` also takes the *output*, despite its argument's name.
     """
     _pair(dy, y, "y")
-    return dy * y * (1 - y)  # AV-6: σ′ = A(1 − A)
+    return np.asarray(dy * y * (1 - y))  # AV-6: σ′ = A(1 − A); an array for 0-d input too
 
 
 def relu(x) -> np.ndarray:
@@ -102,14 +102,14 @@ def leaky_relu_backward(dy, x, negative_slope: float = 0.01) -> np.ndarray:
 
 
 def tanh(x) -> np.ndarray:
-    """tanh(x)."""
-    return np.tanh(as_float_array(x, "x"))
+    """tanh(x), any shape (an array for 0-d input too)."""
+    return np.asarray(np.tanh(as_float_array(x, "x")))
 
 
 def tanh_backward(dy, y) -> np.ndarray:
     """∂E/∂x = dy·(1 − y²), y = tanh(x)."""
     _pair(dy, y, "y")
-    return dy * (1 - y * y)
+    return np.asarray(dy * (1 - y * y))
 
 
 def _check_axis(x: np.ndarray, axis: int) -> int:

@@ -14,8 +14,10 @@ from ref_cnn.threads import elementwise
 class BatchNorm2d(Module):
     """Batch normalisation per channel, as torch.nn.BatchNorm2d (see `functional.batchnorm`).
 
-    Parameters `weight` (γ) and `bias` (β) when affine; buffers `running_mean`,
-    `running_var` and `num_batches_tracked`, updated in training mode exactly as torch does.
+    Parameters `weight` (γ) and `bias` (β) when affine (`bias=False`: γ alone, as torch);
+    buffers `running_mean`, `running_var` and `num_batches_tracked`, updated in training mode
+    exactly as torch does. An empty batch gives an empty result and leaves the running
+    statistics as they were (torch counts the batch in `num_batches_tracked` all the same).
     """
 
     def __init__(
@@ -26,12 +28,14 @@ class BatchNorm2d(Module):
         affine=True,
         track_running_stats=True,
         dtype=np.float64,
+        bias=True,
     ):
         super().__init__()
         self.eps, self.momentum, self.track = eps, momentum, track_running_stats
         if affine:
             self.register("weight", np.ones(num_features, dtype=dtype))
-            self.register("bias", np.zeros(num_features, dtype=dtype))
+            if bias:
+                self.register("bias", np.zeros(num_features, dtype=dtype))
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
@@ -47,9 +51,12 @@ class BatchNorm2d(Module):
             return bn.batch_norm_eval(
                 x, self._buffers["running_mean"], self._buffers["running_var"], w, b, self.eps
             )
-        y, mean, var = bn.batch_norm_train(x, w, b, self.eps)
         if self.training and self.track:
             self._buffers["num_batches_tracked"] += 1
+        if x.size == 0:  # no values: nothing to normalise, no statistics to track
+            return x.copy()
+        y, mean, var = bn.batch_norm_train(x, w, b, self.eps)
+        if self.training and self.track:
             count = x.shape[0] * x.shape[2] * x.shape[3]
             bn.update_running(
                 self._buffers["running_mean"],
@@ -65,7 +72,9 @@ class BatchNorm2d(Module):
     def backward(self, dy):
         self._need_forward(self._x)
         w = self._params.get("weight")
-        if self._used_batch_stats:
+        if self._x.size == 0:
+            dx, dw, db = np.zeros_like(dy), np.zeros_like(w), np.zeros_like(w)
+        elif self._used_batch_stats:
             dx, dw, db = bn.batch_norm_train_backward(dy, self._x, w, self.eps)
         else:
             dx, dw, db = bn.batch_norm_eval_backward(
@@ -77,7 +86,9 @@ class BatchNorm2d(Module):
                 self.eps,
             )
         if w is not None:
-            self._grads["weight"], self._grads["bias"] = dw, db
+            self._grads["weight"] = dw
+        if "bias" in self._params:
+            self._grads["bias"] = db
         return dx
 
     def astype(self, dtype):

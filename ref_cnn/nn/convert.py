@@ -7,12 +7,12 @@ Every copied array is checked against the shape the twin expects (as nanoGPT's
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 import numpy as np
 
 from ref_cnn._extras import require
+from ref_cnn.nn import graph_build
 from ref_cnn.nn.module import Module
 
 # torch type → builder(torch_module, convert_child) → ref_cnn Module; the built-in ones are
@@ -37,14 +37,11 @@ def _builders() -> dict[type, Callable]:
     if not _BUILT_INS_LOADED:  # not `if not _BUILDERS`: a user may have registered one first
         require("torch", "from_torch")
         users = dict(_BUILDERS)  # registered before the built-ins loaded: they stay
-        from ref_cnn.nn import torch_builders  # noqa: F401  (registers them)
-
-        try:  # torchvision's blocks where torchvision imports (its modules need it anyway)
-            importlib.import_module("torchvision")
-        except Exception:  # ImportError, or a torchvision built for another torch
-            pass
-        else:
-            from ref_cnn.nn import torchvision_builders  # noqa: F401
+        from ref_cnn.nn import (  # noqa: F401  (registers them)
+            graph_glue,
+            torch_builders,
+            torch_builders_modern,  # noqa: F401  (the modern CNNs' modules)
+        )
 
         _BUILDERS.update(users)
         _BUILT_INS_LOADED = True
@@ -77,15 +74,30 @@ def from_torch(module, dtype=np.float64, _path: str = "model") -> Module:
 
     Supported: Conv2d (any padding_mode), ConvTranspose2d, Linear, MaxPool2d, AvgPool2d,
     AdaptiveAvgPool2d, AdaptiveMaxPool2d, MaxUnpool2d, BatchNorm2d, ReLU, Sigmoid, Tanh,
-    LeakyReLU, Softmax, Flatten, Dropout, Identity, Sequential, and torchvision's
-    BasicBlock, Bottleneck, BasicConv2d, Inception, ResNet and GoogLeNet.
+    LeakyReLU, Softmax, Flatten and Unflatten (any dims), Dropout, Dropout2d, Identity,
+    Sequential; LayerNorm, RMSNorm, GroupNorm, InstanceNorm2d, LocalResponseNorm; ReLU6,
+    Hardswish, Hardsigmoid, SiLU, GELU (both forms), ELU, SELU, CELU, Hardtanh, Softplus,
+    Mish, PReLU, LogSigmoid, Softsign, GLU, LogSoftmax, Softmax2d; ZeroPad2d, ConstantPad2d,
+    ReflectionPad2d, ReplicationPad2d, CircularPad2d; LPPool2d, PixelShuffle,
+    PixelUnshuffle, ChannelShuffle, Upsample (nearest, bilinear); torchvision's
+    SqueezeExcitation, Conv2dNormActivation, StochasticDepth and Permute; and any type given
+    a converter by `register_converter`. Any other module (a model: torchvision's ResNet,
+    DenseNet, …, or your own) becomes a `graph.GraphTwin`: its torch.fx graph with those
+    modules as leaves and the glue functions of `graph.register_glue` between them.
     The twin starts in the same train/eval mode as `module`.
 
     Raises:
-        TypeError: naming the first unsupported module (and its path in the tree).
+        TypeError: naming the first unsupported module (and its path in the tree), or the
+            graph node of an unsupported function (its op, target and line of model code).
     """
     builders = _builders()
     builder = builders.get(type(module))
+    if builder is None and not graph_build.is_leaf(module, builders):  # a model: its traced graph
+
+        def leaf(sub, path):
+            return from_torch(sub, dtype, f"{_path}.{path}")
+
+        return graph_build.build(module, dtype, builders, leaf)
     if builder is None:
         raise TypeError(
             f"from_torch: unsupported module {_path} of type {type(module).__module__}."
@@ -96,6 +108,7 @@ def from_torch(module, dtype=np.float64, _path: str = "model") -> Module:
         return from_torch(sub, dtype, f"{_path}.{name}")
 
     twin = builder(module, child, dtype)
+    twin.torch_name = _path.partition(".")[2]  # its name in named_modules(): shared_randomness
     copy_params(twin, module, dtype)
     twin.train(module.training)
     return twin

@@ -335,30 +335,6 @@ class Softmax(_Activation):
         super().__init__(axis=dim)
 
 
-class Dropout(_Stateless):
-    """Inverted dropout: in training, zero each element with probability p and scale the
-    rest by 1/(1 − p); identity in eval mode. The mask comes from `rng` (seeded)."""
-
-    def __init__(self, p=0.5, rng=None):
-        super().__init__(p=p)
-        if not 0 <= p <= 1:
-            raise ValueError(f"dropout probability must be in [0, 1], got {p}")
-        self.rng = rng if rng is not None else np.random.default_rng(0)
-        self.mask = None
-
-    def forward(self, x):
-        p = self.options["p"]
-        if not self.training or p == 0:
-            self.mask = None
-            return x
-        keep = self.rng.random(x.shape) >= p
-        self.mask = keep.astype(x.dtype) / x.dtype.type(1 - p) if p < 1 else np.zeros_like(x)
-        return x * self.mask
-
-    def backward(self, dy):
-        return dy if self.mask is None else dy * self.mask
-
-
 class Sequential(Module):
     """Layers applied in order [MB-12]; children are named "0", "1", … as in torch."""
 

@@ -8,6 +8,7 @@ from ref_cnn.nn import layers as L
 from ref_cnn.nn.blocks import BatchNorm2d
 from ref_cnn.nn.conv_transpose import ConvTranspose2d
 from ref_cnn.nn.convert import register_converter
+from ref_cnn.nn.dropout import Dropout
 from ref_cnn.nn.max_indices import AdaptiveMaxPool2d, MaxUnpool2d
 
 
@@ -18,7 +19,13 @@ def _unsupported(module, what: str):
 @register_converter(tnn.BatchNorm2d)  # MB-17
 def _batchnorm(m: tnn.BatchNorm2d, child, dtype):
     return BatchNorm2d(
-        m.num_features, m.eps, m.momentum, m.affine, m.track_running_stats, dtype=dtype
+        m.num_features,
+        m.eps,
+        m.momentum,
+        m.affine,
+        m.track_running_stats,
+        dtype=dtype,
+        bias=m.bias is not None,
     )
 
 
@@ -87,10 +94,7 @@ def _avgpool(m: tnn.AvgPool2d, child, dtype):
 
 @register_converter(tnn.AdaptiveAvgPool2d)
 def _adaptive(m: tnn.AdaptiveAvgPool2d, child, dtype):
-    size = m.output_size
-    if size is None or (isinstance(size, tuple) and None in size):
-        raise _unsupported(m, "an output size of None")
-    return L.AdaptiveAvgPool2d(size)
+    return L.AdaptiveAvgPool2d(m.output_size)  # None in a pair keeps that input size
 
 
 @register_converter(tnn.Flatten)
@@ -116,4 +120,4 @@ register_converter(tnn.LeakyReLU)(lambda m, child, dtype: L.LeakyReLU(m.negative
 register_converter(tnn.Softmax)(
     lambda m, child, dtype: L.Softmax(m.dim if m.dim is not None else 1)
 )
-register_converter(tnn.Dropout)(lambda m, child, dtype: L.Dropout(m.p))
+register_converter(tnn.Dropout)(lambda m, child, dtype: Dropout(m.p))

@@ -12,6 +12,8 @@ parity.json schema (stable; new keys may be added, none removed):
     checked_correct [str]
     trajectory  {setting, steps, ours [...], torch [...], max_rel_difference}
     records     [{quantity, witness, dtype, abs, rel, family, test}]  (every measurement)
+    ops         the ops beyond the articles (ACT-n, NRM-n, SPA-n), counted apart:
+                {summary {equations, verified, failed, not_verified, families}, equations [...]}
 """
 
 from __future__ import annotations
@@ -52,9 +54,11 @@ def av_trajectory(steps: int = 100) -> dict:
 def build(out: Path, quick: bool = False, progress=None, tests_dir: Path = TESTS_DIR) -> dict:
     """Run everything and write parity.json, parity.md and parity.html into `out`."""
     from ref_cnn import errata
-    from ref_cnn.report import plots
+    from ref_cnn.report import ops, plots
 
-    report = summarise(run_suite(tests_dir, quick, progress))
+    results = run_suite(tests_dir, quick, progress)
+    report = summarise(results)
+    report["ops"] = ops.summarise_ops(results)
     report["errata"] = errata.run_all()
     report["checked_correct"] = errata.CHECKED_CORRECT
     traj = av_trajectory(30 if quick else 100)
@@ -76,14 +80,26 @@ def build(out: Path, quick: bool = False, progress=None, tests_dir: Path = TESTS
     }
     ordered = {
         k: report[k]
-        for k in ("summary", "equations", "errata", "checked_correct", "trajectory", "records")
+        for k in (
+            "summary",
+            "equations",
+            "errata",
+            "checked_correct",
+            "trajectory",
+            "records",
+            "ops",
+        )
     }
     write_atomic(
         out / "parity.json",
         json.dumps(ordered, indent=1, allow_nan=False, ensure_ascii=False) + "\n",
     )
-    write_atomic(out / "parity.md", to_markdown(ordered))
-    write_atomic(out / "parity.html", to_html(ordered, figures))
+    md = ops.insert_before(to_markdown(ordered), "\n## Errata", ops.ops_markdown(ordered["ops"]))
+    write_atomic(out / "parity.md", md)
+    page = ops.insert_before(
+        to_html(ordered, figures), "<h2 id='errata'>", ops.ops_html(ordered["ops"])
+    )
+    write_atomic(out / "parity.html", page)
     return ordered
 
 

@@ -101,14 +101,15 @@ def family(nodeid: str) -> str:
     return Path(nodeid.split("::")[0]).stem.removeprefix("test_")
 
 
-def summarise(results: list[dict]) -> dict:
-    """{"summary", "equations", "records"}: per-equation status and worst errors."""
+def summarise(results: list[dict], equations_of=EQUATIONS) -> dict:
+    """{"summary", "equations", "records"}: per-equation status and worst errors, for the
+    articles' catalogue (or `equations_of`, the ops' one: `ref_cnn.report.ops`)."""
     by_id: dict[str, list[dict]] = defaultdict(list)
     for r in results:
         for i in r["ids"]:
             by_id[i].append(r)
     equations = []
-    for e in EQUATIONS:
+    for e in equations_of:
         tests = by_id.get(e.id, [])
         failed = [t["nodeid"] for t in tests if t["outcome"] == "failed"]
         ran = [t for t in tests if t["outcome"] == "passed"]

@@ -252,7 +252,7 @@ def _drop(id_, x, mask="full", **kw):
 DROPOUT_CASES = [
     _drop("p-0.5-mask", (2, 3, 5, 7), p=0.5),
     _drop("p-0.9-mask", (2, 3, 4, 5), p=0.9),
-    _drop("tile-p-0.2-c-67-35x17", (2, 67, 35, 17), p=0.2),
+    _drop("tile-p-0.2-mask-c-67-35x17", (2, 67, 35, 17), p=0.2),
     _drop("p-0-identity", (2, 3, 4, 5), p=0.0),
     _drop("eval-mode-identity", (2, 3, 4, 5), p=0.5, training=False),
     _drop("p-1-zeros", (2, 3, 4, 5), p=1.0),
@@ -267,6 +267,7 @@ DROPOUT2D_CASES = [
 STOCHASTIC_DEPTH_CASES = [
     _drop("row-p-0.5-mask-n111", (6, 3, 4, 5), p=0.5, mode="row"),
     _drop("row-p-0.2-mask-n", (8, 2, 3, 3), "compact", p=0.2, mode="row"),
+    _drop("tile-row-p-0.5-c-67", (5, 67, 9, 7), p=0.5, mode="row"),
     _drop("batch-kept", (3, 2, 4, 5), "ones", p=0.3, mode="batch"),
     _drop("batch-dropped", (3, 2, 4, 5), "zeros", p=0.3, mode="batch"),
     _drop("p-0-identity", (2, 3, 4, 5), p=0.0, mode="row"),

@@ -147,7 +147,7 @@ def _spatial(name, cases, inputs=_plain_inputs, nhwc=True) -> Op:
     )
 
 
-def _affine_norm(name, cases, args=("x", "weight", "bias"), nhwc=True) -> Op:
+def _affine_norm(name, cases, args=("x", "weight", "bias"), nhwc=False) -> Op:
     """A norm whose weight and bias follow an option: passed by keyword."""
     keyword = args[1:]
     return Op(
@@ -164,7 +164,7 @@ def _affine_norm(name, cases, args=("x", "weight", "bias"), nhwc=True) -> Op:
         grads=tuple(f"d{n}" for n in args),
         keyword_args=keyword,
         zero_if_missing=(),
-        nhwc=nhwc,  # False: normalized_shape names NCHW's trailing axes
+        nhwc=nhwc,  # normalized_shape names NCHW's trailing axes; group norm's 3-D x is (N, C, L)
     )
 
 
@@ -219,8 +219,8 @@ MODERN_OPS = (
         grads=("dx", "dweight"),
     ),
     _spatial("glu", C.GLU_CASES, _act_inputs, nhwc=False),  # dim names an NCHW axis
-    _affine_norm("layer_norm", C.LAYER_NORM_CASES, nhwc=False),
-    _affine_norm("rms_norm", C.RMS_NORM_CASES, ("x", "weight"), nhwc=False),
+    _affine_norm("layer_norm", C.LAYER_NORM_CASES),
+    _affine_norm("rms_norm", C.RMS_NORM_CASES, ("x", "weight")),
     _affine_norm("group_norm", C.GROUP_NORM_CASES),
     Op(
         "instance_norm",
@@ -234,11 +234,12 @@ MODERN_OPS = (
         grads=("dx", "dweight", "dbias"),
         integer_args=("running_mean", "running_var"),  # buffers: no gradient
         zero_if_missing=(),
+        nhwc=False,  # a 3-D x is (N, C, L), not an unbatched image
     ),
-    _spatial("local_response_norm", C.LOCAL_RESPONSE_NORM_CASES),
+    _spatial("local_response_norm", C.LOCAL_RESPONSE_NORM_CASES, nhwc=False),  # (N, C, L)
     _spatial("normalize", C.NORMALIZE_CASES, nhwc=False),  # dim names an NCHW axis
     _spatial("lp_pool2d", C.LP_POOL_CASES),
-    _spatial("channel_shuffle", C.CHANNEL_SHUFFLE_CASES),
+    _spatial("channel_shuffle", C.CHANNEL_SHUFFLE_CASES, nhwc=False),  # (N, C, L)
     _spatial("pixel_shuffle", C.PIXEL_SHUFFLE_CASES),
     _spatial("pixel_unshuffle", C.PIXEL_UNSHUFFLE_CASES),
     _spatial("interpolate", C.INTERPOLATE_CASES),

@@ -183,3 +183,22 @@ def test_cli_lists_and_checks_a_new_op():
     assert listed.returncode == 0 and "beta-2-threshold-at-x-10" in listed.stdout
     done = cli("broken_impls:hardswish_backward_wrong_side_at_3", "--op", "hardswish_backward")
     assert done.returncode == 1 and "0/4 cases pass" in done.stdout, done.stdout + done.stderr
+
+
+def test_save_keeps_case_names_with_dots_apart(tmp_path):
+    """p-0.5-mask and p-0.9-mask: two reproducers (a dot is not a file suffix here)."""
+    bug = broken_impls.dropout_backward_unscaled
+    conformance.check(bug, "dropout_backward", cases="mask", save=tmp_path)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert "dropout_backward-p-0.5-mask.npz" in names and "dropout_backward-p-0.9-mask.py" in names
+    assert len(names) == 6  # three failing cases, an npz and a script each
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)])}
+    done = subprocess.run(
+        [sys.executable, str(tmp_path / "dropout_backward-p-0.9-mask.py")],
+        cwd=HERE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1 and "dx: FAIL" in done.stdout, done.stdout + done.stderr

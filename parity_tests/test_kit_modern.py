@@ -202,3 +202,17 @@ def test_save_keeps_case_names_with_dots_apart(tmp_path):
         timeout=300,
     )
     assert done.returncode == 1 and "dx: FAIL" in done.stdout, done.stdout + done.stderr
+
+
+def test_a_3d_norm_input_is_not_called_unbatched():
+    """group_norm's 3-D x is (N, C, L): a 4-D-only target gets the options hint, not the
+    unbatched-image one that conv targets get."""
+
+    def four_d_only(x, num_groups, weight=None, bias=None, eps=1e-5):
+        n, c, h, w = x.shape
+        return F.group_norm(x, num_groups, weight, bias, eps)
+
+    results = conformance.check(four_d_only, "group_norm")
+    (failed,) = results.failed
+    assert failed.id == "3d-ncl-eps-1e-3" and "unbatched" not in failed.hint
+    assert "NotImplementedError" in failed.hint

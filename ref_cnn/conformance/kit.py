@@ -215,7 +215,7 @@ def run_case(run: Run, case: dict) -> tuple[CaseResult, dict]:
     except Exception as exc:  # noqa: BLE001 - any failure of the checked code is a result
         result.status, result.worst_rel, result.raised = "FAIL", float("inf"), type(exc).__name__
         result.detail = f"raised {type(exc).__name__}: {exc}{hints.where(exc)}"
-        result.hint = hints.for_exception(exc, case, arrays, run.layout)
+        result.hint = hints.for_exception(exc, case, arrays, run.layout, spec.unbatched_3d)
         return result, data
 
     worst_ratio, unchecked = -1.0, []

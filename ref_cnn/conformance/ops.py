@@ -68,6 +68,7 @@ class Op:
     # it, and a case where mask_needed(kw) holds is skipped for it
     optional_keyword: str = ""
     mask_needed: Callable[[dict], bool] = lambda kw: True
+    unbatched_3d: bool = True  # a 3-D x is one unbatched (C, H, W) image, not (N, C, L)
 
     def differentiable(self, arrays: Arrays) -> list[str]:
         """Names of the inputs the case differentiates (present and floating)."""

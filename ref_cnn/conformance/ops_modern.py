@@ -132,7 +132,7 @@ def _activation(name, cases, torch_forward=None) -> Op:
     )
 
 
-def _spatial(name, cases, inputs=_plain_inputs, nhwc=True) -> Op:
+def _spatial(name, cases, inputs=_plain_inputs, nhwc=True, unbatched_3d=True) -> Op:
     return Op(
         name,
         cases,
@@ -144,6 +144,7 @@ def _spatial(name, cases, inputs=_plain_inputs, nhwc=True) -> Op:
         backward_args=("x",),
         grads=("dx",),
         nhwc=nhwc,
+        unbatched_3d=unbatched_3d,
     )
 
 
@@ -165,6 +166,7 @@ def _affine_norm(name, cases, args=("x", "weight", "bias"), nhwc=False) -> Op:
         keyword_args=keyword,
         zero_if_missing=(),
         nhwc=nhwc,  # normalized_shape names NCHW's trailing axes; group norm's 3-D x is (N, C, L)
+        unbatched_3d=False,
     )
 
 
@@ -235,14 +237,15 @@ MODERN_OPS = (
         integer_args=("running_mean", "running_var"),  # buffers: no gradient
         zero_if_missing=(),
         nhwc=False,  # a 3-D x is (N, C, L), not an unbatched image
+        unbatched_3d=False,
     ),
-    _spatial("local_response_norm", C.LOCAL_RESPONSE_NORM_CASES, nhwc=False),  # (N, C, L)
+    _spatial("local_response_norm", C.LOCAL_RESPONSE_NORM_CASES, nhwc=False, unbatched_3d=False),
     _spatial("normalize", C.NORMALIZE_CASES, nhwc=False),  # dim names an NCHW axis
     _spatial("lp_pool2d", C.LP_POOL_CASES),
-    _spatial("channel_shuffle", C.CHANNEL_SHUFFLE_CASES, nhwc=False),  # (N, C, L)
+    _spatial("channel_shuffle", C.CHANNEL_SHUFFLE_CASES, nhwc=False, unbatched_3d=False),
     _spatial("pixel_shuffle", C.PIXEL_SHUFFLE_CASES),
     _spatial("pixel_unshuffle", C.PIXEL_UNSHUFFLE_CASES),
-    _spatial("interpolate", C.INTERPOLATE_CASES),
+    _spatial("interpolate", C.INTERPOLATE_CASES, unbatched_3d=False),  # 3-D: linear, (N, C, L)
     _dropout("dropout", C.DROPOUT_CASES),
     _dropout("dropout2d", C.DROPOUT2D_CASES),
     _dropout("stochastic_depth", C.STOCHASTIC_DEPTH_CASES),

@@ -130,3 +130,67 @@ def conv2d_dilated_even_kernel_flipped(x, w, b=None, stride=1, padding=0, dilati
     if d_w > 1 and w.shape[-1] % 2 == 0:
         w = np.ascontiguousarray(w[..., ::-1])
     return F.conv2d(x, w, b, stride, padding, dilation, groups)
+
+
+# ------------------------------------------- bugs in the ops of modern CNNs (cases_modern.py)
+
+
+def hardswish_backward_wrong_side_at_3(dy, x):
+    """The middle piece's slope x/3 + 1/2 taken at x = 3 too (1.5·dy; torch: the right piece, dy)."""
+    return np.where(x < -3, 0, np.where(x > 3, dy, dy * (x / 3 + 0.5)))
+
+
+def group_norm_unbiased_variance(x, num_groups, weight=None, bias=None, eps=1e-5):
+    """Group norm dividing by √(unbiased variance + ε) (n − 1, as torch.var's default) where
+    the norm takes the biased one (n): off by √(n/(n − 1)), worst for small groups."""
+    n, c = x.shape[:2]
+    g = x.reshape(n, num_groups, -1)
+    xhat = (g - g.mean(axis=2, keepdims=True)) / np.sqrt(g.var(axis=2, ddof=1, keepdims=True) + eps)
+    per_channel = (1, c) + (1,) * (x.ndim - 2)
+    y = xhat.reshape(x.shape)
+    y = y if weight is None else y * weight.reshape(per_channel)
+    return y if bias is None else y + bias.reshape(per_channel)
+
+
+def _align_corners_off_by_one(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) bilinear weights with source o·(n_in − 1)/n_out: the off-by-one
+    denominator (align_corners=True divides by n_out − 1)."""
+    m = np.zeros((n_out, n_in))
+    for o in range(n_out):
+        src = o * (n_in - 1) / n_out
+        i0 = min(int(src), n_in - 1)
+        i1, t = min(i0 + 1, n_in - 1), src - i0
+        m[o, i0] += 1 - t
+        m[o, i1] += t
+    return m
+
+
+def interpolate_align_corners_off_by_one(
+    x,
+    size=None,
+    scale_factor=None,
+    mode="nearest",
+    align_corners=None,
+    recompute_scale_factor=None,
+    antialias=False,
+):
+    """Bilinear with align_corners=True and a given size: the source scale (n_in − 1)/n_out
+    instead of (n_in − 1)/(n_out − 1); every other mode is ref_cnn's."""
+    if mode != "bilinear" or not align_corners or size is None:
+        return F.interpolate(
+            x, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias
+        )
+    mh = _align_corners_off_by_one(x.shape[-2], size[0])
+    mw = _align_corners_off_by_one(x.shape[-1], size[1])
+    return np.einsum("oh,...hw,pw->...op", mh, x, mw).astype(x.dtype)
+
+
+def dropout_backward_unscaled(
+    dy, x, p=0.5, training=True, inplace=False, *, mask=None, generator=None
+):
+    """Dropout's gradient as dy·m, the 1/(1 − p) of the forward's inverted scaling forgotten."""
+    if not training or p == 0.0:
+        return dy.copy()
+    if p == 1.0:
+        return dy * 0
+    return dy * mask

@@ -37,11 +37,14 @@ def where(exc: BaseException) -> str:
     return f" (at {frame.filename}:{frame.lineno} in {frame.name}{code})"
 
 
-def for_exception(exc: BaseException, case: dict, arrays: dict, layout: str) -> str:
-    """A hint for a target that raised on a case."""
+def for_exception(
+    exc: BaseException, case: dict, arrays: dict, layout: str, unbatched_3d: bool = True
+) -> str:
+    """A hint for a target that raised on a case (unbatched_3d: the op reads a 3-D x as one
+    (C, H, W) image, not as (N, C, L))."""
     x = arrays.get("x")
     options = ", ".join(f"{k}={v!r}" for k, v in case.get("kw", {}).items())
-    if x is not None and x.ndim == 3 and "x" in case and len(case["x"]) == 3:
+    if unbatched_3d and x is not None and x.ndim == 3 and "x" in case and len(case["x"]) == 3:
         return (
             "this case passes an unbatched (C, H, W) input, as torch allows: a target that "
             "takes batches only can raise NotImplementedError for x.ndim == 3 (the case is "

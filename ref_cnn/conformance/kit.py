@@ -199,6 +199,7 @@ def run_case(run: Run, case: dict) -> tuple[CaseResult, dict]:
     expected = witness.outputs(spec, _upcast(arrays), kw, make_dy, run.use_torch)
     dy = dy_box["dy"]
     names = _output_names(spec, run.backward, run.framework, arrays)
+    names = tuple(n for n in names if expected.get(n) is not None)  # no weight, no dweight
     bounds = _bounds(run, names, arrays, kw, dy, expected)
     data = {"arrays": arrays, "dy": dy, "expected": expected, "bounds": bounds, "names": names}
     inputs = _describe_inputs(run, arrays, dy, kw)
@@ -214,7 +215,7 @@ def run_case(run: Run, case: dict) -> tuple[CaseResult, dict]:
     except Exception as exc:  # noqa: BLE001 - any failure of the checked code is a result
         result.status, result.worst_rel, result.raised = "FAIL", float("inf"), type(exc).__name__
         result.detail = f"raised {type(exc).__name__}: {exc}{hints.where(exc)}"
-        result.hint = hints.for_exception(exc, case, arrays, run.layout)
+        result.hint = hints.for_exception(exc, case, arrays, run.layout, spec.unbatched_3d)
         return result, data
 
     worst_ratio, unchecked = -1.0, []

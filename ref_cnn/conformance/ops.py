@@ -61,6 +61,14 @@ class Op:
     integer_args: tuple[str, ...] = ()  # inputs with no gradient (indices)
     backward_kw: Callable[[dict], dict] = lambda kw: kw  # the options the backward takes
     nhwc: bool = True  # False: the options name NCHW axes (pad widths, flat indices)
+    # array arguments passed by keyword after the options (a norm's weight after num_groups)
+    keyword_args: tuple[str, ...] = ()
+    zero_if_missing: tuple[str, ...] = ("b",)  # a missing one is a zero array for the witness
+    # a keyword argument a target may lack (dropout's mask): such a target is called without
+    # it, and a case where mask_needed(kw) holds is skipped for it
+    optional_keyword: str = ""
+    mask_needed: Callable[[dict], bool] = lambda kw: True
+    unbatched_3d: bool = True  # a 3-D x is one unbatched (C, H, W) image, not (N, C, L)
 
     def differentiable(self, arrays: Arrays) -> list[str]:
         """Names of the inputs the case differentiates (present and floating)."""
@@ -269,6 +277,10 @@ OPS: dict[str, Op] = {
         ),
     )
 }
+
+from ref_cnn.conformance.ops_modern import MODERN_OPS  # noqa: E402 - they build on Op
+
+OPS.update((op.name, op) for op in MODERN_OPS)
 
 # what `--op` accepts: every forward op and its NumPy backward
 OP_NAMES = sorted([*OPS, *(f"{name}_backward" for name in OPS)])

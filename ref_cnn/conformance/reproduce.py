@@ -84,10 +84,11 @@ def write_reproducers(folder, run, op, cases, outcomes, target=None) -> list[Pat
     for case, (result, data) in zip(cases, outcomes, strict=True):
         if result.status != "FAIL":
             continue
-        stem = folder / _file_name(op, case["id"])
+        name = _file_name(op, case["id"])  # may hold dots ("p-0.5-mask"): not a suffix
+        npz, script_path = folder / f"{name}.npz", folder / f"{name}.py"
         arrays = {k: a for k, a in data["arrays"].items() if a is not None}
         expected = {f"expected_{n}": data["expected"][n] for n in data["names"]}
-        np.savez(stem.with_suffix(".npz"), dy=data["dy"], **arrays, **expected)
+        np.savez(npz, dy=data["dy"], **arrays, **expected)
         if target is None:  # a local function: the arrays are saved, the script cannot import it
             continue
         script = _SCRIPT.format(
@@ -95,8 +96,8 @@ def write_reproducers(folder, run, op, cases, outcomes, target=None) -> list[Pat
             case=case["id"],
             target=target,
             detail=result.detail,
-            script=stem.with_suffix(".py"),
-            npz=stem.with_suffix(".npz"),
+            script=script_path,
+            npz=npz,
             spec=run.spec.name,
             kw=case.get("kw", {}),
             args=run.spec.args,
@@ -107,6 +108,6 @@ def write_reproducers(folder, run, op, cases, outcomes, target=None) -> list[Pat
             runner=_runner(run),
             layout=run.layout,
         )
-        stem.with_suffix(".py").write_text(script, encoding="utf-8")
-        written.append(stem.with_suffix(".py"))
+        script_path.write_text(script, encoding="utf-8")
+        written.append(script_path)
     return written

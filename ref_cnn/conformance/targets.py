@@ -20,6 +20,7 @@ targets take `torch.nn.functional.linear`'s (n, m) = wᵀ, and their dw is trans
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -75,6 +76,34 @@ def from_layout(op: Op, name: str, a, layout: str):
     return np.transpose(a, _FROM_NHWC[kind, np.ndim(a)])
 
 
+def _takes(fn: Callable, name: str) -> bool:
+    """Whether fn accepts keyword `name` (True where its signature cannot be read)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.name == name or p.kind is p.VAR_KEYWORD for p in params)
+
+
+def call_args(
+    fn: Callable, op: Op, names, values: dict, kw: dict, strict=True
+) -> tuple[list, dict]:
+    """fn's positional arguments (`names` in order, values may be None) and its keywords: the
+    options and the op's keyword arrays (a norm's weight, dropout's mask) that are present.
+    strict=False drops a mask the target lacks instead of declining the case (a probe)."""
+    positional = [values.get(n) for n in names if n not in op.keyword_args]
+    keywords = {n: values[n] for n in names if n in op.keyword_args and values[n] is not None}
+    name = op.optional_keyword
+    if name in keywords and not _takes(fn, name):
+        if strict and op.mask_needed(kw):
+            raise NotImplementedError(
+                f"the target takes no {name}= argument, so its random draws cannot be compared "
+                f"(give it a {name} keyword to check these cases)"
+            )
+        del keywords[name]
+    return positional, {**kw, **keywords}
+
+
 def detect(fn: Callable) -> str:
     """numpy, torch or jax, from the module the function comes from (numpy when unknown)."""
     module = (getattr(fn, "__module__", None) or "").split(".")[0]
@@ -88,14 +117,17 @@ def detect(fn: Callable) -> str:
 def probe(fn: Callable, op: Op, arrays: Arrays, kw: dict, layout: str) -> str:
     """Call a forward target once with NumPy arrays: a jax Array back means JAX; an error
     that tensors cure means torch; otherwise NumPy."""
-    args = [to_layout(op, n, arrays[n], layout) for n in op.args]
+    values = {n: to_layout(op, n, arrays[n], layout) for n in op.args}
     try:
-        out = fn(*args, **kw)
+        args, keywords = call_args(fn, op, op.args, values, kw, strict=False)
+        out = fn(*args, **keywords)
     except Exception:  # noqa: BLE001 - maybe it wants tensors; try those before giving up
         try:
             import torch
 
-            out = fn(*(None if a is None else torch.tensor(a) for a in args), **kw)
+            tensors = {n: None if a is None else torch.tensor(a) for n, a in values.items()}
+            args, keywords = call_args(fn, op, op.args, tensors, kw, strict=False)
+            out = fn(*args, **keywords)
         except Exception:  # noqa: BLE001 - neither: let the real run report the error
             return "numpy"
     module = type(out).__module__.split(".")[0]
@@ -104,7 +136,9 @@ def probe(fn: Callable, op: Op, arrays: Arrays, kw: dict, layout: str) -> str:
 
 def run_numpy_forward(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str, env=None) -> dict:
     """{"y": output} of a NumPy forward function on one case."""
-    out = fn(*(to_layout(op, n, arrays[n], layout) for n in op.args), **kw)
+    values = {n: to_layout(op, n, arrays[n], layout) for n in op.args}
+    args, keywords = call_args(fn, op, op.args, values, kw)
+    out = fn(*args, **keywords)
     if isinstance(out, tuple):  # e.g. (y, batch statistics): the first is the output
         out = out[0]
     return {"y": from_layout(op, "y", np.asarray(out), layout)}
@@ -114,8 +148,9 @@ def run_numpy_backward(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str, en
     """{gradient name: array} of a NumPy backward function on one case (a message
     in place of each array when it returns the wrong number of outputs).
     """
-    args = [to_layout(op, n, arrays[n], layout) for n in op.backward_args]
-    out = fn(to_layout(op, "y", dy, layout), *args, **op.backward_kw(kw))
+    values = {n: to_layout(op, n, arrays[n], layout) for n in op.backward_args}
+    args, keywords = call_args(fn, op, op.backward_args, values, op.backward_kw(kw))
+    out = fn(to_layout(op, "y", dy, layout), *args, **keywords)
     out = out if isinstance(out, tuple | list) else (out,)
     if len(out) != len(op.grads):
         message = f"returned {len(out)} outputs, expected {len(op.grads)} ({', '.join(op.grads)})"
@@ -221,7 +256,8 @@ def run_torch(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str, env: Env = 
     tf32 = env.precision.tf32 or env.tf32
     with warnings.catch_warnings(), _tf32(torch, tf32):  # and torch's note on padding="same"
         warnings.filterwarnings("ignore", "Using padding='same'", UserWarning)
-        y = fn(*(tensors.get(n) for n in op.args), **kw)
+        args, keywords = call_args(fn, op, op.args, {n: tensors.get(n) for n in op.args}, kw)
+        y = fn(*args, **keywords)
         y.backward(tensor(to_layout(op, "y", dy, layout)))
     y = _from_torch(y, env.precision)
     out = {"y": y if isinstance(y, str) else from_layout(op, "y", y, layout)}
@@ -256,7 +292,8 @@ def run_jax(fn, op: Op, arrays: Arrays, dy, kw: dict, layout: str, env: Env = CP
 
     def forward(*values):
         given = {**fixed, **dict(zip(present, values, strict=True))}
-        return fn(*(given.get(n) for n in op.args), **kw)
+        args, keywords = call_args(fn, op, op.args, {n: given.get(n) for n in op.args}, kw)
+        return fn(*args, **keywords)
 
     y, vjp = jax.vjp(forward, *(place(to_layout(op, n, arrays[n], layout)) for n in present))
     grads = vjp(place(to_layout(op, "y", dy, layout)).astype(y.dtype))

@@ -49,14 +49,15 @@ def torch_outputs(
     tensors = {}
     for name in op.args:
         a = arrays[name]
-        if a is None:  # no bias: a zero one, which changes nothing in y
+        if a is None and name in op.zero_if_missing:  # no bias: a zero one, y unchanged
             a = np.zeros(op.bias_size(arrays, kw), arrays["x"].dtype)
-        tensors[name] = tensor(a, name not in op.integer_args)
+        tensors[name] = None if a is None else tensor(a, name not in op.integer_args)
     y = op.torch_forward(torch, *tensors.values(), **kw)
     dy = make_dy(tuple(y.shape))
     y.backward(tensor(dy))
     out = {"y": back(y), "dy": dy}
-    out.update({f"d{n}": back(t.grad) for n, t in tensors.items() if n not in op.integer_args})
+    grads = [n for n, t in tensors.items() if t is not None and n not in op.integer_args]
+    out.update({f"d{n}": back(tensors[n].grad) for n in grads})
     return out
 
 

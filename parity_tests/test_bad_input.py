@@ -363,6 +363,17 @@ def test_common_mistakes_say_how_to_fix_them(call, fix):
         pytest.param(lambda: F.flatten(X[0, 0, 0]), "x[None]", id="flatten-1d"),
         pytest.param(lambda: F.linear(X, np.zeros((5, 2))), "flatten(x)", id="linear-images"),
         pytest.param(lambda: F.cross_entropy(X[0, 0], [0, 1]), "np.asarray(target)", id="ce-list"),
+        pytest.param(
+            lambda: F.conv2d(X.transpose(0, 2, 3, 1), W),
+            "x.transpose(0, 3, 1, 2)",
+            id="conv-channels-last",
+        ),
+        pytest.param(lambda: F.conv2d(X, W[:, :2]), "w.shape[1] * groups = 2", id="conv-channels"),
+        pytest.param(
+            lambda: F.conv2d(X, np.zeros((1, 3, 7, 7))), "smaller kernel", id="conv-kernel-too-big"
+        ),
+        pytest.param(lambda: F.im2col(X, 7), "smaller kernel", id="im2col-kernel-too-big"),
+        pytest.param(lambda: F.max_pool2d(X, 7), "smaller kernel_size", id="pool-kernel-too-big"),
     ],
 )
 @pytest.mark.engineering

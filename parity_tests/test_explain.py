@@ -64,6 +64,9 @@ def test_without_an_id_lists_all_46(capsys):
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in out[: len(EQUATIONS)]] == [e.id for e in EQUATIONS]
     assert "AV-code-1" in "\n".join(out[len(EQUATIONS) :])
+    errata = out[len(EQUATIONS) + 2 :]  # after a blank line and the heading
+    assert errata and {line.index(line.split()[1]) for line in errata} == {14}, errata  # a column
+    assert max(map(len, out)) <= 100
 
 
 def test_last_measured_errors_come_from_the_report(tmp_path, capsys):

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ref_cnn.catalogue import EQUATIONS
@@ -186,6 +187,22 @@ def _record(
         "family": family(test),
         "test": test,
     }
+
+
+@pytest.mark.train  # matplotlib draws the figure
+def test_each_family_s_points_sit_over_its_label(monkeypatch):
+    from ref_cnn.report import plots
+
+    figs = []
+    monkeypatch.setattr(plots, "_png", lambda fig: figs.append(fig) or b"")
+    for tests in (["parity_tests/test_pool.py::t"], ["parity_tests/test_pool.py::t", "parity_tests/test_conv.py::t"]):  # fmt: skip
+        plots.error_distribution([_record(1e-16, test=t) for t in tests])
+    for fig, n in zip(figs, (1, 2), strict=True):
+        ax = fig.axes[0]
+        lo, hi = ax.get_xlim()  # a lone family's label was pushed off its points' range
+        assert (lo, hi) == (-0.6, n - 0.4) and list(ax.get_xticks()) == list(range(n))
+        xs = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections])
+        assert all(abs(x - round(x)) < 0.5 for x in xs)
 
 
 @pytest.mark.train  # matplotlib draws the figure

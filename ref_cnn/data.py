@@ -194,7 +194,7 @@ def torchvision_dataset(
         download: passed to torchvision (needs a network).
         cache: where a flat folder is unpacked (default ~/.cache/ref_cnn, or $REF_CNN_CACHE).
     """
-    torchvision = require("torchvision", "torchvision_dataset")
+    torchvision = require("torchvision", f"the {name} data set (torchvision's)")
 
     if name not in NAMES:
         raise ValueError(f"name must be one of {sorted(NAMES)}, got {name!r}")

@@ -379,5 +379,6 @@ def listing() -> str:
     """Every ID with what it is, then the errata, for `python -m ref_cnn explain` without an ID."""
     lines = [f"{e.id:<6} {e.what}" for e in EQUATIONS]
     lines += ["", "Errata (python -m ref_cnn explain AV-code-1):"]
-    lines += [_short(f"{r['id']:<13} {r['where']}", 100) for r in errata_texts().values()]
+    # the ID padded outside _short, whose textwrap.shorten would collapse the padding
+    lines += [f"{r['id']:<13} {_short(r['where'], 84)}" for r in errata_texts().values()]
     return "\n".join(lines) + "\n"

@@ -4,7 +4,7 @@ by Sphinx with warnings as errors into build/docs/html (bash scripts/dev.sh docs
 
     python scripts/docs_site.py                 # generate and build; prints the index page
     python scripts/docs_site.py --out DIR       # build into DIR/html (sources in DIR/src)
-    python scripts/docs_site.py --readme        # rewrite README.md's generated blocks
+    python scripts/docs_site.py --readme        # rewrite README.md's (and docs/'s) generated blocks
     python scripts/docs_site.py --benchmarks    # rewrite BENCHMARKS.md's generated blocks
 
 Generated pages: one per article (AV, MB, IC), walking its equations in catalogue order,
@@ -380,6 +380,32 @@ def blocks_in(text: str) -> dict[str, str]:
     return {m.group("name"): m.group("body") for m in MARKER.finditer(text)}
 
 
+TRAINING_RUNS = ROOT / "docs" / "generated" / "training"
+DATA_NAMES = {"mnist5k": "MNIST 5k subset", "mnist": "full MNIST", "fashion-mnist": "full Fashion-MNIST"}  # fmt: skip
+
+
+def training_table() -> str:
+    """docs/training.md's results: one row per run's metrics.json kept in
+    docs/generated/training/ (the train command's own output, copied as it is). Accuracies
+    only: a run is seeded and repeats them; its seconds depend on the machine's load."""
+    lines = ["| run | test accuracy | torch, same model, start and batches |", "|---|---|---|"]
+    runs = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(TRAINING_RUNS.glob("*.json"))]
+    for m in sorted(runs, key=lambda m: m["config"]["model"] == "article"):  # LeNet first
+        cfg, sizes = m["config"], m["sizes"]
+        model = "AV's network (`--model article`)" if cfg["model"] == "article" else "LeNet"
+        split = " / ".join(f"{sizes[k]:,}" for k in ("train", "dev", "test"))
+        run = (f"{model}, {DATA_NAMES.get(cfg['data'], cfg['data'])} ({split}), "
+               f"{cfg['epochs']} epochs, lr {cfg['lr']:g}{', `--torch`' if cfg['torch'] else ''}")  # fmt: skip
+        twin = f"{100 * m['torch']['test_accuracy']:.1f} %" if "torch" in m else ""
+        lines.append(f"| {run} | **{100 * m['test_accuracy']:.1f} %** | {twin} |")
+    return "\n".join(lines)
+
+
+def docs_blocks() -> dict[Path, dict[str, str]]:
+    """The generated blocks of the docs/ pages, by page."""
+    return {ROOT / "docs" / "training.md": {"training-results": training_table()}}
+
+
 def readme_blocks() -> dict[str, str]:
     """README.md's generated blocks from their sources."""
     setup = json.loads(SETUP.read_text()) if SETUP.exists() else None
@@ -503,15 +529,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "docs")
     parser.add_argument("--parity", type=Path, default=PARITY, help="default reports/parity.json")
     parser.add_argument(
-        "--readme", action="store_true", help="rewrite README.md's generated blocks"
+        "--readme", action="store_true", help="rewrite README.md's and docs/'s generated blocks"
     )
     parser.add_argument("--benchmarks", action="store_true", help="rewrite BENCHMARKS.md's blocks")
     args = parser.parse_args(argv)
     from ref_cnn._io import write_atomic
 
     if args.readme or args.benchmarks:
-        for path, blocks in ((ROOT / "README.md", args.readme and readme_blocks()),
-                             (ROOT / "BENCHMARKS.md", args.benchmarks and benchmarks_blocks())):  # fmt: skip
+        pages = [(ROOT / "README.md", args.readme and readme_blocks()),
+                 (ROOT / "BENCHMARKS.md", args.benchmarks and benchmarks_blocks())]  # fmt: skip
+        pages += [(path, args.readme and blocks) for path, blocks in docs_blocks().items()]
+        for path, blocks in pages:
             if blocks:
                 write_atomic(path, replace_blocks(path.read_text(encoding="utf-8"), blocks))
                 print(f"wrote {path}")

@@ -153,7 +153,14 @@ def load(target: str) -> Callable:
     module, sep, name = target.partition(":")
     if not sep or not module or not name:
         raise ValueError(f"expected PACKAGE.MODULE:FUNCTION, got {target!r}")
-    obj = importlib.import_module(module)
+    try:
+        obj = importlib.import_module(module)
+    except ImportError as exc:  # the one-line fix, not a bare "No module named ..."
+        missing = getattr(exc, "name", None) or module
+        raise ImportError(
+            f"cannot import {module!r} for {target} ({exc}): run from the folder that holds "
+            f"{module.split('.')[0]}, or install it (pip install {missing.split('.')[0]})"
+        ) from exc
     for part in name.split("."):
         obj = getattr(obj, part, None)
     if not callable(obj):

@@ -99,9 +99,15 @@ def conv_geometry(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> Co
             f"groups={groups} must divide both C_in={c_in} and C_out={c_out} (w.shape[0])"
         )
     if c_per_group * groups != c_in:
+        want = c_per_group * groups
+        fix = (  # a channels-last image is the usual cause
+            "x looks channels-last (N, H, W, C): pass x.transpose(0, 3, 1, 2)"
+            if x.shape[3] == want
+            else f"x must be (N, C_in, H, W) with C_in = w.shape[1] * groups = {want}"
+        )
         raise ValueError(
             f"channel mismatch: x has C_in={c_in} channels, but w of shape {w.shape} with "
-            f"groups={groups} expects {c_per_group * groups}"
+            f"groups={groups} expects {want}; {fix}"
         )
     if b is not None and b.shape != (c_out,):
         raise ValueError(
@@ -117,7 +123,8 @@ def conv_geometry(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> Co
     if min(out) < 1:
         raise ValueError(
             f"kernel {(kh, kw)} with dilation {d} is larger than the padded input "
-            f"{(h + sum(pad[0]), wd + sum(pad[1]))}"
+            f"{(h + sum(pad[0]), wd + sum(pad[1]))}: pad the input (padding=...) or use a "
+            "smaller kernel"
         )
     padded = n * c_in * (h + sum(pad[0])) * (wd + sum(pad[1]))
     if max(padded, n * c_out * out[0] * out[1]) > MAX_ELEMENTS:

@@ -87,7 +87,8 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
     if min(out) < 1:
         raise ValueError(
             f"kernel {k} (dilation {d}) is larger than the padded input "
-            f"{(x.shape[2] + 2 * p[0], x.shape[3] + 2 * p[1])}"
+            f"{(x.shape[2] + 2 * p[0], x.shape[3] + 2 * p[1])}: pad the input (padding=...) "
+            "or use a smaller kernel"
         )
     view = windows(pad_nchw(x, ((p[0], p[0]), (p[1], p[1]))), k, s, d, out)
     n, c = x.shape[:2]

@@ -94,7 +94,8 @@ def pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode) -> PoolG
     if min(out) < 1:
         raise ValueError(
             f"pool kernel {k} (dilation {d}) is larger than the padded input "
-            f"{(h + 2 * p[0], w + 2 * p[1])}; output would be {out}"
+            f"{(h + 2 * p[0], w + 2 * p[1])}; output would be {out}: use a smaller "
+            "kernel_size, or pad (padding up to half the kernel)"
         )
     g = PoolGeometry(k, s, p, d, (h, w), out)
     if np.prod(g.padded_shape(x), dtype=np.float64) > MAX_ELEMENTS:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -166,7 +166,10 @@ def _tf32(torch, on: bool):
     """TF32 for CUDA matmuls and cuDNN convolutions on (tf32) or off (float32), then restored."""
     flags = (torch.backends.cuda.matmul, torch.backends.cudnn)
     old = [f.allow_tf32 for f in flags]
-    with warnings.catch_warnings():  # newer torch prefers fp32_precision; the flags still work
+    # torch's test harness (imported with its OpInfo/ModuleInfo databases) forbids plain
+    # assignments to cuDNN's flags; this is the context torch's own cudnn.flags() uses.
+    mutable = getattr(torch.backends, "__allow_nonbracketed_mutation", nullcontext)
+    with warnings.catch_warnings(), mutable():  # newer torch prefers fp32_precision
         warnings.simplefilter("ignore")
         for f in flags:
             f.allow_tf32 = on

@@ -514,7 +514,11 @@ def _site_links(text: str) -> str:
     return re.sub(r"(?<!!)\[([^\]]+)\]\(([^)\s]+)\)", sub, text)
 
 
-USER_PAGES = ("install.md", "report.md", "package.md", "training.md", "testing.md", "API.md")
+USER_PAGES = (
+    *("install.md", "report.md", "package.md", "training.md", "testing.md", "API.md"),
+    *("graph_twin.md", "shared_randomness.md", "peers.md"),
+    *("activations.md", "normalization.md", "spatial.md"),
+)
 KIT_FALLBACK = """# The conformance kit
 
 `python -m ref_cnn check MODULE:FUNCTION --op OP` runs every parity case of one op against

@@ -57,7 +57,9 @@ def write_plots(out: Path, cfg, model, history: list[dict], test) -> None:
         b.plot(epochs, [h["dev_accuracy"] for h in history], "o-", color="tab:green")
         b.set(xlabel="epoch", ylabel="dev accuracy")
         save(fig, "curves.png")
-    conv = model[0]
+    from ref_cnn.models import first_conv, inputs
+
+    conv = first_conv(model)
     w = conv.params()["weight"]
     fig, axes = plt.subplots(1, w.shape[0], figsize=(1.6 * w.shape[0], 1.8), squeeze=False)
     for i, ax in enumerate(axes[0]):
@@ -65,7 +67,7 @@ def write_plots(out: Path, cfg, model, history: list[dict], test) -> None:
         ax.set_title(f"filter {i + 1}", fontsize=8)
         ax.axis("off")
     save(fig, "filters.png")
-    maps = conv.forward(test.x[:1])[0]
+    maps = conv.forward(inputs(cfg.model, test.x[:1]))[0]
     fig, axes = plt.subplots(
         1, maps.shape[0] + 1, figsize=(1.6 * (maps.shape[0] + 1), 1.8), squeeze=False
     )

@@ -171,3 +171,25 @@ def test_googlenet_aux_logits_several_outputs(parity):
     twin.eval()
     module.eval()
     parity("y eval", twin.forward(x), n(module(t(x))))
+
+
+@pytest.mark.torchvision
+def test_training_command_builds_a_torchvision_model():
+    """`python -m ref_cnn train --model torchvision:NAME`: the twin of torchvision's model with
+    torch's own start, its first conv found for need_input_grad, MNIST's grey channel fed to
+    its three; the torch side starts from the same weights."""
+    from ref_cnn import models
+
+    twin = models.build("torchvision:squeezenet1_1", seed=3)
+    assert isinstance(twin, GraphTwin)
+    assert models.first_conv(twin) is twin._sites["features.0"][0]
+    x = np.random.default_rng(0).standard_normal((2, 1, 28, 28))
+    assert models.inputs("torchvision:squeezenet1_1", x).shape == (2, 3, 28, 28)
+    module = models.torch_twin("torchvision:squeezenet1_1")
+    ref_cnn.to_torch(twin, module)
+    module.eval()
+    twin.eval()
+    y = twin.forward(models.inputs("torchvision:squeezenet1_1", x))
+    np.testing.assert_allclose(y, n(module(t(np.repeat(x, 3, axis=1)))), rtol=1e-10, atol=1e-14)
+    with pytest.raises(ValueError, match="no model 'resnet9000'"):
+        models.build("torchvision:resnet9000")

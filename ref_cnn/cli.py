@@ -11,6 +11,15 @@ from pathlib import Path
 from ref_cnn._extras import MissingExtra
 
 
+def _model_name(name: str) -> str:
+    """--model's value: article, lenet or torchvision:NAME."""
+    if name in ("article", "lenet") or (name.startswith("torchvision:") and len(name) > 12):
+        return name
+    raise argparse.ArgumentTypeError(
+        f"invalid choice: {name!r} (choose from 'article', 'lenet', 'torchvision:NAME')"
+    )
+
+
 def _train_parser(sub) -> None:
     p = sub.add_parser(
         "train",
@@ -21,11 +30,13 @@ def _train_parser(sub) -> None:
     )
     p.add_argument(
         "--model",
-        choices=["article", "lenet"],
+        type=_model_name,
         default="lenet",
         help="article: AV's conv(3 filters 5x5) -> sigmoid -> dense(1) -> standardise -> sigmoid on 200 "
         "images with the label digit > 4, full-batch gradient descent; lenet: [conv -> ReLU -> pool] x2 -> 3 "
-        "dense layers, 10 classes, softmax cross-entropy (default: lenet)",
+        "dense layers, 10 classes, softmax cross-entropy (default: lenet); torchvision:NAME: that "
+        "torchvision classification model (e.g. torchvision:mobilenet_v2; 10 classes, twinned from "
+        "its graph, the grey channel fed to its three), softmax cross-entropy",
     )
     p.add_argument(
         "--data",
@@ -79,7 +90,7 @@ def _train_parser(sub) -> None:
     p.add_argument(
         "--torch",
         action="store_true",
-        help="also train the same LeNet in torch from the same start and batches, and report its seconds per epoch",
+        help="also train the same model (LeNet or torchvision's) in torch from the same start and batches, and report its seconds per epoch",
     )
     p.add_argument(
         "--limit",

@@ -1,4 +1,6 @@
-"""The two networks the training command builds, in ref_cnn and as torch twins [MB-12, AV-15]."""
+"""The networks the training command builds, in ref_cnn and as torch twins [MB-12, AV-15]:
+AV's network, a LeNet, or any torchvision classification model ("torchvision:NAME",
+10 classes, twinned from its graph by `from_torch`; MNIST's grey channel fed to its three)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,37 @@ from ref_cnn._extras import require
 from ref_cnn.functional.init import uniform01
 
 MODELS = ("article", "lenet")
+TORCHVISION = "torchvision:"
+
+
+def is_torchvision(name: str) -> bool:
+    """Whether `name` is "torchvision:NAME"."""
+    return name.startswith(TORCHVISION)
+
+
+def torchvision_model(name: str, seed: int = 0):
+    """torchvision's `NAME` of "torchvision:NAME": weights=None, 10 classes, torch's own
+    initialisation under torch.manual_seed(seed), float64."""
+    torch = require("torch", "a torchvision model")
+    tv_models = require("torchvision.models", "a torchvision model")
+    arch = name[len(TORCHVISION) :]
+    if not callable(getattr(tv_models, arch, None)):
+        raise ValueError(
+            f"torchvision.models has no model {arch!r} (e.g. torchvision:mobilenet_v2)"
+        )
+    torch.manual_seed(seed)
+    return getattr(tv_models, arch)(weights=None, num_classes=10).double()
+
+
+def inputs(name: str, x: np.ndarray) -> np.ndarray:
+    """The batch as the model takes it: a torchvision model gets the grey channel three times."""
+    return np.repeat(x, 3, axis=1) if is_torchvision(name) and x.shape[1] == 1 else x
+
+
+def first_conv(model: nn.Module) -> nn.Conv2d:
+    """The first Conv2d the forward pass reaches (the one that sees the images)."""
+    modules = model.sites() if hasattr(model, "sites") else model._all_modules()
+    return next(m for m in modules if isinstance(m, nn.Conv2d))
 
 
 def article(seed: int = 0, dtype=np.float64) -> nn.Sequential:
@@ -51,6 +84,8 @@ def torch_twin(name: str):
     """The same architecture as a torch module (weights to be copied with `to_torch`)."""
     tnn = require("torch.nn", "models.torch_twin")
 
+    if is_torchvision(name):
+        return torchvision_model(name)
     if name == "lenet":
         return tnn.Sequential(
             tnn.Conv2d(1, 6, 5, padding=2),
@@ -69,8 +104,13 @@ def torch_twin(name: str):
     raise ValueError(f"no torch twin for {name!r}")
 
 
-def build(name: str, seed: int = 0, dtype=np.float64) -> nn.Sequential:
-    """The model `name` ("article" or "lenet") with seeded weights; ValueError for others."""
+def build(name: str, seed: int = 0, dtype=np.float64) -> nn.Module:
+    """The model `name` ("article", "lenet" or "torchvision:NAME") with seeded weights;
+    ValueError for others."""
+    if is_torchvision(name):
+        from ref_cnn.nn.convert import from_torch
+
+        return from_torch(torchvision_model(name, seed), dtype=dtype)
     if name not in MODELS:
-        raise ValueError(f"model must be one of {MODELS}, got {name!r}")
+        raise ValueError(f"model must be one of {MODELS} or torchvision:NAME, got {name!r}")
     return {"article": article, "lenet": lenet}[name](seed, dtype)

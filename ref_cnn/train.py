@@ -122,7 +122,10 @@ def accuracy(model_name: str, model, data: Dataset, chunk: int = 1000) -> float:
         return float(np.mean((out > 0.5) == (data.y > 0.5)))
     hits = sum(
         int(
-            np.sum(np.argmax(model.forward(data.x[i : i + chunk]), axis=1) == data.y[i : i + chunk])
+            np.sum(
+                np.argmax(model.forward(models.inputs(model_name, data.x[i : i + chunk])), axis=1)
+                == data.y[i : i + chunk]
+            )
         )
         for i in range(0, len(data), chunk)
     )
@@ -156,7 +159,7 @@ def train(cfg: Config, resume: Path | None = None, progress: bool = True, log=pr
     out = Path(cfg.out)
     splits = load_splits(cfg)
     model = models.build(cfg.model, cfg.seed)
-    model[0].need_input_grad = False  # no gradient for the images (torch computes none either)
+    models.first_conv(model).need_input_grad = False  # no dE/d(images), as torch computes none
     opt = make_optimizer(cfg, model)
     state = State()
     if resume is not None:
@@ -180,7 +183,7 @@ def train(cfg: Config, resume: Path | None = None, progress: bool = True, log=pr
             xb = splits.train.x[idx]
             if cfg.augment:  # a function of (seed, epoch, batch): resumes exactly
                 xb = augment_batch(xb, np.random.default_rng([cfg.seed, epoch, b]))
-            out_ = model.forward(xb)
+            out_ = model.forward(models.inputs(cfg.model, xb))
             loss, grad = loss_and_grad(cfg.model, out_, splits.train.y[idx])
             model.backward(grad)
             opt.step()  # MB-13: θ := G(θ)
@@ -207,7 +210,7 @@ def train(cfg: Config, resume: Path | None = None, progress: bool = True, log=pr
         if state.history
         else None,
     }
-    if cfg.torch and cfg.model == "lenet":
+    if cfg.torch and cfg.model != "article":
         metrics["torch"] = train_torch_twin(cfg, splits, progress)
     write_atomic(out / "metrics.json", json.dumps(metrics, indent=1) + "\n")
     write_plots(out, cfg, model, state.history, splits.test)
@@ -232,7 +235,8 @@ def train(cfg: Config, resume: Path | None = None, progress: bool = True, log=pr
 
 
 def train_torch_twin(cfg: Config, splits: Splits, progress: bool) -> dict:
-    """The same LeNet, start and batches, trained by torch on the CPU (for the s/epoch ratio)."""
+    """The same model (LeNet or the torchvision model), start and batches, trained by torch on
+    the CPU (for the s/epoch ratio)."""
     torch = require("torch", "the torch twin's training run")
     tqdm = require("tqdm", "training").tqdm
 
@@ -241,7 +245,8 @@ def train_torch_twin(cfg: Config, splits: Splits, progress: bool) -> dict:
     module = models.torch_twin(cfg.model).double()
     to_torch(models.build(cfg.model, cfg.seed), module)  # the run's initial weights
     opt = torch.optim.SGD(module.parameters(), lr=cfg.lr, momentum=cfg.momentum)
-    x, y = torch.from_numpy(splits.train.x), torch.from_numpy(splits.train.y)
+    x = torch.from_numpy(models.inputs(cfg.model, splits.train.x))
+    y = torch.from_numpy(splits.train.y)
     seconds = []
     for epoch in range(1, cfg.epochs + 1):
         started = time.perf_counter()
@@ -256,7 +261,8 @@ def train_torch_twin(cfg: Config, splits: Splits, progress: bool) -> dict:
             opt.step()
         seconds.append(time.perf_counter() - started)
     with torch.no_grad():
-        pred = module(torch.from_numpy(splits.test.x)).argmax(1).numpy()
+        pred = module.eval()(torch.from_numpy(models.inputs(cfg.model, splits.test.x)))
+        pred = pred.argmax(1).numpy()
     return {
         "test_accuracy": float(np.mean(pred == splits.test.y)),
         "seconds_per_epoch": float(np.mean(seconds)),

@@ -79,7 +79,9 @@ def write_plots(out: Path, cfg, model, history: list[dict], test) -> None:
 
     if history:
         save(curves_figure(history, f"{cfg.model} on {cfg.data}"), "curves.png")
-    conv = model[0]
+    from ref_cnn.models import first_conv, inputs
+
+    conv = first_conv(model)
     w = conv.params()["weight"]
     fig, axes = plt.subplots(1, w.shape[0], figsize=(1.6 * w.shape[0], 1.8), squeeze=False)
     for i, ax in enumerate(axes[0]):
@@ -87,7 +89,7 @@ def write_plots(out: Path, cfg, model, history: list[dict], test) -> None:
         ax.set_title(f"filter {i + 1}", fontsize=8)
         ax.axis("off")
     save(fig, "filters.png")
-    maps = conv.forward(test.x[:1])[0]
+    maps = conv.forward(inputs(cfg.model, test.x[:1]))[0]
     fig, axes = plt.subplots(
         1, maps.shape[0] + 1, figsize=(1.6 * (maps.shape[0] + 1), 1.8), squeeze=False
     )

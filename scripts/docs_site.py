@@ -516,7 +516,7 @@ def _site_links(text: str) -> str:
 
 USER_PAGES = (
     *("install.md", "report.md", "package.md", "training.md", "testing.md", "API.md"),
-    *("graph_twin.md", "shared_randomness.md", "peers.md"),
+    *("graph_twin.md", "zoo.md", "shared_randomness.md", "peers.md"),
     *("activations.md", "normalization.md", "spatial.md"),
 )
 KIT_FALLBACK = """# The conformance kit

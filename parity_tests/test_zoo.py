@@ -48,3 +48,21 @@ def test_report_shows_the_zoo_table(tmp_path):
     table = ["| model | mode |", "|---|---|", "| alexnet | eval |"]
     zoo.write_text("\n".join(["# t", "", "text", *table, "", "## Summary", "", "1 of 1"]))
     assert zoo_section(zoo)[3:] == [*table, "", "1 of 1"]
+
+
+@eq("MB-16", "MB-18")
+@pytest.mark.torch
+@pytest.mark.torchvision
+def test_inception_v3_with_its_aux_head_returns_both_outputs(parity):
+    """inception_v3(aux_logits=True) in training mode returns (logits, aux logits) as torch's
+    InceptionOutputs; the twin's backward takes one upstream gradient per output. The aux head
+    needs Mixed_6e's 17×17 map, so the input is 299×299 (about 20 s)."""
+    import torch
+    import torchvision
+    from twins import check_twin
+
+    torch.manual_seed(0)
+    model = torchvision.models.inception_v3(
+        weights=None, num_classes=10, aux_logits=True, init_weights=False
+    ).double()
+    check_twin(model, (2, 3, 299, 299), np.float64, parity, "train", torch_spread=True)

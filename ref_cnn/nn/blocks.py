@@ -11,7 +11,18 @@ from ref_cnn.nn.module import Module
 from ref_cnn.threads import elementwise
 
 
-class BatchNorm2d(Module):
+class _RunningStats(Module):
+    """A layer whose `running_mean`/`running_var` buffers follow `astype` with its parameters."""
+
+    def astype(self, dtype):
+        super().astype(dtype)
+        for name in ("running_mean", "running_var"):
+            if name in self._buffers:
+                self._buffers[name] = self._buffers[name].astype(dtype)
+        return self
+
+
+class BatchNorm2d(_RunningStats):
     """Batch normalisation per channel, as torch.nn.BatchNorm2d (see `functional.batchnorm`).
 
     Parameters `weight` (γ) and `bias` (β) when affine (`bias=False`: γ alone, as torch);
@@ -90,13 +101,6 @@ class BatchNorm2d(Module):
         if "bias" in self._params:
             self._grads["bias"] = db
         return dx
-
-    def astype(self, dtype):
-        super().astype(dtype)
-        for name in ("running_mean", "running_var"):
-            if name in self._buffers:
-                self._buffers[name] = self._buffers[name].astype(dtype)
-        return self
 
 
 class Chain(Module):

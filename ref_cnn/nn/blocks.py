@@ -12,7 +12,13 @@ from ref_cnn.threads import elementwise
 
 
 class _RunningStats(Module):
-    """A layer whose `running_mean`/`running_var` buffers follow `astype` with its parameters."""
+    """A layer with torch's running-statistics buffers; `running_mean`/`running_var` follow
+    `astype` with its parameters."""
+
+    def _register_running_stats(self, num_features, dtype):
+        self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
+        self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
+        self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
 
     def astype(self, dtype):
         super().astype(dtype)
@@ -48,9 +54,7 @@ class BatchNorm2d(_RunningStats):
             if bias:
                 self.register("bias", np.zeros(num_features, dtype=dtype))
         if track_running_stats:
-            self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
+            self._register_running_stats(num_features, dtype)
         self._x = None
         self._used_batch_stats = True
 

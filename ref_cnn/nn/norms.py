@@ -138,9 +138,7 @@ class InstanceNorm2d(_Affine, _RunningStats):
         self.eps, self.momentum, self.track = eps, momentum, track_running_stats
         super().__init__(num_features, affine, bias, dtype)
         if track_running_stats:
-            self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
+            self._register_running_stats(num_features, dtype)
         self._args = None
 
     def _batched(self, x):

@@ -11,7 +11,24 @@ from ref_cnn.nn.module import Module
 from ref_cnn.threads import elementwise
 
 
-class BatchNorm2d(Module):
+class _RunningStats(Module):
+    """A layer with torch's running-statistics buffers; `running_mean`/`running_var` follow
+    `astype` with its parameters."""
+
+    def _register_running_stats(self, num_features, dtype):
+        self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
+        self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
+        self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
+
+    def astype(self, dtype):
+        super().astype(dtype)
+        for name in ("running_mean", "running_var"):
+            if name in self._buffers:
+                self._buffers[name] = self._buffers[name].astype(dtype)
+        return self
+
+
+class BatchNorm2d(_RunningStats):
     """Batch normalisation per channel, as torch.nn.BatchNorm2d (see `functional.batchnorm`).
 
     Parameters `weight` (γ) and `bias` (β) when affine (`bias=False`: γ alone, as torch);
@@ -37,9 +54,7 @@ class BatchNorm2d(Module):
             if bias:
                 self.register("bias", np.zeros(num_features, dtype=dtype))
         if track_running_stats:
-            self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
+            self._register_running_stats(num_features, dtype)
         self._x = None
         self._used_batch_stats = True
 
@@ -90,13 +105,6 @@ class BatchNorm2d(Module):
         if "bias" in self._params:
             self._grads["bias"] = db
         return dx
-
-    def astype(self, dtype):
-        super().astype(dtype)
-        for name in ("running_mean", "running_var"):
-            if name in self._buffers:
-                self._buffers[name] = self._buffers[name].astype(dtype)
-        return self
 
 
 class Chain(Module):

@@ -26,14 +26,6 @@ def _add_backward(dy, input, other, alpha=1):
     return T.add_backward(dy, input, other, alpha)
 
 
-def _op_add(a, b):
-    return T.add(a, b)
-
-
-def _op_add_backward(dy, a, b):
-    return T.add_backward(dy, a, b)
-
-
 def _mul(input, other):
     return T.mul(input, other)
 
@@ -42,18 +34,11 @@ def _mul_backward(dy, input, other):
     return T.mul_backward(dy, input, other)
 
 
-def _op_mul(a, b):
-    return T.mul(a, b)
-
-
-def _op_mul_backward(dy, a, b):
-    return T.mul_backward(dy, a, b)
-
-
+# a + b and a * b: tensor_ops' own parameter names are operator's (a, b)
 for fn in (operator.add, operator.iadd):
-    register_glue(fn, _op_add, _op_add_backward, ("a", "b"))
+    register_glue(fn, T.add, T.add_backward, ("a", "b"))
 for fn in (operator.mul, operator.imul):
-    register_glue(fn, _op_mul, _op_mul_backward, ("a", "b"))
+    register_glue(fn, T.mul, T.mul_backward, ("a", "b"))
 register_glue(torch.add, _add, _add_backward, ("input", "other"))
 register_glue(Tensor.add, _add, _add_backward, ("input", "other"))
 register_glue(torch.mul, _mul, _mul_backward, ("input", "other"))

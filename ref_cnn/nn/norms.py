@@ -10,6 +10,7 @@ import numbers
 import numpy as np
 
 from ref_cnn import functional as F
+from ref_cnn.nn.blocks import _RunningStats
 from ref_cnn.nn.module import Module
 from ref_cnn.nn.op_layer import OpLayer
 
@@ -117,7 +118,7 @@ class GroupNorm(_Affine):
         return {"num_groups": self.num_groups, "eps": self.eps}
 
 
-class InstanceNorm2d(_Affine):
+class InstanceNorm2d(_Affine, _RunningStats):
     """Normalise each (n, c) plane over (H, W), as torch.nn.InstanceNorm2d(num_features,
     eps, momentum, affine, track_running_stats, bias=): the plane's own statistics in training
     mode or without running statistics, else the running ones; in training mode with
@@ -137,9 +138,7 @@ class InstanceNorm2d(_Affine):
         self.eps, self.momentum, self.track = eps, momentum, track_running_stats
         super().__init__(num_features, affine, bias, dtype)
         if track_running_stats:
-            self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
+            self._register_running_stats(num_features, dtype)
         self._args = None
 
     def _batched(self, x):
@@ -166,13 +165,6 @@ class InstanceNorm2d(_Affine):
         dx, dw, db = F.instance_norm_backward(dy.reshape(xb.shape), xb, *self._args)
         self._store(dw, db)
         return dx.reshape(self._x.shape)
-
-    def astype(self, dtype):
-        super().astype(dtype)
-        for name in ("running_mean", "running_var"):
-            if name in self._buffers:
-                self._buffers[name] = self._buffers[name].astype(dtype)
-        return self
 
     def extra_repr(self):
         return {"eps": self.eps, "momentum": self.momentum, "track_running_stats": self.track}

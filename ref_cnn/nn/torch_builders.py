@@ -16,9 +16,10 @@ def _unsupported(module, what: str):
     return TypeError(f"from_torch: {type(module).__name__} with {what} is not supported")
 
 
-@register_converter(tnn.BatchNorm2d)  # MB-17
-def _batchnorm(m: tnn.BatchNorm2d, child, dtype):
-    return BatchNorm2d(
+def _running_norm(cls, m, dtype):
+    """The twin `cls` of a norm with running statistics (BatchNorm2d, InstanceNorm2d), from
+    torch's arguments; β where torch has one (the flag is unused without affine)."""
+    return cls(
         m.num_features,
         m.eps,
         m.momentum,
@@ -27,6 +28,11 @@ def _batchnorm(m: tnn.BatchNorm2d, child, dtype):
         dtype=dtype,
         bias=m.bias is not None,
     )
+
+
+@register_converter(tnn.BatchNorm2d)  # MB-17
+def _batchnorm(m: tnn.BatchNorm2d, child, dtype):
+    return _running_norm(BatchNorm2d, m, dtype)
 
 
 @register_converter(tnn.Conv2d)

@@ -19,7 +19,7 @@ from ref_cnn.nn.convert import register_converter
 from ref_cnn.nn.dropout import Dropout2d, StochasticDepth
 from ref_cnn.nn.layers import Softmax
 from ref_cnn.nn.squeeze_excitation import SqueezeExcitation
-from ref_cnn.nn.torch_builders import _sequential
+from ref_cnn.nn.torch_builders import _running_norm, _sequential
 
 
 def _simple(torch_type, make):
@@ -50,15 +50,7 @@ def _group_norm(m, child, dtype):
 
 @register_converter(tnn.InstanceNorm2d)
 def _instance_norm(m, child, dtype):
-    return N.InstanceNorm2d(
-        m.num_features,
-        m.eps,
-        m.momentum,
-        m.affine,
-        m.track_running_stats,
-        dtype=dtype,
-        bias=m.bias is not None or not m.affine,
-    )
+    return _running_norm(N.InstanceNorm2d, m, dtype)
 
 
 # ------------------------------------------------------------------ activations

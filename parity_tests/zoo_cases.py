@@ -48,7 +48,8 @@ MODELS: dict[str, tuple[dict, int, str]] = {
         {"aux_logits": False, "init_weights": False},
         75,
         "75×75, its smallest input; aux_logits=False: the aux head's 5×5 conv needs a "
-        "17×17 Mixed_6e map, i.e. a 299×299 input",
+        "17×17 Mixed_6e map, i.e. a 299×299 input (parity_tests/test_zoo.py checks the aux "
+        "head there, in training mode)",
     ),
     "densenet121": ({}, 64, ""),
     "squeezenet1_0": ({}, 64, ""),

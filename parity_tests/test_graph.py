@@ -193,3 +193,16 @@ def test_training_command_builds_a_torchvision_model():
     np.testing.assert_allclose(y, n(module(t(np.repeat(x, 3, axis=1)))), rtol=1e-10, atol=1e-14)
     with pytest.raises(ValueError, match="no model 'resnet9000'"):
         models.build("torchvision:resnet9000")
+
+
+@pytest.mark.torchvision
+def test_first_conv_looks_inside_a_leaf_that_holds_layers():
+    """mobilenet_v2 starts with torchvision's Conv2dNormActivation, one leaf holding conv, batch
+    norm and ReLU6: the conv that sees the images is inside it, not the first bare Conv2d site
+    (a 1×1 conv deep in the network, which training would have cut off from the gradient)."""
+    from ref_cnn import models
+
+    twin = models.build("torchvision:mobilenet_v2", seed=0)
+    conv = models.first_conv(twin)
+    assert conv.params()["weight"].shape[1] == 3
+    assert any(m is conv for m in twin._sites["features.0"][0]._all_modules())

@@ -40,7 +40,9 @@ def inputs(name: str, x: np.ndarray) -> np.ndarray:
 
 def first_conv(model: nn.Module) -> nn.Conv2d:
     """The first Conv2d the forward pass reaches (the one that sees the images)."""
-    modules = model.sites() if hasattr(model, "sites") else model._all_modules()
+    sites = model.sites() if hasattr(model, "sites") else [model]
+    # a graph site may itself hold layers (torchvision's Conv2dNormActivation is one leaf)
+    modules = (m for site in sites if isinstance(site, nn.Module) for m in site._all_modules())
     return next(m for m in modules if isinstance(m, nn.Conv2d))
 
 

@@ -13,8 +13,8 @@ NEEDS = {
     "ref_cnn/nn/torch_builders.py": ("torch",),
     "ref_cnn/nn/torch_builders_modern.py": ("torch",),
     "ref_cnn/nn/graph_glue.py": ("torch",),
-    "ref_cnn/functional/_conv_numba.py": ("numba",),
-    "ref_cnn/functional/_passes_numba.py": ("numba",),
+    "ref_cnn/_fast/conv_numba.py": ("numba",),
+    "ref_cnn/_fast/passes_numba.py": ("numba",),
 }
 
 

@@ -81,7 +81,7 @@ MISSING = {
     "torch": _TORCH_WHY,
     "torchvision": _TORCHVISION_WHY,
     "train": _TRAIN_WHY,
-    "numba": _try_import("numba")[1],  # the compiled kernels (ref_cnn.kernels)
+    "numba": _try_import("numba")[1],  # the compiled kernels (ref_cnn._fast.backend)
     # test_opinfo.py needs expecttest for torch's OpInfo database; without it that module
     # collects nothing, so docs/equations.md's test map (test_docs.py, a `dev` test) would
     # differ: `dev` tests run only where every dev package imports
@@ -91,31 +91,25 @@ MISSING = {
 
 @pytest.fixture(autouse=True, scope="session")
 def _parallel_path():
-    """The whole suite runs on ref_cnn's parallel path (`ref_cnn.threads`): 3 threads, and
+    """The whole suite runs on ref_cnn's parallel path (`ref_cnn._fast.threads`): 3 threads, and
     work cut into tiny tasks, so that even the small test arrays are split."""
     import ref_cnn
-    from ref_cnn import threads
-    from ref_cnn.functional import _conv_kernels, _pool_kernels, batchnorm
+    from ref_cnn._fast.tuning import tuned
 
-    knobs = [
-        (threads, "ELEMENTWISE_BLOCK", 64),
-        (threads, "MIN_TASK_BYTES", 2**12),  # small pieces: bands of rows, blocks of channels
-        (batchnorm, "BLOCK_BYTES", 1),
-        (_conv_kernels, "TASK_COLUMN_BYTES", 1),  # one image per conv chunk
-        (_pool_kernels, "TASK_BYTES", 1),
-    ]
+    knobs = dict(
+        elementwise_block=64,
+        min_task_bytes=2**12,  # small pieces: bands of rows, blocks of channels
+        batch_norm_block_bytes=1,
+        conv_task_column_bytes=1,  # one image per conv chunk
+        pool_task_bytes=1,
+    )
     if not MISSING["numba"]:  # bands of 2 to 8 output rows in the compiled kernels' tests
-        from ref_cnn.functional import _conv_numba
-
-        knobs.append((_conv_numba, "TASK_POSITIONS", 16))
-    before = ref_cnn.get_num_threads(), [getattr(m, name) for m, name, _ in knobs]
+        knobs["numba_task_positions"] = 16
+    before = ref_cnn.get_num_threads()
     ref_cnn.set_num_threads(3)
-    for module, name, value in knobs:
-        setattr(module, name, value)
-    yield
-    ref_cnn.set_num_threads(before[0])
-    for (module, name, _), value in zip(knobs, before[1], strict=True):
-        setattr(module, name, value)
+    with tuned(**knobs):
+        yield
+    ref_cnn.set_num_threads(before)
 
 
 # the one error metric (ref_cnn/_metric.py, shared with the report and the conformance kit):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ref_cnn import av_experiment as ex
-from ref_cnn import data
+from ref_cnn.articles import av_experiment as ex
+from ref_cnn.training import data
 
 eq = pytest.mark.equation
 STEPS = 100

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import n, optional, t
 
-from ref_cnn.av_network import av_backward, av_forward, av_loss
+from ref_cnn.articles.av_network import av_backward, av_forward, av_loss
 
 torch = optional("torch")
 tf = optional("torch.nn.functional")

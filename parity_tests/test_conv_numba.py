@@ -1,4 +1,4 @@
-"""The compiled conv2d kernels (`ref_cnn.kernels`, numba) against torch, the literal loops and
+"""The compiled conv2d kernels (`ref_cnn._fast.backend`, numba) against torch, the literal loops and
 the NumPy kernels; the kernel choice (knob, environment variable, errors).
 
 CI also runs the whole parity suite with REF_CNN_KERNELS=numba (.ci/run).
@@ -14,9 +14,11 @@ from conftest import n, optional, t
 from test_conv import _data
 
 import ref_cnn
-from ref_cnn import kernels, literal
+from ref_cnn import literal
+from ref_cnn._fast import backend as kernels
+from ref_cnn._fast import conv_numpy as _conv_kernels
 from ref_cnn.conformance import CONV_CASES
-from ref_cnn.functional import _conv_kernels, conv2d, conv2d_backward
+from ref_cnn.functional import conv2d, conv2d_backward
 
 torch = optional("torch")
 tf = optional("torch.nn.functional")
@@ -39,7 +41,7 @@ LAYERS = {
 @pytest.fixture
 def compiled(monkeypatch):
     """The compiled kernels chosen, and a count of the calls that reached them."""
-    from ref_cnn.functional import _conv_numba
+    from ref_cnn._fast import conv_numba as _conv_numba
 
     monkeypatch.setattr(kernels, "_choice", "numba")
     calls = {"correlate": 0, "gradients": 0}

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ref_cnn import data
+from ref_cnn.training import data
 
 eq = pytest.mark.equation
 

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import docs_site  # noqa: E402
 from equations_latex import LATEX  # noqa: E402
 
-from ref_cnn.catalogue import EQUATIONS  # noqa: E402
+from ref_cnn.equations.articles import EQUATIONS  # noqa: E402
 
 pytestmark = pytest.mark.engineering
 IDS = [e.id for e in EQUATIONS]
@@ -31,7 +31,7 @@ def test_every_equation_has_latex_and_no_other_id_does():
 
 
 def test_every_erratum_is_on_its_articles_page_once_in_full():
-    from ref_cnn.errata.registry import DEMOS
+    from ref_cnn.articles.errata.registry import DEMOS
 
     errata = docs_site.errata_records(None)
     assert len(errata) == len(DEMOS)
@@ -82,7 +82,7 @@ def test_article_page_shows_the_report_and_the_errata_in_place():
     }
     erratum = {
         "id": "AV-code-1",
-        "demo": "ref_cnn.errata.av.averaged_delta",
+        "demo": "ref_cnn.articles.errata.av.averaged_delta",
         "where": "backprop (AV-14)",
         "wrong": "δ averaged",
         "correct": "δ per image",

@@ -10,8 +10,8 @@ import pytest
 from conftest import n, optional, t
 
 from ref_cnn import functional as F
-from ref_cnn.av_network import av_backward, av_forward
-from ref_cnn.errata import av, av_derivation, ic, mb, mb_layer
+from ref_cnn.articles.av_network import av_backward, av_forward
+from ref_cnn.articles.errata import av, av_derivation, ic, mb, mb_layer
 
 torch = optional("torch")
 tf = optional("torch.nn.functional")
@@ -210,7 +210,7 @@ def test_ic_bias_one_per_kernel_in_the_text_one_per_pixel_in_the_code(parity):
 
 
 def test_the_registry_runs_every_demonstration_once():
-    from ref_cnn.errata import registry
+    from ref_cnn.articles.errata import registry
 
     names = [f"{d.__module__}.{d.__name__}" for d in registry.DEMOS]
     assert len(set(names)) == len(names) >= 20

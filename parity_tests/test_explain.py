@@ -8,10 +8,10 @@ import re
 import pytest
 
 from ref_cnn import _io
-from ref_cnn.catalogue import ARTICLES, EQUATIONS
+from ref_cnn.articles.errata import DEMOS
 from ref_cnn.cli import main
-from ref_cnn.errata import DEMOS
-from ref_cnn.explain import errata_texts, erratum_equations, explain, resolve_id
+from ref_cnn.equations.articles import ARTICLES, EQUATIONS
+from ref_cnn.equations.explain import errata_texts, erratum_equations, explain, resolve_id
 
 # the equations a reader must find as readable lines of the public conv / pool modules
 READABLE = {

@@ -11,7 +11,7 @@ from twins import check_twin
 
 import ref_cnn
 from ref_cnn import functional as F
-from ref_cnn import models
+from ref_cnn.training import models
 
 torch = optional("torch")
 tnn = optional("torch.nn")

@@ -178,7 +178,7 @@ def test_training_command_builds_a_torchvision_model():
     """`python -m ref_cnn train --model torchvision:NAME`: the twin of torchvision's model with
     torch's own start, its first conv found for need_input_grad, MNIST's grey channel fed to
     its three; the torch side starts from the same weights."""
-    from ref_cnn import models
+    from ref_cnn.training import models
 
     twin = models.build("torchvision:squeezenet1_1", seed=3)
     assert isinstance(twin, GraphTwin)
@@ -200,7 +200,7 @@ def test_first_conv_looks_inside_a_leaf_that_holds_layers():
     """mobilenet_v2 starts with torchvision's Conv2dNormActivation, one leaf holding conv, batch
     norm and ReLU6: the conv that sees the images is inside it, not the first bare Conv2d site
     (a 1×1 conv deep in the network, which training would have cut off from the gradient)."""
-    from ref_cnn import models
+    from ref_cnn.training import models
 
     twin = models.build("torchvision:mobilenet_v2", seed=0)
     conv = models.first_conv(twin)

@@ -14,8 +14,8 @@ import pytest
 from conftest import n, optional, t
 
 import ref_cnn.functional as F
-from ref_cnn import literal_normalization as literal
 from ref_cnn.functional.layer_norm import standardized, standardized_backward
+from ref_cnn.literal import normalization as literal
 
 torch = optional("torch")
 tf = optional("torch.nn.functional")

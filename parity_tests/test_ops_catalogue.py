@@ -1,7 +1,7 @@
 """The second catalogue (ACT-n, NRM-n, SPA-n): its IDs, functions and citations, a test
 behind every entry, `explain` and the parity report's second count.
 
-[every ID of ref_cnn.ops_catalogue]
+[every ID of ref_cnn.equations.ops]
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import sys
 import pytest
 from conftest import resolve
 
-from ref_cnn.catalogue import BY_ID as ARTICLE_IDS
 from ref_cnn.cli import main
-from ref_cnn.ops_catalogue import BY_ID, EQUATIONS, FAMILIES
-from ref_cnn.ops_catalogue.explain import explain_op, is_op_id, resolve_op_id
+from ref_cnn.equations.articles import BY_ID as ARTICLE_IDS
+from ref_cnn.equations.ops import BY_ID, EQUATIONS, FAMILIES
+from ref_cnn.equations.ops.explain import explain_op, is_op_id, resolve_op_id
 from ref_cnn.report.collect import summarise
 from ref_cnn.report.ops import ops_markdown, ops_summary_line, summarise_ops
 

@@ -8,7 +8,7 @@ from conftest import n, optional, t
 
 import ref_cnn
 from ref_cnn import functional as F
-from ref_cnn import optim
+from ref_cnn.training import optim
 
 torch = optional("torch")
 tnn = optional("torch.nn")

@@ -1,4 +1,4 @@
-"""The compiled batch norm (training), ReLU and max-pooling (`ref_cnn.kernels`, numba) against
+"""The compiled batch norm (training), ReLU and max-pooling (`ref_cnn._fast.backend`, numba) against
 torch and the NumPy versions; NaN and ±∞ as torch; thread-count independence.
 
 [MB-9, IC-8, IC-10]
@@ -11,7 +11,7 @@ import pytest
 from conftest import n, optional, t
 
 import ref_cnn
-from ref_cnn import kernels
+from ref_cnn._fast import backend as kernels
 from ref_cnn.conformance.cases import BATCH_NORM_CASES, MAX_POOL_CASES
 from ref_cnn.functional import activations, batchnorm, pool
 
@@ -28,7 +28,7 @@ BN_CASES = [pytest.param(c["x"], c["kw"], id=c["id"]) for c in BATCH_NORM_CASES]
 @pytest.fixture
 def compiled(monkeypatch):
     """The compiled kernels chosen, and a count of the calls that reached them."""
-    from ref_cnn.functional import _passes_numba
+    from ref_cnn._fast import passes_numba as _passes_numba
 
     monkeypatch.setattr(kernels, "_choice", "numba")
     names = ("batch_norm_train", "batch_norm_train_backward", "relu", "relu_backward")
@@ -94,7 +94,7 @@ def test_compiled_relu_matches_torch_with_nan_and_inf(dtype, compiled):
 @pytest.mark.engineering
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 def test_compiled_passes_do_not_depend_on_the_thread_count(dtype, compiled, monkeypatch):
-    from ref_cnn.functional import _passes_numba
+    from ref_cnn._fast import passes_numba as _passes_numba
 
     monkeypatch.setattr(_passes_numba, "RELU_BLOCK", 100)  # many ReLU tasks
     rng = np.random.default_rng(2)

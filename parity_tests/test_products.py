@@ -1,11 +1,11 @@
-"""ref_cnn.products: the GIL-aware product equals a @ b, and its cut is the documented one."""
+"""ref_cnn._fast.products: the GIL-aware product equals a @ b, and its cut is the documented one."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ref_cnn import products
+from ref_cnn._fast import products
 
 SHAPES = {
     # name: (a shape, b shape)

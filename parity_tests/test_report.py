@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ref_cnn.catalogue import EQUATIONS
-from ref_cnn.ops_catalogue import EQUATIONS as OPS
+from ref_cnn.equations.articles import EQUATIONS
+from ref_cnn.equations.ops import EQUATIONS as OPS
 from ref_cnn.report import build
 from ref_cnn.report.collect import family
 from ref_cnn.report.render import to_html
@@ -283,8 +283,8 @@ def test_report_help_says_what_quick_skips():
 
 
 def test_quick_lists_the_slow_errata_without_running_them(monkeypatch):
-    from ref_cnn.errata import av, av_derivation, registry
-    from ref_cnn.explain import errata_texts
+    from ref_cnn.articles.errata import av, av_derivation, registry
+    from ref_cnn.equations.explain import errata_texts
     from ref_cnn.report import run_errata
     from ref_cnn.report.render import summary_line
 

@@ -17,8 +17,8 @@ import pytest
 from conftest import n, optional, t
 
 from ref_cnn import functional as F
-from ref_cnn import models, optim
-from ref_cnn.train import load_checkpoint
+from ref_cnn.training import models, optim
+from ref_cnn.training.train import load_checkpoint
 
 torch = optional("torch")
 tf = optional("torch.nn.functional")

@@ -11,7 +11,7 @@ import pytest
 from conftest import n, optional, t
 
 import ref_cnn
-from ref_cnn import randomness
+from ref_cnn.nn import randomness
 
 torch = optional("torch")
 tnn = optional("torch.nn")

@@ -57,7 +57,7 @@ def test_lp_pool2d_matches_torch(p, k, s, ceil, shape, sign, parity):
 @eq("SPA-4")
 @pytest.mark.parametrize(("p", "k", "s", "ceil", "shape", "sign"), LP_CASES)
 def test_lp_pool2d_matches_the_literal_loops(p, k, s, ceil, shape, sign, parity):
-    from ref_cnn import literal_spatial as L
+    from ref_cnn.literal import spatial as L
 
     x = _lp_input(shape, sign)
     y = F.lp_pool2d(x, p, k, s, ceil)
@@ -212,7 +212,7 @@ def test_interpolate_matches_torch(mode, align, shape, kw, parity):
 
 @pytest.mark.parametrize(("mode", "align", "shape", "kw"), _resample_params(literal_only=True))
 def test_interpolate_matches_the_literal_loops(mode, align, shape, kw, parity):
-    from ref_cnn import literal_spatial as L
+    from ref_cnn.literal import spatial as L
 
     x = np.random.default_rng(0).standard_normal(shape)
     y = F.interpolate(x, mode=mode, align_corners=align, **kw)

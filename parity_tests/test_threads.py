@@ -1,4 +1,4 @@
-"""ref_cnn's thread count and pool (`ref_cnn.threads`): the knob, its defaults, the pool's
+"""ref_cnn's thread count and pool (`ref_cnn._fast.threads`): the knob, its defaults, the pool's
 contract (order, nesting, errors, no oversubscription)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 import ref_cnn
 from ref_cnn import functional as F
-from ref_cnn import threads
+from ref_cnn._fast import threads
 
 pytestmark = pytest.mark.engineering  # threads: no equation
 
@@ -184,7 +184,7 @@ CONV_CASES = {
 
 
 def test_the_kernel_heavy_cases_take_the_channel_path():
-    from ref_cnn.functional import _conv_kernels as kernels
+    from ref_cnn._fast import conv_numpy as kernels
     from ref_cnn.functional.conv import conv_geometry
 
     for name in ("kernel-heavy-3x3-p1", "kernel-heavy-3x3-s2"):
@@ -197,7 +197,7 @@ def test_the_kernel_heavy_cases_take_the_channel_path():
 def test_conv_cuts_cover_the_output_once(size, fresh):
     """Every output position is in exactly one piece, and (where the batch is short) the
     pieces are bands of rows and the backward's tasks blocks of channels."""
-    from ref_cnn.functional import _conv_kernels as kernels
+    from ref_cnn._fast import conv_numpy as kernels
     from ref_cnn.functional.conv import conv_geometry
 
     fresh.setattr(threads, "MIN_TASK_BYTES", 1)
@@ -221,7 +221,7 @@ def test_conv_results_are_the_same_on_1_and_n_threads(case, dtype, fresh):
     """Bit for bit: the batch is cut into chunks by its shape alone (one image each here),
     the chunks' partial dw are added in chunk order, and every product sees the same operands
     whether it runs on the calling thread or a worker."""
-    from ref_cnn.functional import _conv_kernels as conv_module
+    from ref_cnn._fast import conv_numpy as conv_module
 
     fresh.setattr(conv_module, "TASK_COLUMN_BYTES", 1)  # one image per chunk: many tasks
     x_shape, w_shape, kw = case
@@ -266,7 +266,7 @@ def test_batch_norm_is_the_same_on_1_and_n_threads(dtype, fresh):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 def test_pooling_is_the_same_on_1_and_n_threads(dtype, fresh):
-    from ref_cnn.functional import _pool_kernels
+    from ref_cnn._fast import pool_numpy as _pool_kernels
 
     fresh.setattr(_pool_kernels, "TASK_BYTES", 1)  # one image per task
     rng = np.random.default_rng(0)

@@ -1,10 +1,10 @@
 """ref_cnn: a from-scratch NumPy CNN that mirrors three articles equation by equation."""
 
 from ref_cnn import functional, nn
-from ref_cnn.kernels import get_kernels, set_kernels
+from ref_cnn._fast.backend import get_kernels, set_kernels
+from ref_cnn._fast.threads import get_num_threads, set_num_threads
 from ref_cnn.nn.convert import from_torch, to_torch
-from ref_cnn.randomness import shared_randomness
-from ref_cnn.threads import get_num_threads, set_num_threads
+from ref_cnn.nn.randomness import shared_randomness
 
 __all__ = [
     "functional",

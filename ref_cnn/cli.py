@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """Run the parsed command; returns the exit status."""
     if args.command == "train":
-        from ref_cnn.train import Config, train
+        from ref_cnn.training.train import Config, train
 
         if args.epochs < 1:
             parser.error("--epochs must be at least 1")
@@ -318,8 +318,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
         return run_check(args, parser)
     if args.command == "explain":
-        from ref_cnn.explain import explain, listing
-        from ref_cnn.ops_catalogue import explain as ops
+        from ref_cnn.equations.explain import explain, listing
+        from ref_cnn.equations.ops import explain as ops
 
         if args.id is None:
             print(listing(), end="")

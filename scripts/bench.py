@@ -107,7 +107,7 @@ def child(args) -> int:
     from bench_machine import machine_info
 
     import ref_cnn
-    from ref_cnn.functional import scratch
+    from ref_cnn._fast import scratch
 
     threads = args.child
     torch.set_num_threads(threads)

@@ -97,8 +97,8 @@ def machine_info() -> dict:
 
 
 def _conv_kernels() -> str:
-    """ref_cnn's conv2d kernels in this process (`ref_cnn.kernels`: REF_CNN_KERNELS)."""
-    from ref_cnn import kernels
+    """ref_cnn's conv2d kernels in this process (`ref_cnn._fast.backend`: REF_CNN_KERNELS)."""
+    from ref_cnn._fast import backend as kernels
 
     if kernels.get_kernels() != "numba":
         return "NumPy (the default; REF_CNN_KERNELS=numba for the compiled ones)"

@@ -151,7 +151,7 @@ def linear_rows(dtype):
 
 def _av_step(x, y, f, w):
     """One full-batch step of AV's network: forward, backward, update (ref_cnn)."""
-    from ref_cnn.av_network import av_backward, av_forward
+    from ref_cnn.articles.av_network import av_backward, av_forward
 
     f, w = f.copy(), w.copy()
 
@@ -185,9 +185,9 @@ AV_ROW = "AV training step (200 images, standardised)"
 
 def training_rows(dtype):
     import ref_cnn
-    from ref_cnn import av_experiment as ex
-    from ref_cnn import models, optim
-    from ref_cnn.data import av_binary, mnist_subset
+    from ref_cnn.articles import av_experiment as ex
+    from ref_cnn.training import models, optim
+    from ref_cnn.training.data import av_binary, mnist_subset
 
     x, y = av_binary(200)
     x, y = x.astype(dtype), y.astype(dtype)

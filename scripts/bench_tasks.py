@@ -35,8 +35,9 @@ def child(n: int) -> dict:
 
     import ref_cnn
     from ref_cnn import functional as F
-    from ref_cnn import threads
-    from ref_cnn.functional import _conv_kernels, _pool_kernels
+    from ref_cnn._fast import conv_numpy as _conv_kernels
+    from ref_cnn._fast import pool_numpy as _pool_kernels
+    from ref_cnn._fast import threads
 
     ref_cnn.set_num_threads(n)
     rng = np.random.default_rng(0)
@@ -107,13 +108,13 @@ def gil_probe() -> None:
     """Per-call time of a product with a long inner axis (K = 28,800) when two threads each
     run their own, over the time on one thread: about 1 where NumPy lets the GIL go during
     the product, about 2 where it keeps it. NumPy's matmul decides by the size of the
-    result (`ref_cnn.products`); `products.product` cuts small results' inner axis."""
+    result (`ref_cnn._fast.products`); `products.product` cuts small results' inner axis."""
 
     import numpy as np
     from threadpoolctl import threadpool_limits
 
     sys.path.insert(0, str(ROOT))
-    from ref_cnn import products
+    from ref_cnn._fast import products
 
     def per_call(fn, n_threads: int) -> float:
         times: list[float] = []

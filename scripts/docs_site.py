@@ -123,9 +123,9 @@ def load_parity(path: Path = PARITY) -> dict | None:
 
 
 def errata_records(parity: dict | None) -> list[dict]:
-    """Every erratum's text (read from ref_cnn/errata's source, as `explain` does: no
+    """Every erratum's text (read from ref_cnn/articles/errata's source, as `explain` does: no
     demonstration runs here) with the numbers the last report measured, where there is one."""
-    from ref_cnn.explain import errata_texts
+    from ref_cnn.equations.explain import errata_texts
 
     measured = {r["id"]: r for r in (parity or {}).get("errata", [])}
     return [{**r, "measured": measured.get(i, {}).get("measured", {})}
@@ -200,10 +200,10 @@ SHORT_TITLES = {
 def article_page(article: str, parity: dict | None, errata: list[dict]) -> str:
     """One article's page: its equations in order, each typeset with its code, witnesses,
     last measured error and errata."""
-    from ref_cnn.catalogue import ARTICLES, EQUATIONS
+    from ref_cnn.equations.articles import ARTICLES, EQUATIONS
 
     records = {r["id"]: r for r in (parity or {}).get("equations", [])}
-    from ref_cnn.explain import erratum_equations
+    from ref_cnn.equations.explain import erratum_equations
 
     # each erratum in full at the first equation it concerns, named at the others
     by_eq: dict[str, list[dict]] = {}
@@ -459,7 +459,7 @@ def performance_summary(readme: bool = False) -> str:
 def build(out: Path, parity_path: Path = PARITY) -> Path:
     """Generate the pages into out/src and build out/html with sphinx-build -W; returns the
     index page."""
-    from ref_cnn.catalogue import ARTICLES
+    from ref_cnn.equations.articles import ARTICLES
 
     src, html = out / "src", out / "html"
     shutil.rmtree(src, ignore_errors=True)

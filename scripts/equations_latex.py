@@ -1,6 +1,6 @@
 """Every catalogued equation as LaTeX, for the documentation site's article pages.
 
-The catalogue (ref_cnn/catalogue.py) keeps the statements in Unicode so that they read in
+The catalogue (ref_cnn/equations/articles.py) keeps the statements in Unicode so that they read in
 a terminal; these are the same statements typeset. A test checks that every catalogue ID
 has one here and no other ID does.
 """

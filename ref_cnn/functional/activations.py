@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ref_cnn import kernels
 from ref_cnn._checks import as_float_array, check_grad_shape, same_dtype
-from ref_cnn.threads import elementwise
+from ref_cnn._fast import backend as kernels
+from ref_cnn._fast.threads import elementwise
 
 
 def _pair(dy, ref, ref_name):
@@ -56,7 +56,7 @@ def relu(x) -> np.ndarray:
     """ReLU(x) = max(x, 0) [MB-9 ψ]; NaN stays NaN."""
     x = as_float_array(x, "x")
     if kernels.compiled():  # one compiled pass (`_passes_numba`)
-        from ref_cnn.functional import _passes_numba
+        from ref_cnn._fast import passes_numba as _passes_numba
 
         return _passes_numba.relu(x)
     y = np.empty_like(x)
@@ -74,7 +74,7 @@ def relu_backward(dy, x) -> np.ndarray:
     """
     _pair(dy, x, "x")
     if kernels.compiled():
-        from ref_cnn.functional import _passes_numba
+        from ref_cnn._fast import passes_numba as _passes_numba
 
         return _passes_numba.relu_backward(dy, x)
     dx = np.empty_like(dy)

@@ -10,17 +10,17 @@ Backward (training): ∂E/∂x = (1/√(σ² + ε))·(g − mean(g) − x̂·mea
 Eval mode uses the running statistics, so it is a per-channel affine map.
 
 Every channel's statistics and values depend on that channel alone, so the training-mode
-passes run on blocks of channels in parallel (`ref_cnn.threads`), cut by size alone.
+passes run on blocks of channels in parallel (`ref_cnn._fast.threads`), cut by size alone.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ref_cnn import kernels
 from ref_cnn._checks import as_float_array, check_grad_shape
-from ref_cnn.functional.scratch import scratch
-from ref_cnn.threads import grain, parallel_map, spans
+from ref_cnn._fast import backend as kernels
+from ref_cnn._fast.scratch import scratch
+from ref_cnn._fast.threads import grain, parallel_map, spans
 
 AXES = (0, 2, 3)
 
@@ -55,7 +55,7 @@ def batch_norm_train(x, weight=None, bias=None, eps: float = 1e-5):
             f"batch norm in training needs more than one value per channel, got input of shape {x.shape}"
         )
     if kernels.compiled():  # the same equations in one compiled pass set (`_passes_numba`)
-        from ref_cnn.functional import _passes_numba
+        from ref_cnn._fast import passes_numba as _passes_numba
 
         return _passes_numba.batch_norm_train(x, weight, bias, eps)
     y, mean, var = np.empty_like(x), np.empty(x.shape[1], x.dtype), np.empty(x.shape[1], x.dtype)
@@ -101,7 +101,7 @@ def batch_norm_train_backward(dy, x, weight=None, eps: float = 1e-5):
     dy = as_float_array(dy, "dy", ndim=4)
     check_grad_shape(dy, x.shape)
     if kernels.compiled():
-        from ref_cnn.functional import _passes_numba
+        from ref_cnn._fast import passes_numba as _passes_numba
 
         return _passes_numba.batch_norm_train_backward(dy, x, weight, eps)
     c_all = x.shape[1]

@@ -41,7 +41,7 @@ from ref_cnn._checks import (
     same_dtype,
     unbatch,
 )
-from ref_cnn.functional import _conv_kernels as kernels
+from ref_cnn._fast import conv_numpy as kernels
 from ref_cnn.functional.im2col import Padding2, pad_nchw, windows
 from ref_cnn.functional.shapes import conv_output_size, same_padding
 
@@ -170,7 +170,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarra
 
     Notes:
         MB-5 writes the sum over i = 1..n_H, j = 1..n_W (the image size); the sum runs over
-        the filter, i, j = 1..f. See `ref_cnn.errata`. The sum written as one `einsum`
+        the filter, i, j = 1..f. See `ref_cnn.articles.errata`. The sum written as one `einsum`
         is `conv2d_readable`; this function computes it with the tuned kernels.
 
     Example:
@@ -227,7 +227,7 @@ def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_dx
 
     Notes:
         AV's code averages δ over the images before correlating, drops the σ′ factor and
-        reshapes δ in the wrong order; IC's code is correct for stride 1. See `ref_cnn.errata`.
+        reshapes δ in the wrong order; IC's code is correct for stride 1. See `ref_cnn.articles.errata`.
         The three sums written as `einsum`s are `conv2d_backward_readable`; this function
         computes them with the tuned kernels.
 

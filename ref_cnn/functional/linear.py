@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ref_cnn._checks import as_float_array, check_grad_shape, same_dtype
-from ref_cnn.products import matmul
+from ref_cnn._fast.products import matmul
 
 
 def _check(x, w, b=None) -> None:

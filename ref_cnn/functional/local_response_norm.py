@@ -11,7 +11,7 @@ window holds j (c from j − ⌊(n − 1)/2⌋ to j + ⌊n/2⌋, the window reve
 
     ∂E/∂x_j = dy_j·s_j^(−β) − (2αβ/n)·x_j·Σ_{c ∋ j} dy_c·x_c·s_c^(−β−1)
 
-`ref_cnn.literal_normalization.local_response_norm` is the loop over the window sum.
+`ref_cnn.literal.normalization.local_response_norm` is the loop over the window sum.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ max-pool padding that never wins (−∞, not 0), `count_include_pad` for the di
 
 Ties in max pooling: the whole gradient goes to the *first* maximum of the window in
 row-major order (the lowest flat index), as torch does. IC's code instead sends it to
-every tied position; see `ref_cnn.errata`.
+every tied position; see `ref_cnn.articles.errata`.
 
 One deliberate difference: with dilation, a max-pool window can hold nothing but padding.
 Both libraries output −∞ there; torch then routes that window's gradient to an unrelated
@@ -37,10 +37,10 @@ from ref_cnn._checks import (
     pair,
     unbatch,
 )
-from ref_cnn.functional import _pool_kernels as kernels
+from ref_cnn._fast import pool_numpy as kernels
+from ref_cnn._fast.backend import compiled
 from ref_cnn.functional.im2col import pad_nchw, windows
 from ref_cnn.functional.shapes import pool_output_size
-from ref_cnn.kernels import compiled
 
 
 @dataclass(frozen=True)
@@ -238,9 +238,9 @@ def max_pool2d_backward(
 
 def _max_kernels():
     """The max-pool kernels: NumPy's on stride-phase planes (`_pool_kernels`), or the compiled
-    ones (`_passes_numba`) where `ref_cnn.kernels` picks them."""
+    ones (`_passes_numba`) where `ref_cnn._fast.backend` picks them."""
     if compiled():
-        from ref_cnn.functional import _passes_numba
+        from ref_cnn._fast import passes_numba as _passes_numba
 
         return _passes_numba
     return kernels

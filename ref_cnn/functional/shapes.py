@@ -27,7 +27,7 @@ def conv_output_size(n: int, f: int, padding: int = 0, stride: int = 1, dilation
     Notes:
         MB writes a second case, n + 2p − f "for s = 0". A stride of 0 is not a
         convolution (the window never moves), and the s = 1 size is n + 2p − f + 1:
-        an erratum, see `ref_cnn.errata`.
+        an erratum, see `ref_cnn.articles.errata`.
     """
     # MB-6: ⌊(n + 2p − f)/s⌋ + 1 with the dilated kernel extent d·(f − 1) + 1 in place of f
     return (n + 2 * padding - dilation * (f - 1) - 1) // stride + 1

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ref_cnn._fast.threads import elementwise
 from ref_cnn.functional import batchnorm as bn
 from ref_cnn.nn.layers import ReLU
 from ref_cnn.nn.module import Module
-from ref_cnn.threads import elementwise
 
 
 class _RunningStats(Module):

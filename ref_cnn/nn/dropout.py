@@ -11,7 +11,7 @@ for p = 0, y = x; p = 1 gives x·0, as torch.
 from __future__ import annotations
 
 from ref_cnn import functional as F
-from ref_cnn import randomness
+from ref_cnn.nn import randomness
 from ref_cnn.nn.layers import _Stateless
 
 

@@ -32,8 +32,8 @@ def av_trajectory(steps: int = 100) -> dict:
     """The faithful AV run (standardised Z2) in ref_cnn and in torch, from one start."""
     import numpy as np
 
-    from ref_cnn import av_experiment as ex
-    from ref_cnn.data import av_binary
+    from ref_cnn.articles import av_experiment as ex
+    from ref_cnn.training.data import av_binary
 
     x, y = av_binary(200, seed=0)
     f, w = ex.initial_params(seed=0)
@@ -54,16 +54,16 @@ def av_trajectory(steps: int = 100) -> dict:
 # the slowest demonstrations (tens of seconds: whole AV training runs), which --quick lists
 # with their text but does not run
 SLOW_ERRATA = (
-    "ref_cnn.errata.av.standardization_not_differentiated",
-    "ref_cnn.errata.av_derivation.filter_gradient_is_a_correlation",
+    "ref_cnn.articles.errata.av.standardization_not_differentiated",
+    "ref_cnn.articles.errata.av_derivation.filter_gradient_is_a_correlation",
 )
 NOT_RUN = "not measured"
 
 
 def run_errata(quick: bool = False) -> list[dict]:
     """Every erratum's record; with `quick`, SLOW_ERRATA's text only, marked NOT_RUN."""
-    from ref_cnn.errata.registry import DEMOS
-    from ref_cnn.explain import errata_texts
+    from ref_cnn.articles.errata.registry import DEMOS
+    from ref_cnn.equations.explain import errata_texts
 
     texts = {r["demo"]: r for r in errata_texts().values()}
     out = []
@@ -79,7 +79,7 @@ def run_errata(quick: bool = False) -> list[dict]:
 
 def build(out: Path, quick: bool = False, progress=None, tests_dir: Path = TESTS_DIR) -> dict:
     """Run everything and write parity.json, parity.md and parity.html into `out`."""
-    from ref_cnn import errata
+    from ref_cnn.articles import errata
     from ref_cnn.report import ops, plots
 
     results = run_suite(tests_dir, quick, progress)

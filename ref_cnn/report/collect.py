@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from ref_cnn._extras import EXTRA
-from ref_cnn.catalogue import EQUATIONS
+from ref_cnn.equations.articles import EQUATIONS
 
 # --quick: float64 torch parity of the equations only. It keeps the tests that carry an
 # equation ID and drops float32, the literal loops, finite differences, and the slow second

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 
-from ref_cnn.ops_catalogue import EQUATIONS, FAMILIES
+from ref_cnn.equations.ops import EQUATIONS, FAMILIES
 from ref_cnn.report.collect import summarise
 from ref_cnn.report.render import HEADER, _row_cells
 

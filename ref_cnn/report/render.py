@@ -7,7 +7,7 @@ import html
 import json
 from pathlib import Path
 
-from ref_cnn.catalogue import ARTICLES
+from ref_cnn.equations.articles import ARTICLES
 from ref_cnn.report.collect import worst
 
 READING = (
@@ -272,7 +272,7 @@ def to_html(report: dict, figures: dict[str, tuple[str, bytes]]) -> str:
         out.append("</table>")
     out.append(
         "<h2 id='errata'>Errata</h2><p>Where an article departs from correct maths, each "
-        "measured by a demonstration in <code>ref_cnn.errata</code> (open one for its text; "
+        "measured by a demonstration in <code>ref_cnn.articles.errata</code> (open one for its text; "
         "<code>python -m ref_cnn explain ID</code> prints it too).</p>"
     )
     for er in report["errata"]:

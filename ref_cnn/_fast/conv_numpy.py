@@ -1,0 +1,471 @@
+"""The tuned conv2d kernels behind `ref_cnn.functional.conv` (private).
+
+The public module states the equations and keeps a readable version of each one
+(`conv2d_readable`, `conv2d_backward_readable`); this module computes the same sums
+faster, and the tests hold the two equal (and both equal to torch and the literal loops).
+
+Two entry points, each taking an already checked geometry (`conv.ConvGeometry`):
+
+    correlate(x, w, b, g) → y                 IC-4: Y_i = B_i + Σ_j X_j ⋆ K_ij
+    gradients(dy, x, w, g, need_dx) → dx, dw, db  IC-5 / AV-14, IC-7 / IC-11, IC-6
+
+How: the padded input is viewed as patches (`im2col.windows`), copied once into a column
+matrix per group, and multiplied by the kernel matrix (BLAS). Big batches go a chunk of
+images at a time (`COLUMN_BUDGET_BYTES`). At stride 1 (with no more output than input
+channels) both gradients come from δ's column matrix: dx as a product with the flipped
+kernel, dw as a product with x (`_flipped_geometry`); otherwise dw comes from x's column
+matrix and dx is accumulated offset by offset over the kH·kW kernel positions. Intermediates
+live in buffers kept between calls (`functional.scratch`); results never do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ref_cnn._fast import backend as kernels
+from ref_cnn._fast import threads
+from ref_cnn._fast.products import product
+from ref_cnn._fast.scratch import scratch
+from ref_cnn._fast.threads import grain, parallel_map, spans
+from ref_cnn.functional.im2col import pad_nchw, windows
+
+if TYPE_CHECKING:
+    from ref_cnn.functional.conv import ConvGeometry
+
+# Largest column matrix built at once; bigger batches are processed in chunks of images.
+# (Its buffer is kept for the next call, see `scratch`.)
+COLUMN_BUDGET_BYTES = 64 * 2**20
+
+# Column bytes per chunk. The chunks run on ref_cnn's threads (`ref_cnn._fast.threads`), each with
+# its own work buffers; the cut depends on the shapes alone, so results don't depend on the
+# thread count. Measured on 16 cores (layers (c), (d) of scripts/bench.py, 1 to 16 threads):
+# 2–4 MiB is fastest; 1-image chunks of (d) lose 20–40 % at 16 threads to the GIL each
+# NumPy call takes back, 16 MiB chunks 25–60 % (too few tasks, columns out of cache). On
+# one thread, 4 MiB chunks beat the whole batch at once by 10–30 % ((c), (d), (e)).
+TASK_COLUMN_BYTES = 4 * 2**20
+
+# The gradients from δ's column matrix pay up to this many output channels per input channel
+# (measured, float32 and float64: 10 % faster than x's columns and the scatter below with
+# C_out = C_in; up to 21 % slower with C_out = 3·C_in, and LeNet's 6 → 16 5×5 layer 65 %
+# slower. With C_out = 2·C_in, six layers (3×3 and 5×5, 8 to 64 input channels), 1 and 2
+# threads on the 2-core VM: 0.75–1.00 of the scatter's time in 22 of 24 cases, 1.06 and
+# 1.08 for float64 (8,32,56,56); layer (c) 21.3 → 18.9 ms at 1 thread.)
+FLIP_RATIO = 2
+
+
+# Blocks of output (or, in the backward pass, input) channels that the products of
+# `_kernel_heavy` layers are cut into (each block re-reads the whole column matrix). Measured
+# on ResNet-18's 512-channel 3×3 conv at 7×7, batch 8, fwd+bwd float32, in-process A/B:
+# 8 blocks against 4 took 22.5 against 30.1 ms on 16 threads of a 16-core Xeon, 33.0 against
+# 31.8 on 4; on the 2-core VM 44.9–45.6 against 42.7–46.1 ms on 2 threads, 80–84 against
+# 77–78 on one. 16 blocks: 24.5 ms on 16 threads, but 38.4 on 4 and 52.5 against 45.8 on 2.
+ROW_BLOCKS = 8
+
+
+# The work in one byte of columns, for the smallest task (`threads.MIN_TASK_BYTES`): its copy,
+# plus the products, 2·C_out/G multiply-adds per column element; on the 2-core development
+# machine a column element costs about as much to build as 32 multiply-adds.
+def _work_per_byte(g: ConvGeometry) -> float:
+    return 1 + (g.c_out // g.groups) / 32
+
+
+# ---------------------------------------------------------------- forward (IC-4)
+
+
+def _compiled(g: ConvGeometry) -> bool:
+    """Whether the compiled kernels (`_conv_numba`, chosen by `ref_cnn._fast.backend`) take this
+    layer: those with groups = 1."""
+    return g.groups == 1 and g.n > 0 and kernels.compiled()
+
+
+def correlate(x: np.ndarray, w: np.ndarray, b, g: ConvGeometry) -> np.ndarray:
+    """`conv2d` for a checked geometry: column matrix × kernel matrix, a piece at a time."""
+    if _compiled(g):
+        from ref_cnn._fast import conv_numba as _conv_numba
+
+        return _conv_numba.correlate(x, w, b, g)
+    y, km = np.empty(g.out_shape, dtype=x.dtype), _kernel_matrix(w, g)
+    # More outputs than column rows (a 1-channel input, many filters): one product per image,
+    # written straight into y, saves the product matrix (larger than the columns here).
+    per_image = g.c_out >= g.c_in * g.kernel[0] * g.kernel[1]
+    if _kernel_heavy(g, x.itemsize):  # split the product by output channels instead
+        cols = _batch_columns(x, g)
+
+        def channels(block):  # output channels [o0, o1) of every image
+            o0, o1 = block
+            gb, bb = dataclasses.replace(g, c_out=o1 - o0), None if b is None else b[o0:o1]
+            _product_to_nchw(km[:, o0:o1], cols, gb, bb, y[:, o0:o1])
+
+        parallel_map(channels, _row_blocks(g.c_out))
+        return y
+
+    def run(p: Piece):  # one piece of the output, on one of ref_cnn's threads
+        if per_image and p.whole_images:
+            out = y[p.lo : p.hi].reshape(p.g.n, g.groups, g.c_out // g.groups, -1)
+            np.matmul(km, _columns(p.input(x), p.g, per_image=True), out=out)
+            if b is not None:
+                p.output(y)[...] += b.reshape(-1, 1, 1)  # IC-4: + B_i
+        else:
+            _multiply(km, p.input(x), p.g, b, p.output(y))  # IC-4: B_i + Σ_j X_j ⋆ K_ij
+
+    parallel_map(run, pieces(g, x.itemsize))
+    return y
+
+
+def _columns(x: np.ndarray, g: ConvGeometry, per_image: bool = False, out=None) -> np.ndarray:
+    """The im2col matrix of every group [AV-3]: (G, C_g·kH·kW, N·H_out·W_out), a copy.
+
+    Rows are (channel, kernel row, kernel column), columns are (image, output row, output
+    column): copying the strided patch view in this order reads whole output rows of the
+    input at a time, and the product with the kernel matrix comes out channel-major.
+    per_image: one matrix per image instead, (N, G, C_g·kH·kW, H_out·W_out), whose products
+    come out in NCHW order. out: where to copy the columns, a (C, kH, kW, N, H_out, W_out)
+    array or view (else this thread's work buffer).
+    """
+    (top, bottom), (left, right) = g.padding
+    if top or bottom or left or right:
+        shape = (g.n, g.c_in, g.in_hw[0] + top + bottom, g.in_hw[1] + left + right)
+        x = pad_nchw(x, g.padding, out=scratch("padded", shape, x.dtype))
+    view = windows(x, g.kernel, g.stride, g.dilation, g.out_hw)  # (N, C, H_o, W_o, kH, kW)
+    n, (ho, wo), (kh, kw) = g.n, g.out_hw, g.kernel
+    rows = (g.c_in // g.groups) * kh * kw
+    if per_image:
+        cols = scratch("cols", (n, g.c_in, kh, kw, ho, wo), x.dtype)
+        np.copyto(cols, view.transpose(0, 1, 4, 5, 2, 3))
+        return cols.reshape(n, g.groups, rows, ho * wo)
+    if out is not None:
+        np.copyto(out, view.transpose(1, 4, 5, 0, 2, 3))
+        return out
+    cols = scratch("cols", (g.c_in, kh, kw, n, ho, wo), x.dtype)
+    np.copyto(cols, view.transpose(1, 4, 5, 0, 2, 3))
+    return cols.reshape(g.groups, rows, n * ho * wo)
+
+
+def _kernel_heavy(g: ConvGeometry, itemsize: int) -> bool:
+    """Whether the kernel matrix is larger than the whole batch's column matrix (late layers
+    of a deep network: many channels, small images, small batch). Pieces of the output would
+    each read the whole kernel matrix again for few columns; these layers build the column
+    matrix first (in parallel) and cut the products by output channels instead, each task
+    reading its rows of the kernel matrix once (`_batch_columns`, `_row_blocks`)."""
+    kernel = g.c_out * (g.c_in // g.groups) * g.kernel[0] * g.kernel[1]
+    columns = g.c_in * g.kernel[0] * g.kernel[1] * g.n * g.out_hw[0] * g.out_hw[1]
+    return g.groups == 1 and 0 < columns <= kernel and columns * itemsize <= COLUMN_BUDGET_BYTES
+
+
+def _batch_columns(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """The column matrix of the whole batch, (1, C·kH·kW, N·H_out·W_out) (groups = 1), a
+    fresh array built piece by piece in parallel, each piece copying its own columns."""
+    kh, kw = g.kernel
+    cols = np.empty((g.c_in, kh, kw, g.n, *g.out_hw), dtype=x.dtype)
+    parallel_map(
+        lambda p: _columns(p.input(x), p.g, out=cols[:, :, :, p.lo : p.hi, p.r0 : p.r1]),
+        pieces(g, x.itemsize),
+        blas=False,
+    )
+    return cols.reshape(1, g.c_in * kh * kw, -1)
+
+
+def _row_blocks(rows: int) -> list[tuple[int, int]]:
+    """Blocks of a product's rows (output channels): ROW_BLOCKS of them, at least 8 rows
+    each (the cut depends on the count alone)."""
+    return spans(rows, max(8, -(-rows // ROW_BLOCKS)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Piece:
+    """Images [lo, hi) and output rows [r0, r1) of a conv: a correlation of its own, of input
+    rows [i0, i1) with padding trimmed to what those output rows read (`g`)."""
+
+    lo: int
+    hi: int
+    r0: int
+    r1: int
+    i0: int
+    i1: int
+    g: ConvGeometry
+    whole_images: bool  # every output row of its images
+
+    def input(self, x: np.ndarray) -> np.ndarray:
+        return x[self.lo : self.hi, :, self.i0 : self.i1]
+
+    def output(self, y: np.ndarray) -> np.ndarray:
+        return y[self.lo : self.hi, :, self.r0 : self.r1]
+
+
+def _band(g: ConvGeometry, lo: int, hi: int, r0: int, r1: int) -> Piece:
+    """The piece of images [lo, hi), output rows [r0, r1). Output row r reads padded rows
+    r·s_h + m·d_h (m < kH), i.e. input rows from r0·s_h − top to (r1 − 1)·s_h + (kH − 1)·d_h − top;
+    the part of that range outside the input is the piece's own padding."""
+    (sh, dh), kh, h = (g.stride[0], g.dilation[0]), g.kernel[0], g.in_hw[0]
+    a, e = r0 * sh - g.padding[0][0], (r1 - 1) * sh + (kh - 1) * dh - g.padding[0][0] + 1
+    i0 = min(max(a, 0), h)
+    i1 = min(max(e, i0), h)  # [i0, i1) is empty where the rows read only padding
+    top = min(i0 - a, e - a) if i0 > a else 0
+    piece = dataclasses.replace(
+        g,
+        n=hi - lo,
+        padding=((top, (e - a) - top - (i1 - i0)), g.padding[1]),
+        in_hw=(i1 - i0, g.in_hw[1]),
+        out_hw=(r1 - r0, g.out_hw[1]),
+    )
+    return Piece(lo, hi, r0, r1, i0, i1, piece, r0 == 0 and r1 == g.out_hw[0])
+
+
+def _image_step(g: ConvGeometry, itemsize: int) -> tuple[int, int, float]:
+    """(images per chunk, column bytes of one image, work per column byte) for `pieces` and
+    `_channel_blocks`: chunks of about TASK_COLUMN_BYTES (`threads.grain`), at most
+    COLUMN_BUDGET_BYTES, at least one image."""
+    per_image = max(g.c_in * g.kernel[0] * g.kernel[1] * g.out_hw[0] * g.out_hw[1] * itemsize, 1)
+    weight = _work_per_byte(g)
+    step = grain(g.n, per_image, TASK_COLUMN_BYTES, weight)
+    return min(step, max(1, COLUMN_BUDGET_BYTES // per_image)), per_image, weight
+
+
+def pieces(g: ConvGeometry, itemsize: int) -> list[Piece]:
+    """Pieces covering the output of `g`, each with about TASK_COLUMN_BYTES of columns (at
+    most COLUMN_BUDGET_BYTES): chunks of whole images or, where the batch has fewer than
+    `threads.MIN_TASKS` images and one image's columns are more than a task, bands of output
+    rows of one image (no piece under `threads.MIN_TASK_BYTES` of work). The cut depends on
+    the shapes alone, never on the thread count (see `ref_cnn._fast.threads`)."""
+    ho = g.out_hw[0]
+    step, per_image, weight = _image_step(g, itemsize)
+    row = max(per_image // ho, 1)  # column bytes per output row
+    chunks = spans(g.n, step)
+    if step > 1 or not 0 < g.n < threads.MIN_TASKS:  # (an empty batch: one empty piece)
+        return [_band(g, lo, hi, 0, ho) for lo, hi in chunks]
+    bands = max(-(-threads.MIN_TASKS // g.n), -(-per_image // TASK_COLUMN_BYTES))  # per image
+    rows = min(max(1, round(TASK_COLUMN_BYTES / row)), -(-ho // bands))
+    rows = max(rows, math.ceil(threads.MIN_TASK_BYTES / (row * weight)))  # no tiny bands
+    return [_band(g, n, n + 1, r0, r1) for n in range(g.n) for r0, r1 in spans(ho, rows)]
+
+
+def _sum(parts: list[np.ndarray]) -> np.ndarray:
+    """Σ of the chunks' partial results, in chunk order (the same for any thread count)."""
+    total = parts[0].copy()
+    for part in parts[1:]:
+        total += part
+    return total
+
+
+def _kernel_matrix(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """(C_out, C_g, kH, kW) → (G, C_out/G, C_g·kH·kW), the left operand of the product."""
+    return w.reshape(g.groups, g.c_out // g.groups, -1)
+
+
+def _to_nchw(prod: np.ndarray, g: ConvGeometry, b, y: np.ndarray) -> None:
+    """(G, C_out/G, N·H_out·W_out) → y (N, C_out, H_out, W_out), adding the bias on the way.
+    y may be a view (a piece's rows of the whole output)."""
+    ho, wo = g.out_hw
+    src = prod.reshape(g.c_out, g.n, ho, wo).transpose(1, 0, 2, 3)  # (N, C_out, H_o, W_o) view
+    if b is None:
+        np.copyto(y, src)
+    else:  # IC-4: + B_i (tied: one per channel), in the same pass as the transpose
+        np.add(src, b.reshape(1, -1, 1, 1), out=y)
+
+
+def _from_nchw(dy: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """(N, C_out, H_out, W_out) → (G, C_out/G, N·H_out·W_out), inverse of `_to_nchw`."""
+    out = scratch("outputs", (g.c_out, g.n, *g.out_hw), dy.dtype)  # as the forward's product
+    np.copyto(out, dy.transpose(1, 0, 2, 3))
+    return out.reshape(g.groups, g.c_out // g.groups, -1)
+
+
+def _multiply(km: np.ndarray, x: np.ndarray, g: ConvGeometry, b, y: np.ndarray) -> np.ndarray:
+    """y (N, C_out, H_out, W_out) = kernel matrix × column matrix of x (+ b), one chunk.
+
+    Returns the column matrix (a work buffer, valid until the next call that takes one).
+    """
+    cols = _columns(x, g)
+    _product_to_nchw(km, cols, g, b, y)
+    return cols
+
+
+def _product_to_nchw(km: np.ndarray, cols: np.ndarray, g: ConvGeometry, b, y: np.ndarray):
+    """y (N, C_out, H_out, W_out) = km (G, C_out/G, K) × cols (G, K, N·H_out·W_out) (+ b),
+    the product in this thread's work buffer on its way to y (`_to_nchw`)."""
+    shape = (*km.shape[:2], cols.shape[2])
+    _to_nchw(np.matmul(km, cols, out=scratch("outputs", shape, cols.dtype)), g, b, y)
+
+
+# ---------------------------------------------------------------- backward (IC-5, IC-7)
+
+
+def gradients(dy: np.ndarray, x: np.ndarray, w: np.ndarray, g: ConvGeometry, need_dx: bool):
+    """(dx, dw, db) of `conv2d` for a checked geometry; dx is None when not `need_dx`.
+
+    dx = Σ_i δ_i *_full K_ij cropped by the padding (IC-7, IC-11); dw = Σ_n X_j ⋆ δ_i (IC-5);
+    db = Σ_{n,h,w} δ_i (IC-6). Each task takes a chunk of images and a block of input
+    channels (`_channel_blocks`): that block's columns of dw (the chunks' parts added in
+    chunk order), and its channels of the chunk's dx.
+    """
+    if _compiled(g):
+        from ref_cnn._fast import conv_numba as _conv_numba
+
+        return _conv_numba.gradients(dy, x, w, g, need_dx)
+    flipped = flipped_geometry(g) if need_dx else None
+    if flipped is not None and _finite(w) and _finite(x):  # stride 1: δ's columns serve both
+        return _flipped_gradients(dy, x, w, g, flipped)
+    km = _kernel_matrix(w, g)
+    kk = g.kernel[0] * g.kernel[1]
+    dx = np.empty(x.shape, dtype=x.dtype) if need_dx else None
+    chunks, blocks = _channel_blocks(g, x.itemsize)
+    tasks = [(lo, hi, c0, c1) for lo, hi in chunks for c0, c1 in blocks]
+
+    def run(task):  # images [lo, hi), input channels [c0, c1)
+        lo, hi, c0, c1 = task
+        gc = dataclasses.replace(g, n=hi - lo, c_in=c1 - c0)
+        dyg = _from_nchw(dy[lo:hi], gc)  # (G, O_g, N·H_o·W_o)
+        # IC-5 / AV-14: ∂E/∂K = X ⋆ δ, i.e. δ·colsᵀ summed over the batch and positions
+        dw = product(dyg, _columns(x[lo:hi, c0:c1], gc).transpose(0, 2, 1))
+        if need_dx:  # IC-7 by scatter-adds
+            kmc = km if len(blocks) == 1 else km[:, :, c0 * kk : c1 * kk]
+            shape = (g.groups, kmc.shape[2], dyg.shape[2])
+            # the column matrix is spent: its buffer takes the column gradients
+            dcols = np.matmul(kmc.transpose(0, 2, 1), dyg, out=scratch("cols", shape, x.dtype))
+            _col2im(dcols, gc, dx[lo:hi, c0:c1])
+        return dw, dyg.sum(axis=2) if c0 == 0 else None  # IC-6: db, Σ over n, h, w
+
+    parts = dict(zip(tasks, parallel_map(run, tasks), strict=True))
+    db = _sum([parts[lo, hi, 0, blocks[0][1]][1] for lo, hi in chunks])
+    dw = [_sum([parts[lo, hi, c0, c1][0] for lo, hi in chunks]) for c0, c1 in blocks]
+    dw = dw[0] if len(dw) == 1 else np.concatenate(dw, axis=2)
+    return dx, dw.reshape(w.shape), db.reshape(-1)
+
+
+def _channel_blocks(g: ConvGeometry, itemsize: int):
+    """(chunks of images, blocks of input channels) for `gradients`: whole-image chunks as
+    `pieces` cuts them and, where that gives fewer than `threads.MIN_TASKS` chunks (and
+    groups = 1), the input channels cut into blocks as well, each block's dx and columns of
+    dw its own (no task adds to another's). The cut depends on the shapes alone."""
+    step, per_image, weight = _image_step(g, itemsize)
+    chunks = spans(g.n, step)
+    if len(chunks) >= threads.MIN_TASKS or g.groups > 1:
+        return chunks, [(0, g.c_in)]
+    per_channel = max(per_image // g.c_in * min(step, g.n), 1)  # column bytes, one channel
+    size = -(-g.c_in // -(-threads.MIN_TASKS // len(chunks)))
+    size = max(size, math.ceil(threads.MIN_TASK_BYTES / (per_channel * weight)))
+    return chunks, spans(g.c_in, size)
+
+
+def _flipped_gradients(dy, x, w, g: ConvGeometry, gt: ConvGeometry):
+    """dx and dw at stride 1 from one column matrix, that of δ [IC-5, IC-7, IC-11].
+
+    With δ zero-padded and the kernel flipped (`flipped_geometry`), row (i, m', q') and
+    column (n, y, z) of δ's column matrix hold δ_pad[n, i, y + m'·d_h, z + q'·d_w]. Then
+        dx = K_flipped · cols                          (IC-7: the full convolution, cropped)
+        X · colsᵀ [j, (i, m', q')] = ∂E/∂K[i, j, kH − 1 − m', kW − 1 − q']   (IC-5)
+    since δ_pad[n, i, y + m'·d_h, …] = δ[n, i, y − m·d_h + p_h, …] with m = kH − 1 − m'.
+    """
+    kh, kw = g.kernel
+    og, cg = g.c_out // g.groups, g.c_in // g.groups
+    kt = _kernel_matrix(_flipped_kernel(w, g), gt)  # (G, C_g, O_g·kH·kW)
+    dx = np.empty(x.shape, dtype=x.dtype)
+    if _kernel_heavy(gt, x.itemsize):  # split by input channels: each task owns its rows
+        cols = _batch_columns(dy, gt)  # (1, O·kH·kW, N·H·W)
+        dwt = np.empty((g.c_in, cols.shape[1]), dtype=x.dtype)
+
+        def channels(block):  # input channels [c0, c1): their dx and their rows of dwt
+            c0, c1 = block
+            gc = dataclasses.replace(gt, c_out=c1 - c0)
+            _product_to_nchw(kt[:, c0:c1], cols, gc, None, dx[:, c0:c1])  # IC-7
+            xm = scratch("padded", (c1 - c0, g.n, *g.in_hw), x.dtype)
+            np.copyto(xm, x[:, c0:c1].transpose(1, 0, 2, 3))
+            np.matmul(xm.reshape(c1 - c0, -1), cols[0].T, out=dwt[c0:c1])  # IC-5
+
+        parallel_map(channels, _row_blocks(g.c_in))
+        dwt, db = dwt[None], dy.sum(axis=(0, 2, 3))  # IC-6
+    else:
+        dwt, db = _piecewise_flipped(dy, x, g, gt, kt, dx)
+    dw = dwt.reshape(g.groups, cg, og, kh, kw)[..., ::-1, ::-1].transpose(0, 2, 1, 3, 4)
+    return dx, np.ascontiguousarray(dw).reshape(g.c_out, cg, kh, kw), db
+
+
+def _piecewise_flipped(dy, x, g: ConvGeometry, gt: ConvGeometry, kt, dx):
+    """dx (in place) and (dwt, db) of `_flipped_gradients`, a piece of dx's rows at a time;
+    each piece adds its part of dwt and db, in piece order."""
+    cg = g.c_in // g.groups
+
+    def run(p: Piece):  # a piece of the flipped correlation: rows [r0, r1) of its images' dx
+        cols = _multiply(kt, p.input(dy), p.g, None, p.output(dx))  # IC-7; (G, O_g·kH·kW, ·)
+        # δ's padded copy is spent: its buffer takes x channel-major, (G, C_g, N·rows·W)
+        xm = scratch("padded", (g.c_in, p.hi - p.lo, p.r1 - p.r0, g.in_hw[1]), x.dtype)
+        np.copyto(xm, p.output(x).transpose(1, 0, 2, 3))
+        dwt = product(xm.reshape(g.groups, cg, -1), cols.transpose(0, 2, 1))  # IC-5
+        # IC-6: db over the piece's images, once (by their first piece)
+        return dwt, dy[p.lo : p.hi].sum(axis=(0, 2, 3)) if p.r0 == 0 else None
+
+    parts = parallel_map(run, pieces(gt, x.itemsize))
+    return _sum([p[0] for p in parts]), _sum([p[1] for p in parts if p[1] is not None])
+
+
+def _finite(a: np.ndarray) -> bool:
+    """Whether a's sum is finite, a one-pass test that every element is (an overflowing sum
+    of finite values says no, which only costs the slower path). The flipped correlation pads
+    δ with explicit zeros: 0·∞ = NaN would put NaN where torch's gradients have none, in dx
+    for a non-finite kernel, in dw for a non-finite x (test_bad_input.py)."""
+    return bool(np.isfinite(np.sum(a)))
+
+
+def flipped_geometry(g: ConvGeometry) -> ConvGeometry | None:
+    """At stride 1 the input gradient Σ_i δ_i *_full K_ij (IC-7), cropped by the padding
+    (IC-11), is itself a correlation: δ zero-padded by d·(k − 1) − p on each side, with every
+    kernel rotated by 180° and input and output channels swapped; the same column matrix of δ
+    gives dw (`_flipped_gradients`), so the backward pass builds one column matrix instead of
+    x's and then kH·kW scatter-adds. Returns that correlation's geometry, or None where it
+    does not apply (stride > 1, padding beyond the kernel's reach) or does not pay (more than
+    FLIP_RATIO output channels per input channel: δ's column matrix has C_out·kH·kW rows,
+    x's C_in·kH·kW)."""
+    if g.c_out > FLIP_RATIO * g.c_in:
+        return None
+    return _transposed(g)
+
+
+def _transposed(g: ConvGeometry) -> ConvGeometry | None:
+    """The correlation of `flipped_geometry` whether it pays or not; None at stride > 1 or
+    with padding beyond the kernel's reach."""
+    reach = [d * (k - 1) for k, d in zip(g.kernel, g.dilation, strict=True)]
+    pad = tuple((r - a, r - b) for (a, b), r in zip(g.padding, reach, strict=True))
+    if g.stride != (1, 1) or min(min(p) for p in pad) < 0:
+        return None
+    return dataclasses.replace(
+        g, c_in=g.c_out, c_out=g.c_in, padding=pad, in_hw=g.out_hw, out_hw=g.in_hw
+    )
+
+
+def _flipped_kernel(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """(C_out, C_g, kH, kW) → (C_in, C_out/G, kH, kW): wt[g·C_g + j, i, m, q] =
+    w[g·O_g + i, j, kH − 1 − m, kW − 1 − q], the kernel of `flipped_geometry`."""
+    kh, kw = g.kernel
+    wg = w.reshape(g.groups, g.c_out // g.groups, g.c_in // g.groups, kh, kw)[..., ::-1, ::-1]
+    return np.ascontiguousarray(wg.transpose(0, 2, 1, 3, 4)).reshape(g.c_in, -1, kh, kw)
+
+
+def _col2im(dcols: np.ndarray, g: ConvGeometry, dx: np.ndarray) -> None:
+    """Scatter-add column gradients back to the input [IC-7, IC-10, IC-11].
+
+    dcols: (G, C_g·kH·kW, N·H_out·W_out); the result goes to dx (N, C_in, H, W). Each kernel
+    offset (m, q) adds its slice to the strided positions it read in the forward pass; the
+    sum over offsets is the full convolution of δ with K. Cropping the padding at the end
+    is IC-11.
+    """
+    (top, bottom), (left, right) = g.padding
+    h, w = g.in_hw
+    ho, wo = g.out_hw
+    kh, kw = g.kernel
+    (sh, sw), (dh, dw) = g.stride, g.dilation
+    d = dcols.reshape(g.c_in, kh, kw, g.n, ho, wo)  # (C, kH, kW, N, H_o, W_o)
+    # the padded input is spent: its buffer takes the padded input gradient
+    dxp = scratch("padded", (g.c_in, g.n, h + top + bottom, w + left + right), dx.dtype)
+    dxp.fill(0)  # channel-major
+    for m in range(kh):
+        for q in range(kw):
+            r0, c0 = m * dh, q * dw
+            dxp[:, :, r0 : r0 + sh * (ho - 1) + 1 : sh, c0 : c0 + sw * (wo - 1) + 1 : sw] += d[
+                :, m, q
+            ]
+    # IC-11: crop P on each side; back to (N, C, H, W)
+    np.copyto(dx, dxp[:, :, top : top + h, left : left + w].transpose(1, 0, 2, 3))

@@ -27,7 +27,7 @@ def _run_without_optional(code: str) -> subprocess.CompletedProcess:
 def test_core_imports_and_computes_without_any_extra():
     proc = _run_without_optional(
         "import numpy as np, ref_cnn\n"
-        "from ref_cnn import functional as F, nn, literal, augment, optim, models\n"
+        "from ref_cnn import functional as F, nn, literal, augment\nfrom ref_cnn.training import optim, models\n"
         "x = np.ones((1, 1, 4, 4)); w = np.ones((1, 1, 3, 3))\n"
         "assert F.conv2d(x, w).sum() == 36.0\n"
         "net = models.build('lenet')\n"
@@ -50,7 +50,7 @@ def test_core_imports_and_computes_without_any_extra():
 )
 def test_missing_extra_is_named_with_the_command_that_installs_it(call, extra):
     proc = _run_without_optional(
-        "import ref_cnn\nfrom ref_cnn import data, models\n"
+        "import ref_cnn\nfrom ref_cnn.training import data, models\n"
         f"try:\n    {call}\nexcept ImportError as e:\n    print(e)\nelse:\n    print('no error')\n"
     )
     assert proc.returncode == 0, proc.stderr

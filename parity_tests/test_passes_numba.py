@@ -11,7 +11,7 @@ import pytest
 from conftest import n, optional, t
 
 import ref_cnn
-from ref_cnn._fast import backend as kernels
+from ref_cnn._fast import backend
 from ref_cnn.conformance.cases import BATCH_NORM_CASES, MAX_POOL_CASES
 from ref_cnn.functional import activations, batchnorm, pool
 
@@ -30,7 +30,7 @@ def compiled(monkeypatch):
     """The compiled kernels chosen, and a count of the calls that reached them."""
     from ref_cnn._fast import passes_numba as _passes_numba
 
-    monkeypatch.setattr(kernels, "_choice", "numba")
+    monkeypatch.setattr(backend, "_choice", "numba")
     names = ("batch_norm_train", "batch_norm_train_backward", "relu", "relu_backward")
     calls = dict.fromkeys((*names, "max_pool", "max_pool_backward"), 0)
     for name in calls:
@@ -124,8 +124,8 @@ def test_compiled_and_numpy_passes_agree_to_rounding(monkeypatch):
     x, dy = (rng.standard_normal((4, 5, 6, 7)) for _ in range(2))
     w, b = (rng.standard_normal(5) for _ in range(2))
     out = {}
-    for name in kernels.CHOICES:
-        monkeypatch.setattr(kernels, "_choice", name)
+    for name in backend.CHOICES:
+        monkeypatch.setattr(backend, "_choice", name)
         out[name] = (
             *batchnorm.batch_norm_train(x, w, b),
             *batchnorm.batch_norm_train_backward(dy, x, w),

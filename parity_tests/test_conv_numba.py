@@ -43,18 +43,18 @@ LAYERS = {
 @pytest.fixture
 def compiled(monkeypatch):
     """The compiled kernels chosen, and a count of the calls that reached them."""
-    from ref_cnn._fast import conv_numba as _conv_numba
+    from ref_cnn._fast import conv_numba
 
     monkeypatch.setattr(backend, "_choice", "numba")
     calls = {"correlate": 0, "gradients": 0}
     for name in calls:
-        original = getattr(_conv_numba, name)
+        original = getattr(conv_numba, name)
 
         def spy(*args, _name=name, _original=original, **kw):
             calls[_name] += 1
             return _original(*args, **kw)
 
-        monkeypatch.setattr(_conv_numba, name, spy)
+        monkeypatch.setattr(conv_numba, name, spy)
     return calls
 
 

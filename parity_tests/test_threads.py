@@ -3,6 +3,7 @@ contract (order, nesting, errors, no oversubscription)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 import ref_cnn
 from ref_cnn import functional as F
 from ref_cnn._fast import threads
+from ref_cnn._fast.tuning import tuned
 
 pytestmark = pytest.mark.engineering  # threads: no equation
 
@@ -22,6 +24,13 @@ def fresh(monkeypatch):
     for name in (threads.ENV_VAR, *threads._BLAS_ENV_VARS):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
+
+
+@pytest.fixture
+def knobs():
+    """knobs(name=value, …): tuning constants (`ref_cnn._fast.tuning`) for the rest of the test."""
+    with contextlib.ExitStack() as stack:
+        yield lambda **values: stack.enter_context(tuned(**values))
 
 
 @pytest.fixture
@@ -194,14 +203,13 @@ def test_the_weight_heavy_cases_take_the_channel_path():
 
 
 @pytest.mark.parametrize("size", ["batch-chunks", "row-bands-and-channel-blocks"])
-def test_conv_cuts_cover_the_output_once(size, fresh):
+def test_conv_cuts_cover_the_output_once(size, fresh, knobs):
     """Every output position is in exactly one piece, and (where the batch is short) the
     pieces are bands of rows and the backward's tasks blocks of channels."""
     from ref_cnn._fast import conv_numpy
     from ref_cnn.functional.conv import conv_geometry
 
-    fresh.setattr(threads, "MIN_TASK_BYTES", 1)
-    fresh.setattr(conv_numpy, "TASK_COLUMN_BYTES", 2**22)
+    knobs(min_task_bytes=1, conv_task_column_bytes=2**22)
     x_shape = (48, 3, 11, 9) if size == "batch-chunks" else (2, 6, 11, 9)
     x, w = np.zeros(x_shape), np.zeros((4, 3 if size == "batch-chunks" else 6, 3, 3))
     g = conv_geometry(x, w, stride=2, padding=1)
@@ -217,13 +225,11 @@ def test_conv_cuts_cover_the_output_once(size, fresh):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("case", CONV_CASES.values(), ids=CONV_CASES.keys())
-def test_conv_results_are_the_same_on_1_and_n_threads(case, dtype, fresh):
+def test_conv_results_are_the_same_on_1_and_n_threads(case, dtype, fresh, knobs):
     """Bit for bit: the batch is cut into chunks by its shape alone (one image each here),
     the chunks' partial dw are added in chunk order, and every product sees the same operands
     whether it runs on the calling thread or a worker."""
-    from ref_cnn._fast import conv_numpy as conv_module
-
-    fresh.setattr(conv_module, "TASK_COLUMN_BYTES", 1)  # one image per chunk: many tasks
+    knobs(conv_task_column_bytes=1)  # one image per chunk: many tasks
     x_shape, w_shape, kw = case
     rng = np.random.default_rng(0)
     x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
@@ -238,8 +244,8 @@ def test_conv_results_are_the_same_on_1_and_n_threads(case, dtype, fresh):
         np.testing.assert_array_equal(one, many, err_msg=name)
 
 
-def test_elementwise_blocks_match_one_pass(fresh):
-    fresh.setattr(threads, "ELEMENTWISE_BLOCK", 7)  # many blocks, a ragged last one
+def test_elementwise_blocks_match_one_pass(fresh, knobs):
+    knobs(elementwise_block=7)  # many blocks, a ragged last one
     ref_cnn.set_num_threads(3)
     rng = np.random.default_rng(0)
     x, dy = rng.standard_normal((5, 3, 4, 2)), rng.standard_normal((5, 3, 4, 2))
@@ -249,10 +255,10 @@ def test_elementwise_blocks_match_one_pass(fresh):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
-def test_batch_norm_is_the_same_on_1_and_n_threads(dtype, fresh):
+def test_batch_norm_is_the_same_on_1_and_n_threads(dtype, fresh, knobs):
     from ref_cnn.functional import batchnorm as bn
 
-    fresh.setattr(bn, "BLOCK_BYTES", 1)  # one channel per task
+    knobs(batch_norm_block_bytes=1)  # one channel per task
     rng = np.random.default_rng(0)
     x, dy = (rng.standard_normal((4, 5, 6, 3)).astype(dtype) for _ in range(2))
     w, b = (rng.standard_normal(5).astype(dtype) for _ in range(2))
@@ -265,10 +271,8 @@ def test_batch_norm_is_the_same_on_1_and_n_threads(dtype, fresh):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
-def test_pooling_is_the_same_on_1_and_n_threads(dtype, fresh):
-    from ref_cnn._fast import pool_numpy
-
-    fresh.setattr(pool_numpy, "TASK_BYTES", 1)  # one image per task
+def test_pooling_is_the_same_on_1_and_n_threads(dtype, fresh, knobs):
+    knobs(pool_task_bytes=1)  # one image per task
     rng = np.random.default_rng(0)
     x = rng.standard_normal((5, 3, 9, 8)).astype(dtype)
     kw = {"kernel_size": 3, "stride": 2, "padding": 1}

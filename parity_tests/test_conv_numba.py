@@ -8,15 +8,17 @@ CI also runs the whole parity suite with REF_CNN_KERNELS=numba (.ci/run).
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 from conftest import n, optional, t
 from test_conv import _data
 
 import ref_cnn
+from ref_cnn import functional as F
 from ref_cnn import literal
-from ref_cnn._fast import backend as kernels
-from ref_cnn._fast import conv_numpy as _conv_kernels
+from ref_cnn._fast import backend, conv_numpy
 from ref_cnn.conformance import CONV_CASES
 from ref_cnn.functional import conv2d, conv2d_backward
 
@@ -41,18 +43,18 @@ LAYERS = {
 @pytest.fixture
 def compiled(monkeypatch):
     """The compiled kernels chosen, and a count of the calls that reached them."""
-    from ref_cnn._fast import conv_numba as _conv_numba
+    from ref_cnn._fast import conv_numba
 
-    monkeypatch.setattr(kernels, "_choice", "numba")
+    monkeypatch.setattr(backend, "_choice", "numba")
     calls = {"correlate": 0, "gradients": 0}
     for name in calls:
-        original = getattr(_conv_numba, name)
+        original = getattr(conv_numba, name)
 
         def spy(*args, _name=name, _original=original, **kw):
             calls[_name] += 1
             return _original(*args, **kw)
 
-        monkeypatch.setattr(_conv_numba, name, spy)
+        monkeypatch.setattr(conv_numba, name, spy)
     return calls
 
 
@@ -72,9 +74,9 @@ def test_layers_cover_each_path():
     for x_shape, w_shape, kw in LAYERS.values():
         x, w = np.zeros(x_shape, np.float32), np.zeros(w_shape, np.float32)
         g = conv_geometry(x, w, **kw)
-        gt = _conv_kernels._transposed(g)
-        paths.add(("heavy" if _conv_kernels._kernel_heavy(g, 4) else "bands", gt is None))
-        if gt is not None and _conv_kernels._kernel_heavy(gt, 4):
+        gt = conv_numpy._transposed(g)
+        paths.add(("heavy" if conv_numpy._weight_heavy(g, 4) else "bands", gt is None))
+        if gt is not None and conv_numpy._weight_heavy(gt, 4):
             paths.add("heavy dx")
     assert paths >= {("bands", False), ("bands", True), ("heavy", False), ("heavy", True)}
     assert "heavy dx" in paths
@@ -148,28 +150,93 @@ def test_compiled_and_numpy_kernels_agree_to_rounding(monkeypatch):
     rng, x, w, b = _data((3, 5, 11, 10), (6, 5, 3, 3), True)
     dy = rng.standard_normal((3, 6, 11, 10))
     out = {}
-    for name in kernels.CHOICES:
-        monkeypatch.setattr(kernels, "_choice", name)
+    for name in backend.CHOICES:
+        monkeypatch.setattr(backend, "_choice", name)
         out[name] = (conv2d(x, w, b, padding=1), *conv2d_backward(dy, x, w, padding=1))
     for ours, theirs in zip(out["numba"], out["numpy"], strict=True):
         assert np.abs(ours - theirs).max() <= 1e-13 * np.abs(theirs).max()
 
 
+@pytest.fixture
+def automatic(monkeypatch):
+    """No explicit choice (no set_kernels, no REF_CNN_KERNELS): the automatic rule decides."""
+    from ref_cnn._fast import threads
+
+    monkeypatch.setattr(backend, "_choice", None)
+    monkeypatch.delenv(backend.ENV_VAR, raising=False)
+    monkeypatch.setattr(threads, "_num_threads", None)
+    return monkeypatch
+
+
 @pytest.mark.engineering
-def test_kernels_default_and_env(monkeypatch):
-    monkeypatch.setattr(kernels, "_choice", None)
-    monkeypatch.delenv(kernels.ENV_VAR, raising=False)
-    assert ref_cnn.get_kernels() == "numpy" and not kernels.compiled()
-    monkeypatch.setenv(kernels.ENV_VAR, "numpy")
+@pytest.mark.parametrize(
+    ("count", "installed", "chosen"),
+    [(1, True, "numpy"), (4, True, "numpy"), (5, True, "numba"), (16, True, "numba")]
+    + [(16, False, "numpy"), (1, False, "numpy")],
+    ids=["1-thread", "4-threads", "5-threads", "16-threads", "16-numpy-only", "1-numpy-only"],
+)
+def test_the_automatic_choice_is_numba_above_4_threads_where_installed(
+    count, installed, chosen, automatic
+):
+    """The rule of `backend`: "numba" where numba imports and more than AUTO_NUMBA_ABOVE = 4
+    threads run, else "numpy" (a numpy-only install always falls back to "numpy")."""
+    assert backend.AUTO_NUMBA_ABOVE == 4
+    automatic.setattr(backend, "numba_available", lambda: installed)
+    ref_cnn.set_num_threads(count)
+    try:
+        assert ref_cnn.get_kernels() == chosen
+        assert backend.compiled() == (chosen == "numba")
+    finally:
+        ref_cnn.set_num_threads(3)  # the suite's count (conftest._parallel_path)
+
+
+@pytest.mark.engineering
+def test_an_explicit_choice_wins_over_the_automatic_one(automatic):
+    automatic.setattr(backend, "numba_available", lambda: True)
+    ref_cnn.set_num_threads(16)  # automatic: "numba"
+    try:
+        automatic.setenv(backend.ENV_VAR, "numpy")
+        assert ref_cnn.get_kernels() == "numpy"
+        ref_cnn.set_kernels("readable")  # set_kernels wins over the environment variable
+        assert ref_cnn.get_kernels() == "readable"
+        with backend.using("numpy"):  # a block wins over set_kernels
+            assert ref_cnn.get_kernels() == "numpy"
+        assert ref_cnn.get_kernels() == "readable"
+        ref_cnn.set_kernels(None)  # back to the environment variable
+        assert ref_cnn.get_kernels() == "numpy"
+        automatic.delenv(backend.ENV_VAR)
+        assert ref_cnn.get_kernels() == "numba"
+    finally:
+        ref_cnn.set_num_threads(3)
+
+
+@pytest.mark.engineering
+def test_the_environment_variable_is_checked(automatic):
+    automatic.setenv(backend.ENV_VAR, "numpy")
     assert ref_cnn.get_kernels() == "numpy"
-    monkeypatch.setenv(kernels.ENV_VAR, "fast")
+    automatic.setenv(backend.ENV_VAR, "fast")
     with pytest.raises(ValueError, match="REF_CNN_KERNELS must be one of"):
         ref_cnn.get_kernels()
 
 
 @pytest.mark.engineering
+def test_using_is_per_thread(automatic):
+    """A `using` block in one thread leaves another thread's choice alone."""
+    import threading
+
+    automatic.setenv(backend.ENV_VAR, "numpy")
+    seen = []
+    with backend.using("readable"):
+        other = threading.Thread(target=lambda: seen.append(ref_cnn.get_kernels()))
+        other.start()
+        other.join()
+        assert ref_cnn.get_kernels() == "readable"
+    assert seen == ["numpy"] and ref_cnn.get_kernels() == "numpy"
+
+
+@pytest.mark.engineering
 @pytest.mark.parametrize(
-    ("bad", "error"), [("cuda", ValueError), (1, TypeError), (None, TypeError)]
+    ("bad", "error"), [("cuda", ValueError), (1, TypeError), (b"numpy", TypeError)]
 )
 def test_set_kernels_rejects_bad_names(bad, error):
     with pytest.raises(error, match="the kernels must be"):
@@ -178,10 +245,82 @@ def test_set_kernels_rejects_bad_names(bad, error):
 
 @pytest.mark.engineering
 def test_numba_kernels_without_numba_say_how_to_install(monkeypatch):
-    monkeypatch.setattr(kernels, "numba_available", lambda: False)
-    monkeypatch.setattr(kernels, "_choice", None)
+    monkeypatch.setattr(backend, "numba_available", lambda: False)
+    monkeypatch.setattr(backend, "_choice", None)
     with pytest.raises(ImportError, match=r'pip install "ref_cnn\[fast\]"'):
         ref_cnn.set_kernels("numba")
-    monkeypatch.setenv(kernels.ENV_VAR, "numba")
+    monkeypatch.setenv(backend.ENV_VAR, "numba")
     with pytest.raises(ImportError, match=r"REF_CNN_KERNELS=numba, but .*ref_cnn\[fast\]"):
         conv2d(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)))
+
+
+# (op, call): each op of the table with a small case; pooling 3×3 s2 p1, conv 3×3 p1
+_POOL = {"kernel_size": 3, "stride": 2, "padding": 1}
+_DISPATCHED = {
+    "conv2d": lambda x, w, dy, dyp: conv2d(x, w, padding=1),
+    "conv2d_backward": lambda x, w, dy, dyp: conv2d_backward(dy, x, w, padding=1),
+    "max_pool2d": lambda x, w, dy, dyp: F.max_pool2d(x, **_POOL),
+    "max_pool2d_backward": lambda x, w, dy, dyp: F.max_pool2d_backward(dyp, x, **_POOL),
+    "avg_pool2d": lambda x, w, dy, dyp: F.avg_pool2d(x, **_POOL),
+    "avg_pool2d_backward": lambda x, w, dy, dyp: F.avg_pool2d_backward(dyp, x, **_POOL),
+}
+
+
+@pytest.mark.engineering
+@pytest.mark.parametrize("chosen", backend.CHOICES)
+@pytest.mark.parametrize("op", list(_DISPATCHED))
+def test_each_set_runs_its_own_implementation(op, chosen, monkeypatch):
+    """Under "readable" no implementation of the table runs (the op's own equations do);
+    under "numpy" the tuned NumPy one; under "numba" the compiled one where the table has
+    one, else the tuned NumPy one."""
+    if chosen == "numba" and not backend.numba_available():
+        pytest.skip("numba is not installed")
+    entries = backend.IMPLEMENTATIONS[op]
+    calls = []
+    for name, target in entries.items():
+        module, _, attr = target.partition(":")
+        mod = importlib.import_module(module)
+        original = getattr(mod, attr)
+
+        def spy(*args, _name=name, _original=original):
+            calls.append(_name)
+            return _original(*args)
+
+        monkeypatch.setattr(mod, attr, spy)
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 3))
+    dy, dyp = rng.standard_normal((2, 4, 7, 6)), rng.standard_normal((2, 3, 4, 3))
+    with backend.using(chosen):
+        _DISPATCHED[op](x, w, dy, dyp)
+    expected = {"readable": [], "numpy": ["numpy"]}.get(chosen)
+    if chosen == "numba":
+        expected = ["numba"] if "numba" in entries else ["numpy"]
+    assert calls == expected
+
+
+@pytest.mark.engineering
+@pytest.mark.parametrize("chosen", ["numpy", "numba"])
+def test_the_readable_names_run_the_equations_whatever_the_set(chosen, monkeypatch):
+    """`*_readable` run the equations under every set: no implementation of the table runs."""
+    if chosen == "numba" and not backend.numba_available():
+        pytest.skip("numba is not installed")
+    for entries in backend.IMPLEMENTATIONS.values():
+        for target in entries.values():
+            module, _, attr = target.partition(":")
+            if "numba" not in module or backend.numba_available():
+                monkeypatch.setattr(importlib.import_module(module), attr, _forbidden)
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 3))
+    dy, dyp = rng.standard_normal((2, 4, 7, 6)), rng.standard_normal((2, 3, 4, 3))
+    monkeypatch.setattr(backend, "_choice", chosen)
+    F.conv2d_readable(x, w, padding=1)
+    F.conv2d_backward_readable(dy, x, w, padding=1)
+    F.max_pool2d_readable(x, **_POOL)
+    F.max_pool2d_backward_readable(dyp, x, **_POOL)
+    F.avg_pool2d_readable(x, **_POOL)
+    F.avg_pool2d_backward_readable(dyp, x, **_POOL)
+    assert ref_cnn.get_kernels() == chosen  # the choice is back after each call
+
+
+def _forbidden(*args):
+    raise AssertionError("a readable name ran a fast implementation")

@@ -39,11 +39,11 @@ def test_every_id_is_explained(eid, tmp_path):
 
 @pytest.mark.parametrize("eid", list(READABLE))
 def test_the_readable_lines_are_shown(eid):
-    """Each line shown cites the ID; at least one is in the public module's readable version."""
+    """Each line shown cites the ID; at least one is in the public module's equations (the
+    public op's own body, which `*_readable` runs whatever the kernel set)."""
     text = explain(eid)
     shown = re.findall(r"^  (\S+)  \[([^\]:]+):\d+\]\n((?:\s+\d+ \| .*\n)*)", text, re.M)
     public = [lines for name, path, lines in shown if path.endswith(f"functional/{READABLE[eid]}")]
-    assert any("_readable" in name for name, path, lines in shown if lines.strip()), text
     assert any(lines.strip() for lines in public), text
     for _, _, lines in shown:
         for line in lines.strip().splitlines():

@@ -11,7 +11,8 @@ import pytest
 from conftest import n, optional, t
 
 import ref_cnn
-from ref_cnn._fast import backend as kernels
+from ref_cnn._fast import backend
+from ref_cnn._fast.tuning import tuned
 from ref_cnn.conformance.cases import BATCH_NORM_CASES, MAX_POOL_CASES
 from ref_cnn.functional import activations, batchnorm, pool
 
@@ -28,19 +29,19 @@ BN_CASES = [pytest.param(c["x"], c["kw"], id=c["id"]) for c in BATCH_NORM_CASES]
 @pytest.fixture
 def compiled(monkeypatch):
     """The compiled kernels chosen, and a count of the calls that reached them."""
-    from ref_cnn._fast import passes_numba as _passes_numba
+    from ref_cnn._fast import passes_numba
 
-    monkeypatch.setattr(kernels, "_choice", "numba")
+    monkeypatch.setattr(backend, "_choice", "numba")
     names = ("batch_norm_train", "batch_norm_train_backward", "relu", "relu_backward")
     calls = dict.fromkeys((*names, "max_pool", "max_pool_backward"), 0)
     for name in calls:
-        original = getattr(_passes_numba, name)
+        original = getattr(passes_numba, name)
 
         def spy(*args, _name=name, _original=original):
             calls[_name] += 1
             return _original(*args)
 
-        monkeypatch.setattr(_passes_numba, name, spy)
+        monkeypatch.setattr(passes_numba, name, spy)
     return calls
 
 
@@ -93,29 +94,27 @@ def test_compiled_relu_matches_torch_with_nan_and_inf(dtype, compiled):
 
 @pytest.mark.engineering
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-def test_compiled_passes_do_not_depend_on_the_thread_count(dtype, compiled, monkeypatch):
-    from ref_cnn._fast import passes_numba as _passes_numba
-
-    monkeypatch.setattr(_passes_numba, "RELU_BLOCK", 100)  # many ReLU tasks
-    rng = np.random.default_rng(2)
-    x, dy = (rng.standard_normal((4, 6, 9, 8)).astype(dtype) for _ in range(2))
-    w, b = (rng.standard_normal(6).astype(dtype) for _ in range(2))
-    results = []
-    for count in (1, 4):
-        ref_cnn.set_num_threads(count)
-        results.append(
-            (
-                *batchnorm.batch_norm_train(x, w, b),
-                *batchnorm.batch_norm_train_backward(dy, x, w),
-                activations.relu(x),
-                activations.relu_backward(dy, x),
-                pool.max_pool2d(x, 3, stride=2, padding=1),
-                pool.max_pool2d_backward(dy[:, :, ::2, ::2], x, 3, stride=2, padding=1),
+def test_compiled_passes_do_not_depend_on_the_thread_count(dtype, compiled):
+    with tuned(numba_relu_block=100):  # many ReLU tasks
+        rng = np.random.default_rng(2)
+        x, dy = (rng.standard_normal((4, 6, 9, 8)).astype(dtype) for _ in range(2))
+        w, b = (rng.standard_normal(6).astype(dtype) for _ in range(2))
+        results = []
+        for count in (1, 4):
+            ref_cnn.set_num_threads(count)
+            results.append(
+                (
+                    *batchnorm.batch_norm_train(x, w, b),
+                    *batchnorm.batch_norm_train_backward(dy, x, w),
+                    activations.relu(x),
+                    activations.relu_backward(dy, x),
+                    pool.max_pool2d(x, 3, stride=2, padding=1),
+                    pool.max_pool2d_backward(dy[:, :, ::2, ::2], x, 3, stride=2, padding=1),
+                )
             )
-        )
-    ref_cnn.set_num_threads(3)  # the suite's count (conftest._parallel_path)
-    for one, four in zip(*results, strict=True):
-        np.testing.assert_array_equal(one, four)
+        ref_cnn.set_num_threads(3)  # the suite's count (conftest._parallel_path)
+        for one, four in zip(*results, strict=True):
+            np.testing.assert_array_equal(one, four)
 
 
 @pytest.mark.engineering
@@ -124,8 +123,8 @@ def test_compiled_and_numpy_passes_agree_to_rounding(monkeypatch):
     x, dy = (rng.standard_normal((4, 5, 6, 7)) for _ in range(2))
     w, b = (rng.standard_normal(5) for _ in range(2))
     out = {}
-    for name in kernels.CHOICES:
-        monkeypatch.setattr(kernels, "_choice", name)
+    for name in backend.CHOICES:
+        monkeypatch.setattr(backend, "_choice", name)
         out[name] = (
             *batchnorm.batch_norm_train(x, w, b),
             *batchnorm.batch_norm_train_backward(dy, x, w),

@@ -3,6 +3,7 @@ contract (order, nesting, errors, no oversubscription)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 import ref_cnn
 from ref_cnn import functional as F
 from ref_cnn._fast import threads
+from ref_cnn._fast.tuning import tuned
 
 pytestmark = pytest.mark.engineering  # threads: no equation
 
@@ -22,6 +24,13 @@ def fresh(monkeypatch):
     for name in (threads.ENV_VAR, *threads._BLAS_ENV_VARS):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
+
+
+@pytest.fixture
+def knobs():
+    """knobs(name=value, …): tuning constants (`ref_cnn._fast.tuning`) for the rest of the test."""
+    with contextlib.ExitStack() as stack:
+        yield lambda **values: stack.enter_context(tuned(**values))
 
 
 @pytest.fixture
@@ -183,47 +192,44 @@ CONV_CASES = {
 }
 
 
-def test_the_kernel_heavy_cases_take_the_channel_path():
-    from ref_cnn._fast import conv_numpy as kernels
+def test_the_weight_heavy_cases_take_the_channel_path():
+    from ref_cnn._fast import conv_numpy
     from ref_cnn.functional.conv import conv_geometry
 
     for name in ("kernel-heavy-3x3-p1", "kernel-heavy-3x3-s2"):
         x_shape, w_shape, kw = CONV_CASES[name]
         g = conv_geometry(np.zeros(x_shape), np.zeros(w_shape), **kw)
-        assert kernels._kernel_heavy(g, 8), name
+        assert conv_numpy._weight_heavy(g, 8), name
 
 
 @pytest.mark.parametrize("size", ["batch-chunks", "row-bands-and-channel-blocks"])
-def test_conv_cuts_cover_the_output_once(size, fresh):
+def test_conv_cuts_cover_the_output_once(size, fresh, knobs):
     """Every output position is in exactly one piece, and (where the batch is short) the
     pieces are bands of rows and the backward's tasks blocks of channels."""
-    from ref_cnn._fast import conv_numpy as kernels
+    from ref_cnn._fast import conv_numpy
     from ref_cnn.functional.conv import conv_geometry
 
-    fresh.setattr(threads, "MIN_TASK_BYTES", 1)
-    fresh.setattr(kernels, "TASK_COLUMN_BYTES", 2**22)
+    knobs(min_task_bytes=1, conv_task_column_bytes=2**22)
     x_shape = (48, 3, 11, 9) if size == "batch-chunks" else (2, 6, 11, 9)
     x, w = np.zeros(x_shape), np.zeros((4, 3 if size == "batch-chunks" else 6, 3, 3))
     g = conv_geometry(x, w, stride=2, padding=1)
     cover = np.zeros(g.out_shape, dtype=int)
-    for p in kernels.pieces(g, x.itemsize):
+    for p in conv_numpy.pieces(g, x.itemsize):
         p.output(cover)[...] += 1
         assert p.g.out_hw == (p.r1 - p.r0, g.out_hw[1])
     np.testing.assert_array_equal(cover, 1)
-    chunks, blocks = kernels._channel_blocks(g, x.itemsize)
-    banded = any(not p.whole_images for p in kernels.pieces(g, x.itemsize))
+    chunks, blocks = conv_numpy._channel_blocks(g, x.itemsize)
+    banded = any(not p.whole_images for p in conv_numpy.pieces(g, x.itemsize))
     assert banded == (size != "batch-chunks") == (len(blocks) > 1)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("case", CONV_CASES.values(), ids=CONV_CASES.keys())
-def test_conv_results_are_the_same_on_1_and_n_threads(case, dtype, fresh):
+def test_conv_results_are_the_same_on_1_and_n_threads(case, dtype, fresh, knobs):
     """Bit for bit: the batch is cut into chunks by its shape alone (one image each here),
     the chunks' partial dw are added in chunk order, and every product sees the same operands
     whether it runs on the calling thread or a worker."""
-    from ref_cnn._fast import conv_numpy as conv_module
-
-    fresh.setattr(conv_module, "TASK_COLUMN_BYTES", 1)  # one image per chunk: many tasks
+    knobs(conv_task_column_bytes=1)  # one image per chunk: many tasks
     x_shape, w_shape, kw = case
     rng = np.random.default_rng(0)
     x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
@@ -238,8 +244,8 @@ def test_conv_results_are_the_same_on_1_and_n_threads(case, dtype, fresh):
         np.testing.assert_array_equal(one, many, err_msg=name)
 
 
-def test_elementwise_blocks_match_one_pass(fresh):
-    fresh.setattr(threads, "ELEMENTWISE_BLOCK", 7)  # many blocks, a ragged last one
+def test_elementwise_blocks_match_one_pass(fresh, knobs):
+    knobs(elementwise_block=7)  # many blocks, a ragged last one
     ref_cnn.set_num_threads(3)
     rng = np.random.default_rng(0)
     x, dy = rng.standard_normal((5, 3, 4, 2)), rng.standard_normal((5, 3, 4, 2))
@@ -249,10 +255,10 @@ def test_elementwise_blocks_match_one_pass(fresh):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
-def test_batch_norm_is_the_same_on_1_and_n_threads(dtype, fresh):
+def test_batch_norm_is_the_same_on_1_and_n_threads(dtype, fresh, knobs):
     from ref_cnn.functional import batchnorm as bn
 
-    fresh.setattr(bn, "BLOCK_BYTES", 1)  # one channel per task
+    knobs(batch_norm_block_bytes=1)  # one channel per task
     rng = np.random.default_rng(0)
     x, dy = (rng.standard_normal((4, 5, 6, 3)).astype(dtype) for _ in range(2))
     w, b = (rng.standard_normal(5).astype(dtype) for _ in range(2))
@@ -265,10 +271,8 @@ def test_batch_norm_is_the_same_on_1_and_n_threads(dtype, fresh):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
-def test_pooling_is_the_same_on_1_and_n_threads(dtype, fresh):
-    from ref_cnn._fast import pool_numpy as _pool_kernels
-
-    fresh.setattr(_pool_kernels, "TASK_BYTES", 1)  # one image per task
+def test_pooling_is_the_same_on_1_and_n_threads(dtype, fresh, knobs):
+    knobs(pool_task_bytes=1)  # one image per task
     rng = np.random.default_rng(0)
     x = rng.standard_normal((5, 3, 9, 8)).astype(dtype)
     kw = {"kernel_size": 3, "stride": 2, "padding": 1}
@@ -280,6 +284,38 @@ def test_pooling_is_the_same_on_1_and_n_threads(dtype, fresh):
         results[n] = (y, a, F.max_pool2d_backward(dy, x, **kw), F.avg_pool2d_backward(dy, x, **kw))
     for one, many in zip(results[1], results[3], strict=True):
         np.testing.assert_array_equal(one, many)
+
+
+@pytest.mark.parametrize("chosen", ["numpy", "numba"])
+def test_one_kernel_set_gives_the_same_bits_on_1_and_3_threads(chosen, fresh):
+    """The rule in `ref_cnn._fast.backend`: for one kernel set, results do not depend on the
+    thread count (conv forward and backward, training batch norm, max and average pooling)."""
+    from ref_cnn._fast import backend
+    from ref_cnn.functional import batchnorm as bn
+
+    if chosen == "numba" and not backend.numba_available():
+        pytest.skip("numba is not installed")
+    rng = np.random.default_rng(4)
+    x, dy = rng.standard_normal((3, 4, 9, 8)), rng.standard_normal((3, 6, 9, 8))
+    w, b = rng.standard_normal((6, 4, 3, 3)), rng.standard_normal(6)
+    gamma, beta, dyp = rng.standard_normal(4), rng.standard_normal(4), dy[:, :4, ::2, ::2]
+    pool = {"kernel_size": 3, "stride": 2, "padding": 1}
+    results = {}
+    for n in (1, 3):
+        ref_cnn.set_num_threads(n)
+        with backend.using(chosen):
+            results[n] = (
+                F.conv2d(x, w, b, padding=1),
+                *F.conv2d_backward(dy, x, w, padding=1),
+                *bn.batch_norm_train(x, gamma, beta),
+                *bn.batch_norm_train_backward(dy[:, :4], x, gamma),
+                F.max_pool2d(x, **pool),
+                F.max_pool2d_backward(dyp, x, **pool),
+                F.avg_pool2d(x, **pool),
+                F.avg_pool2d_backward(dyp, x, **pool),
+            )
+    for i, (one, three) in enumerate(zip(results[1], results[3], strict=True)):
+        np.testing.assert_array_equal(one, three, err_msg=f"result {i}")
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")

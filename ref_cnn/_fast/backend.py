@@ -9,17 +9,19 @@ nowhere else, and an op asks for its implementation with `alternative(op)`. The 
 - ``"numba"``: the compiled kernels (``pip install "ref_cnn[fast]"``), falling back to the
   tuned NumPy ones for an op or a case they do not cover.
 
-The choice is, in this order of precedence: the last `set_kernels(name)`; the environment
-variable ``REF_CNN_KERNELS``; otherwise ``"numba"`` where numba is installed and ref_cnn runs
-more than `AUTO_NUMBA_ABOVE` threads, else ``"numpy"`` (docs/performance.md has the
-measurements). All sets compute the same equations; their sums run in different orders, so
-results differ by rounding. One set gives the same bits for every thread count, so results
-depend only on the installation and the thread-count setting that picks the set.
+The choice is, in this order of precedence: a `using(name)` block (in this thread); the last
+`set_kernels(name)`; the environment variable ``REF_CNN_KERNELS``; otherwise ``"numba"`` where
+numba is installed and ref_cnn runs more than `AUTO_NUMBA_ABOVE` threads, else ``"numpy"``
+(docs/performance.md has the measurements). All sets compute the same equations; their sums
+run in different orders, so results differ by rounding. One set gives the same bits for
+every thread count, so results depend only on the installation and the thread-count setting
+that picks the set.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import importlib
 import os
@@ -33,10 +35,36 @@ _INSTALL = 'pip install "ref_cnn[fast]"'
 # op -> {set: "module:function"}: every faster implementation, in one place. Each function
 # takes the arguments the op's readable body works on (checked arrays and geometry), and is
 # tested equal to the readable body.
-IMPLEMENTATIONS: dict[str, dict[str, str]] = {}
+IMPLEMENTATIONS: dict[str, dict[str, str]] = {
+    # IC-4: y (N, C_out, H_out, W_out) from (x, w, b, ConvGeometry)
+    "conv2d": {
+        "numpy": "ref_cnn._fast.conv_numpy:correlate",
+        "numba": "ref_cnn._fast.conv_numba:correlate",
+    },
+    # IC-5, IC-6, IC-7: (dx or None, dw, db) from (dy, x, w, ConvGeometry, need_dx)
+    "conv2d_backward": {
+        "numpy": "ref_cnn._fast.conv_numpy:gradients",
+        "numba": "ref_cnn._fast.conv_numba:gradients",
+    },
+    # IC-8: the window maxima from (x, PoolGeometry)
+    "max_pool2d": {
+        "numpy": "ref_cnn._fast.pool_numpy:max_pool",
+        "numba": "ref_cnn._fast.passes_numba:max_pool",
+    },
+    # IC-8: dx from (dy, x, PoolGeometry)
+    "max_pool2d_backward": {
+        "numpy": "ref_cnn._fast.pool_numpy:max_pool_backward",
+        "numba": "ref_cnn._fast.passes_numba:max_pool_backward",
+    },
+    # IC-9: the window sums (before the divisor) from (x, PoolGeometry)
+    "avg_pool2d": {"numpy": "ref_cnn._fast.pool_numpy:window_sums"},
+    # IC-9: dx from (each window's share δ/|window|, x, PoolGeometry)
+    "avg_pool2d_backward": {"numpy": "ref_cnn._fast.pool_numpy:spread"},
+}
 
 _FALLBACK = {"numba": ("numba", "numpy"), "numpy": ("numpy",), "readable": ()}
-_choice: str | None = None
+_choice: str | None = None  # the last set_kernels
+_block: contextvars.ContextVar[str | None] = contextvars.ContextVar("ref_cnn_kernels", default=None)
 
 
 def _checked(name, source: str) -> str:
@@ -61,11 +89,15 @@ def set_kernels(name: str | None) -> None:
     """Compute with the set `name` from now on: "readable", "numpy" or "numba" (None: back
     to the environment variable or the automatic choice)."""
     global _choice
-    if name is not None:
-        name = _checked(name, "the kernels")
-        if name == "numba" and not numba_available():
-            raise ImportError(f"the compiled kernels need numba: {_INSTALL}")
-    _choice = name
+    _choice = None if name is None else _usable(name)
+
+
+def _usable(name) -> str:
+    """`name` checked; for "numba", numba must be installed."""
+    name = _checked(name, "the kernels")
+    if name == "numba" and not numba_available():
+        raise ImportError(f"the compiled kernels need numba: {_INSTALL}")
+    return name
 
 
 def _automatic() -> str:
@@ -78,6 +110,8 @@ def _automatic() -> str:
 
 def get_kernels() -> str:
     """The set in use: "readable", "numpy" or "numba" (see the module's precedence list)."""
+    if _block.get() is not None:
+        return _block.get()
     if _choice is not None:
         return _choice
     env = os.environ.get(ENV_VAR, "").strip()
@@ -86,14 +120,13 @@ def get_kernels() -> str:
 
 @contextlib.contextmanager
 def using(name: str) -> Iterator[None]:
-    """Compute with the set `name` inside the block, then go back to the previous choice."""
-    global _choice
-    before = _choice
-    set_kernels(name)
+    """Compute with the set `name` inside the block, in this thread only (a context variable:
+    another thread's calls keep their own choice), then go back to the previous choice."""
+    token = _block.set(_usable(name))
     try:
         yield
     finally:
-        _choice = before
+        _block.reset(token)
 
 
 def compiled() -> bool:
@@ -105,8 +138,8 @@ def compiled() -> bool:
     return True
 
 
-@functools.cache
 def _load(target: str) -> Callable:
+    """The function "module:name" (looked up at each call: a test may wrap it)."""
     module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)
 

@@ -1,22 +1,22 @@
-"""Compiled conv2d kernels (numba): the same sums as `_conv_kernels`, without the GIL (private).
+"""Compiled conv2d kernels (numba), the "numba" set's `conv2d` and `conv2d_backward` (private).
 
-Used in place of the NumPy kernels where `ref_cnn._fast.backend` picks them (numba installed,
-``REF_CNN_KERNELS=numba`` or `ref_cnn.set_kernels("numba")`). Why: on many cores NumPy's
-kernels stop scaling, because every NumPy call takes the GIL back and the column matrices
-stream through memory. Here one compiled region runs every task, each task's columns stay
-in its own cache-sized block, and no task touches the GIL.
+`ref_cnn._fast.backend` dispatches to them (numba installed, and the "numba" set chosen or
+picked automatically on many threads). On many cores the NumPy kernels stop scaling: every
+NumPy call takes the GIL back and the column matrices stream through memory. Here one
+compiled region runs every task, each task's columns stay in its own cache-sized block, and
+no task touches the GIL.
 
     correlate(x, w, b, g) → y                       IC-4: Y_i = B_i + Σ_j X_j ⋆ K_ij
     gradients(dy, x, w, g, need_dx) → dx, dw, db    IC-7, IC-10, IC-11, IC-5, IC-6
 
 A task is one image's band of output rows (about `TASK_POSITIONS` output positions): it
 copies that band's columns [AV-3] into memory of its own, (C·kH·kW, rows·W_out), multiplies
-them by the kernel matrix (BLAS, through numba's np.dot) and writes its rows of y. Layers
-whose kernel matrix outweighs their columns (`_conv_kernels._kernel_heavy`: ResNet-18's
+them by the weight matrix (BLAS, through numba's np.dot) and writes its rows of y. Layers
+whose weight matrix outweighs their columns (`conv_numpy._weight_heavy`: ResNet-18's
 512-channel layers) build the batch's columns first and cut the products by blocks of
-channels instead, so that each task reads its rows of the kernel matrix once. At stride 1
-the input gradient is itself a correlation, of δ with the rotated kernel
-(`_conv_kernels.flipped_geometry` states why); at other strides each task scatters its
+channels instead, so that each task reads its rows of the weight matrix once. At stride 1
+the input gradient is itself a correlation, of δ with the rotated filters
+(`conv_numpy.flipped_geometry` states why); at other strides each task scatters its
 column gradients back into its own image and channels. The weight gradient is a sum over
 tasks: the tasks are cut into `WEIGHT_GROUPS` runs of consecutive tasks, each run adds its
 products in order, and the runs' sums are added in run order. Every cut depends on the
@@ -36,17 +36,14 @@ from numba import njit, prange
 from ref_cnn._fast import threads
 from ref_cnn._fast.conv_numpy import (
     _finite,
-    _flipped_kernel,
-    _kernel_heavy,
+    _flipped_weights,
     _sum,
     _transposed,
+    _weight_heavy,
 )
 
-# Output positions per task. Measured with a prototype of these kernels on a 16-core Xeon
-# (fwd+bwd float32, layers (c), (d) of scripts/bench.py and ResNet-18's 64-channel 3×3 layer
-# at 56×56), 256 against 1024 positions, ms: 1 thread (c) 40.2 / 47.0, (d) 139 / 170, the
-# 56×56 layer 112 / 111; 8 threads 7.9 / 8.3, 32.0 / 28.9, 21.0 / 19.7; 16 threads 17.5 /
-# 13.2, 20.0 / 19.0, 15.0 / 18.3 (that machine's 16-thread times were noisy that run).
+# Output positions per task: a band's columns stay in cache (docs/performance.md, "Compiled
+# tasks": 256 against 1024 positions).
 TASK_POSITIONS = 256
 
 # Runs of tasks whose weight-gradient products are summed separately (then in run order),
@@ -55,8 +52,8 @@ WEIGHT_GROUPS = 16
 WEIGHT_PART_BYTES = 64 * 2**20
 
 # Blocks of output channels (input channels for the input gradient at stride > 1) that a
-# layer's products are cut into where its kernel matrix outweighs its columns (as the NumPy
-# kernels' `ROW_BLOCKS`): each block's task reads its rows of the kernel matrix once.
+# layer's products are cut into where its weight matrix outweighs its columns (as
+# `conv_numpy.ROW_BLOCKS`): each block's task reads its rows of the weight matrix once.
 CHANNEL_BLOCKS = 16
 
 _lock = threading.Lock()  # one compiled region at a time (numba's workqueue layer needs it)
@@ -186,7 +183,7 @@ def _scattered_input_gradient(
 ):  # pragma: no cover
     """dx [IC-7, IC-10, IC-11] at any stride: for image n and input channels [c0, c1), the
     column gradients kmᵀ[rows of c0..c1) · δ[n] added back to the positions they were read
-    from, kernel offset by kernel offset; padding positions are dropped. A task per
+    from, filter offset by filter offset; padding positions are dropped. A task per
     (image, block of input channels), so no two tasks add to the same element."""
     n_img, c_in, h, w = dx.shape
     c_out, ho, wo = dy.shape[1], dy.shape[2], dy.shape[3]
@@ -250,9 +247,9 @@ def _batch_columns_of(x, g) -> np.ndarray:
 
 def _forward(x, km, bias, y, g) -> None:
     """y = the correlation `g` of x with km (C_out, C·kH·kW) + bias, by bands of output rows
-    or, for a kernel-heavy layer (`_conv_kernels._kernel_heavy`), by blocks of output
+    or, for a weight-heavy layer (`conv_numpy._weight_heavy`), by blocks of output
     channels over the batch's columns."""
-    if _kernel_heavy(g, x.itemsize):
+    if _weight_heavy(g, x.itemsize):
         _channel_products(km, _batch_columns_of(x, g), bias, y, _block(g.c_out))
     else:
         _correlate(x, km, bias, y, *_args(g), _rows(g.out_hw))
@@ -270,8 +267,8 @@ def correlate(x: np.ndarray, w: np.ndarray, b, g) -> np.ndarray:
 
 def gradients(dy, x, w, g, need_dx: bool):
     """(dx, dw, db) of `conv2d` for a checked geometry with groups = 1; dx is None when not
-    `need_dx`. At stride 1 dx is the correlation of δ with the rotated kernel
-    (`_conv_kernels.flipped_geometry`; not for a non-finite kernel, see `_finite`); otherwise
+    `need_dx`. At stride 1 dx is the correlation of δ with the rotated filters
+    (`conv_numpy.flipped_geometry`; not for non-finite weights, see `_finite`); otherwise
     the column gradients are scattered back [IC-7, IC-10, IC-11].
     dw = Σ_n X_j ⋆ δ_i [IC-5], db = Σ_{n,h,w} δ_i [IC-6]."""
     dy, x = np.ascontiguousarray(dy), np.ascontiguousarray(x)
@@ -280,12 +277,12 @@ def gradients(dy, x, w, g, need_dx: bool):
     dx = None if not need_dx else np.empty(x.shape, dtype=x.dtype)
     with region():
         if gt is not None and _finite(w):  # IC-7: Σ_i δ_i *_full K_ij, cropped (IC-11)
-            wt = _flipped_kernel(w, g).reshape(g.c_in, -1)  # (C, C_out·kH·kW)
+            wt = _flipped_weights(w, g).reshape(g.c_in, -1)  # (C, C_out·kH·kW)
             _forward(dy, wt, np.zeros(g.c_in, dtype=x.dtype), dx, gt)
         elif need_dx:  # IC-7 with IC-10: the column gradients scattered back
             kmt = np.ascontiguousarray(km.T)  # (C·kH·kW, C_out)
             _scattered_input_gradient(dy, kmt, dx, *_args(g), _block(g.c_in))
-        if _kernel_heavy(g, x.itemsize):  # IC-5: one product per block of output channels
+        if _weight_heavy(g, x.itemsize):  # IC-5: one product per block of output channels
             dw = np.empty(km.shape, dtype=x.dtype)
             _channel_weights(dy, _batch_columns_of(x, g), dw, _block(g.c_out))
         else:  # IC-5: a sum per run of tasks, then the runs in order

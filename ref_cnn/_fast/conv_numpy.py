@@ -1,8 +1,8 @@
-"""The tuned conv2d kernels behind `ref_cnn.functional.conv` (private).
+"""The tuned NumPy conv2d kernels, the "numpy" set's `conv2d` and `conv2d_backward` (private).
 
-The public module states the equations and keeps a readable version of each one
-(`conv2d_readable`, `conv2d_backward_readable`); this module computes the same sums
-faster, and the tests hold the two equal (and both equal to torch and the literal loops).
+The public ops in `ref_cnn.functional.conv` are the equations; this module computes the same
+sums faster (`ref_cnn._fast.backend` dispatches to it), and the tests hold the two equal
+(and both equal to torch and the literal loops).
 
 Two entry points, each taking an already checked geometry (`conv.ConvGeometry`):
 
@@ -10,12 +10,13 @@ Two entry points, each taking an already checked geometry (`conv.ConvGeometry`):
     gradients(dy, x, w, g, need_dx) → dx, dw, db  IC-5 / AV-14, IC-7 / IC-11, IC-6
 
 How: the padded input is viewed as patches (`im2col.windows`), copied once into a column
-matrix per group, and multiplied by the kernel matrix (BLAS). Big batches go a chunk of
+matrix per group, and multiplied by the weight matrix (BLAS). Big batches go a chunk of
 images at a time (`COLUMN_BUDGET_BYTES`). At stride 1 (with no more output than input
 channels) both gradients come from δ's column matrix: dx as a product with the flipped
-kernel, dw as a product with x (`_flipped_geometry`); otherwise dw comes from x's column
-matrix and dx is accumulated offset by offset over the kH·kW kernel positions. Intermediates
-live in buffers kept between calls (`functional.scratch`); results never do.
+filters, dw as a product with x (`flipped_geometry`); otherwise dw comes from x's column
+matrix and dx is accumulated offset by offset over the kH·kW filter positions.
+Intermediates live in buffers kept between calls (`scratch`), one role each; results never
+do. docs/performance.md has the measurements behind the constants below.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ref_cnn._fast import backend as kernels
 from ref_cnn._fast import threads
 from ref_cnn._fast.products import product
 from ref_cnn._fast.scratch import scratch
@@ -37,38 +37,23 @@ if TYPE_CHECKING:
     from ref_cnn.functional.conv import ConvGeometry
 
 # Largest column matrix built at once; bigger batches are processed in chunks of images.
-# (Its buffer is kept for the next call, see `scratch`.)
 COLUMN_BUDGET_BYTES = 64 * 2**20
 
-# Column bytes per chunk. The chunks run on ref_cnn's threads (`ref_cnn._fast.threads`), each with
-# its own work buffers; the cut depends on the shapes alone, so results don't depend on the
-# thread count. Measured on 16 cores (layers (c), (d) of scripts/bench.py, 1 to 16 threads):
-# 2–4 MiB is fastest; 1-image chunks of (d) lose 20–40 % at 16 threads to the GIL each
-# NumPy call takes back, 16 MiB chunks 25–60 % (too few tasks, columns out of cache). On
-# one thread, 4 MiB chunks beat the whole batch at once by 10–30 % ((c), (d), (e)).
+# Column bytes per task (a chunk of images, on ref_cnn's threads), cut by shape alone so the
+# thread count changes no result. 2–4 MiB is fastest (docs/performance.md, "Chunks").
 TASK_COLUMN_BYTES = 4 * 2**20
 
-# The gradients from δ's column matrix pay up to this many output channels per input channel
-# (measured, float32 and float64: 10 % faster than x's columns and the scatter below with
-# C_out = C_in; up to 21 % slower with C_out = 3·C_in, and LeNet's 6 → 16 5×5 layer 65 %
-# slower. With C_out = 2·C_in, six layers (3×3 and 5×5, 8 to 64 input channels), 1 and 2
-# threads on the 2-core VM: 0.75–1.00 of the scatter's time in 22 of 24 cases, 1.06 and
-# 1.08 for float64 (8,32,56,56); layer (c) 21.3 → 18.9 ms at 1 thread.)
+# Output channels per input channel up to which both gradients come from δ's column matrix
+# (`flipped_geometry`); beyond, x's columns and the scatter (docs/performance.md, "Flip").
 FLIP_RATIO = 2
 
-
-# Blocks of output (or, in the backward pass, input) channels that the products of
-# `_kernel_heavy` layers are cut into (each block re-reads the whole column matrix). Measured
-# on ResNet-18's 512-channel 3×3 conv at 7×7, batch 8, fwd+bwd float32, in-process A/B:
-# 8 blocks against 4 took 22.5 against 30.1 ms on 16 threads of a 16-core Xeon, 33.0 against
-# 31.8 on 4; on the 2-core VM 44.9–45.6 against 42.7–46.1 ms on 2 threads, 80–84 against
-# 77–78 on one. 16 blocks: 24.5 ms on 16 threads, but 38.4 on 4 and 52.5 against 45.8 on 2.
+# Blocks of channels that a weight-heavy layer's products are cut into, each reading its
+# rows of the weight matrix once (docs/performance.md, "Row blocks").
 ROW_BLOCKS = 8
 
 
-# The work in one byte of columns, for the smallest task (`threads.MIN_TASK_BYTES`): its copy,
-# plus the products, 2·C_out/G multiply-adds per column element; on the 2-core development
-# machine a column element costs about as much to build as 32 multiply-adds.
+# The work in one byte of columns (its copy, plus 2·C_out/G multiply-adds per element, ~32 of
+# which cost as much as building it), for the smallest task (`threads.MIN_TASK_BYTES`).
 def _work_per_byte(g: ConvGeometry) -> float:
     return 1 + (g.c_out // g.groups) / 32
 
@@ -76,23 +61,13 @@ def _work_per_byte(g: ConvGeometry) -> float:
 # ---------------------------------------------------------------- forward (IC-4)
 
 
-def _compiled(g: ConvGeometry) -> bool:
-    """Whether the compiled kernels (`_conv_numba`, chosen by `ref_cnn._fast.backend`) take this
-    layer: those with groups = 1."""
-    return g.groups == 1 and g.n > 0 and kernels.compiled()
-
-
 def correlate(x: np.ndarray, w: np.ndarray, b, g: ConvGeometry) -> np.ndarray:
-    """`conv2d` for a checked geometry: column matrix × kernel matrix, a piece at a time."""
-    if _compiled(g):
-        from ref_cnn._fast import conv_numba as _conv_numba
-
-        return _conv_numba.correlate(x, w, b, g)
-    y, km = np.empty(g.out_shape, dtype=x.dtype), _kernel_matrix(w, g)
+    """`conv2d` for a checked geometry: column matrix × weight matrix, a piece at a time."""
+    y, km = np.empty(g.out_shape, dtype=x.dtype), _weight_matrix(w, g)
     # More outputs than column rows (a 1-channel input, many filters): one product per image,
     # written straight into y, saves the product matrix (larger than the columns here).
     per_image = g.c_out >= g.c_in * g.kernel[0] * g.kernel[1]
-    if _kernel_heavy(g, x.itemsize):  # split the product by output channels instead
+    if _weight_heavy(g, x.itemsize):  # split the product by output channels instead
         cols = _batch_columns(x, g)
 
         def channels(block):  # output channels [o0, o1) of every image
@@ -119,9 +94,9 @@ def correlate(x: np.ndarray, w: np.ndarray, b, g: ConvGeometry) -> np.ndarray:
 def _columns(x: np.ndarray, g: ConvGeometry, per_image: bool = False, out=None) -> np.ndarray:
     """The im2col matrix of every group [AV-3]: (G, C_g·kH·kW, N·H_out·W_out), a copy.
 
-    Rows are (channel, kernel row, kernel column), columns are (image, output row, output
+    Rows are (channel, filter row, filter column), columns are (image, output row, output
     column): copying the strided patch view in this order reads whole output rows of the
-    input at a time, and the product with the kernel matrix comes out channel-major.
+    input at a time, and the product with the weight matrix comes out channel-major.
     per_image: one matrix per image instead, (N, G, C_g·kH·kW, H_out·W_out), whose products
     come out in NCHW order. out: where to copy the columns, a (C, kH, kW, N, H_out, W_out)
     array or view (else this thread's work buffer).
@@ -145,15 +120,15 @@ def _columns(x: np.ndarray, g: ConvGeometry, per_image: bool = False, out=None) 
     return cols.reshape(g.groups, rows, n * ho * wo)
 
 
-def _kernel_heavy(g: ConvGeometry, itemsize: int) -> bool:
-    """Whether the kernel matrix is larger than the whole batch's column matrix (late layers
+def _weight_heavy(g: ConvGeometry, itemsize: int) -> bool:
+    """Whether the weight matrix is larger than the whole batch's column matrix (late layers
     of a deep network: many channels, small images, small batch). Pieces of the output would
-    each read the whole kernel matrix again for few columns; these layers build the column
+    each read the whole weight matrix again for few columns; these layers build the column
     matrix first (in parallel) and cut the products by output channels instead, each task
-    reading its rows of the kernel matrix once (`_batch_columns`, `_row_blocks`)."""
-    kernel = g.c_out * (g.c_in // g.groups) * g.kernel[0] * g.kernel[1]
+    reading its rows of the weight matrix once (`_batch_columns`, `_row_blocks`)."""
+    weights = g.c_out * (g.c_in // g.groups) * g.kernel[0] * g.kernel[1]
     columns = g.c_in * g.kernel[0] * g.kernel[1] * g.n * g.out_hw[0] * g.out_hw[1]
-    return g.groups == 1 and 0 < columns <= kernel and columns * itemsize <= COLUMN_BUDGET_BYTES
+    return g.groups == 1 and 0 < columns <= weights and columns * itemsize <= COLUMN_BUDGET_BYTES
 
 
 def _batch_columns(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
@@ -251,7 +226,7 @@ def _sum(parts: list[np.ndarray]) -> np.ndarray:
     return total
 
 
-def _kernel_matrix(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
+def _weight_matrix(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
     """(C_out, C_g, kH, kW) → (G, C_out/G, C_g·kH·kW), the left operand of the product."""
     return w.reshape(g.groups, g.c_out // g.groups, -1)
 
@@ -269,13 +244,13 @@ def _to_nchw(prod: np.ndarray, g: ConvGeometry, b, y: np.ndarray) -> None:
 
 def _from_nchw(dy: np.ndarray, g: ConvGeometry) -> np.ndarray:
     """(N, C_out, H_out, W_out) → (G, C_out/G, N·H_out·W_out), inverse of `_to_nchw`."""
-    out = scratch("outputs", (g.c_out, g.n, *g.out_hw), dy.dtype)  # as the forward's product
+    out = scratch("delta", (g.c_out, g.n, *g.out_hw), dy.dtype)  # channel-major δ
     np.copyto(out, dy.transpose(1, 0, 2, 3))
     return out.reshape(g.groups, g.c_out // g.groups, -1)
 
 
 def _multiply(km: np.ndarray, x: np.ndarray, g: ConvGeometry, b, y: np.ndarray) -> np.ndarray:
-    """y (N, C_out, H_out, W_out) = kernel matrix × column matrix of x (+ b), one chunk.
+    """y (N, C_out, H_out, W_out) = weight matrix × column matrix of x (+ b), one chunk.
 
     Returns the column matrix (a work buffer, valid until the next call that takes one).
     """
@@ -302,14 +277,10 @@ def gradients(dy: np.ndarray, x: np.ndarray, w: np.ndarray, g: ConvGeometry, nee
     channels (`_channel_blocks`): that block's columns of dw (the chunks' parts added in
     chunk order), and its channels of the chunk's dx.
     """
-    if _compiled(g):
-        from ref_cnn._fast import conv_numba as _conv_numba
-
-        return _conv_numba.gradients(dy, x, w, g, need_dx)
     flipped = flipped_geometry(g) if need_dx else None
     if flipped is not None and _finite(w) and _finite(x):  # stride 1: δ's columns serve both
         return _flipped_gradients(dy, x, w, g, flipped)
-    km = _kernel_matrix(w, g)
+    km = _weight_matrix(w, g)
     kk = g.kernel[0] * g.kernel[1]
     dx = np.empty(x.shape, dtype=x.dtype) if need_dx else None
     chunks, blocks = _channel_blocks(g, x.itemsize)
@@ -324,8 +295,8 @@ def gradients(dy: np.ndarray, x: np.ndarray, w: np.ndarray, g: ConvGeometry, nee
         if need_dx:  # IC-7 by scatter-adds
             kmc = km if len(blocks) == 1 else km[:, :, c0 * kk : c1 * kk]
             shape = (g.groups, kmc.shape[2], dyg.shape[2])
-            # the column matrix is spent: its buffer takes the column gradients
-            dcols = np.matmul(kmc.transpose(0, 2, 1), dyg, out=scratch("cols", shape, x.dtype))
+            dcols = scratch("column_grads", shape, x.dtype)  # ∂E/∂cols, (G, C_g·kH·kW, ·)
+            np.matmul(kmc.transpose(0, 2, 1), dyg, out=dcols)
             _col2im(dcols, gc, dx[lo:hi, c0:c1])
         return dw, dyg.sum(axis=2) if c0 == 0 else None  # IC-6: db, Σ over n, h, w
 
@@ -354,7 +325,7 @@ def _channel_blocks(g: ConvGeometry, itemsize: int):
 def _flipped_gradients(dy, x, w, g: ConvGeometry, gt: ConvGeometry):
     """dx and dw at stride 1 from one column matrix, that of δ [IC-5, IC-7, IC-11].
 
-    With δ zero-padded and the kernel flipped (`flipped_geometry`), row (i, m', q') and
+    With δ zero-padded and the filters flipped (`flipped_geometry`), row (i, m', q') and
     column (n, y, z) of δ's column matrix hold δ_pad[n, i, y + m'·d_h, z + q'·d_w]. Then
         dx = K_flipped · cols                          (IC-7: the full convolution, cropped)
         X · colsᵀ [j, (i, m', q')] = ∂E/∂K[i, j, kH − 1 − m', kW − 1 − q']   (IC-5)
@@ -362,9 +333,9 @@ def _flipped_gradients(dy, x, w, g: ConvGeometry, gt: ConvGeometry):
     """
     kh, kw = g.kernel
     og, cg = g.c_out // g.groups, g.c_in // g.groups
-    kt = _kernel_matrix(_flipped_kernel(w, g), gt)  # (G, C_g, O_g·kH·kW)
+    kt = _weight_matrix(_flipped_weights(w, g), gt)  # (G, C_g, O_g·kH·kW)
     dx = np.empty(x.shape, dtype=x.dtype)
-    if _kernel_heavy(gt, x.itemsize):  # split by input channels: each task owns its rows
+    if _weight_heavy(gt, x.itemsize):  # split by input channels: each task owns its rows
         cols = _batch_columns(dy, gt)  # (1, O·kH·kW, N·H·W)
         dwt = np.empty((g.c_in, cols.shape[1]), dtype=x.dtype)
 
@@ -372,7 +343,7 @@ def _flipped_gradients(dy, x, w, g: ConvGeometry, gt: ConvGeometry):
             c0, c1 = block
             gc = dataclasses.replace(gt, c_out=c1 - c0)
             _product_to_nchw(kt[:, c0:c1], cols, gc, None, dx[:, c0:c1])  # IC-7
-            xm = scratch("padded", (c1 - c0, g.n, *g.in_hw), x.dtype)
+            xm = scratch("x_channels", (c1 - c0, g.n, *g.in_hw), x.dtype)  # channel-major x
             np.copyto(xm, x[:, c0:c1].transpose(1, 0, 2, 3))
             np.matmul(xm.reshape(c1 - c0, -1), cols[0].T, out=dwt[c0:c1])  # IC-5
 
@@ -391,8 +362,8 @@ def _piecewise_flipped(dy, x, g: ConvGeometry, gt: ConvGeometry, kt, dx):
 
     def run(p: Piece):  # a piece of the flipped correlation: rows [r0, r1) of its images' dx
         cols = _multiply(kt, p.input(dy), p.g, None, p.output(dx))  # IC-7; (G, O_g·kH·kW, ·)
-        # δ's padded copy is spent: its buffer takes x channel-major, (G, C_g, N·rows·W)
-        xm = scratch("padded", (g.c_in, p.hi - p.lo, p.r1 - p.r0, g.in_hw[1]), x.dtype)
+        # x channel-major, (C_in, N, rows, W): the left operand of dw's product
+        xm = scratch("x_channels", (g.c_in, p.hi - p.lo, p.r1 - p.r0, g.in_hw[1]), x.dtype)
         np.copyto(xm, p.output(x).transpose(1, 0, 2, 3))
         dwt = product(xm.reshape(g.groups, cg, -1), cols.transpose(0, 2, 1))  # IC-5
         # IC-6: db over the piece's images, once (by their first piece)
@@ -406,17 +377,17 @@ def _finite(a: np.ndarray) -> bool:
     """Whether a's sum is finite, a one-pass test that every element is (an overflowing sum
     of finite values says no, which only costs the slower path). The flipped correlation pads
     δ with explicit zeros: 0·∞ = NaN would put NaN where torch's gradients have none, in dx
-    for a non-finite kernel, in dw for a non-finite x (test_bad_input.py)."""
+    for non-finite weights, in dw for a non-finite x (test_bad_input.py)."""
     return bool(np.isfinite(np.sum(a)))
 
 
 def flipped_geometry(g: ConvGeometry) -> ConvGeometry | None:
     """At stride 1 the input gradient Σ_i δ_i *_full K_ij (IC-7), cropped by the padding
     (IC-11), is itself a correlation: δ zero-padded by d·(k − 1) − p on each side, with every
-    kernel rotated by 180° and input and output channels swapped; the same column matrix of δ
+    filter rotated by 180° and input and output channels swapped; the same column matrix of δ
     gives dw (`_flipped_gradients`), so the backward pass builds one column matrix instead of
     x's and then kH·kW scatter-adds. Returns that correlation's geometry, or None where it
-    does not apply (stride > 1, padding beyond the kernel's reach) or does not pay (more than
+    does not apply (stride > 1, padding beyond the filter's reach) or does not pay (more than
     FLIP_RATIO output channels per input channel: δ's column matrix has C_out·kH·kW rows,
     x's C_in·kH·kW)."""
     if g.c_out > FLIP_RATIO * g.c_in:
@@ -426,7 +397,7 @@ def flipped_geometry(g: ConvGeometry) -> ConvGeometry | None:
 
 def _transposed(g: ConvGeometry) -> ConvGeometry | None:
     """The correlation of `flipped_geometry` whether it pays or not; None at stride > 1 or
-    with padding beyond the kernel's reach."""
+    with padding beyond the filter's reach."""
     reach = [d * (k - 1) for k, d in zip(g.kernel, g.dilation, strict=True)]
     pad = tuple((r - a, r - b) for (a, b), r in zip(g.padding, reach, strict=True))
     if g.stride != (1, 1) or min(min(p) for p in pad) < 0:
@@ -436,9 +407,9 @@ def _transposed(g: ConvGeometry) -> ConvGeometry | None:
     )
 
 
-def _flipped_kernel(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
+def _flipped_weights(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
     """(C_out, C_g, kH, kW) → (C_in, C_out/G, kH, kW): wt[g·C_g + j, i, m, q] =
-    w[g·O_g + i, j, kH − 1 − m, kW − 1 − q], the kernel of `flipped_geometry`."""
+    w[g·O_g + i, j, kH − 1 − m, kW − 1 − q], the filters of `flipped_geometry`."""
     kh, kw = g.kernel
     wg = w.reshape(g.groups, g.c_out // g.groups, g.c_in // g.groups, kh, kw)[..., ::-1, ::-1]
     return np.ascontiguousarray(wg.transpose(0, 2, 1, 3, 4)).reshape(g.c_in, -1, kh, kw)
@@ -447,7 +418,7 @@ def _flipped_kernel(w: np.ndarray, g: ConvGeometry) -> np.ndarray:
 def _col2im(dcols: np.ndarray, g: ConvGeometry, dx: np.ndarray) -> None:
     """Scatter-add column gradients back to the input [IC-7, IC-10, IC-11].
 
-    dcols: (G, C_g·kH·kW, N·H_out·W_out); the result goes to dx (N, C_in, H, W). Each kernel
+    dcols: (G, C_g·kH·kW, N·H_out·W_out); the result goes to dx (N, C_in, H, W). Each filter
     offset (m, q) adds its slice to the strided positions it read in the forward pass; the
     sum over offsets is the full convolution of δ with K. Cropping the padding at the end
     is IC-11.
@@ -458,9 +429,9 @@ def _col2im(dcols: np.ndarray, g: ConvGeometry, dx: np.ndarray) -> None:
     kh, kw = g.kernel
     (sh, sw), (dh, dw) = g.stride, g.dilation
     d = dcols.reshape(g.c_in, kh, kw, g.n, ho, wo)  # (C, kH, kW, N, H_o, W_o)
-    # the padded input is spent: its buffer takes the padded input gradient
-    dxp = scratch("padded", (g.c_in, g.n, h + top + bottom, w + left + right), dx.dtype)
-    dxp.fill(0)  # channel-major
+    # ∂E/∂x_pad, channel-major (C, N, H_pad, W_pad)
+    dxp = scratch("padded_grads", (g.c_in, g.n, h + top + bottom, w + left + right), dx.dtype)
+    dxp.fill(0)
     for m in range(kh):
         for q in range(kw):
             r0, c0 = m * dh, q * dw

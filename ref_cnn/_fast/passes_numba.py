@@ -1,10 +1,10 @@
 """Compiled passes over memory (numba): training-mode batch norm, ReLU and max-pooling, the
 equations of `batchnorm`, `activations` and `pool`, one GIL-free region per call (private).
 
-Used where `ref_cnn._fast.backend` picks the compiled kernels (``REF_CNN_KERNELS=numba``). NumPy's
-versions make several passes over memory per channel, each a NumPy call that takes the GIL
-back; here a task is one channel (batch norm) or one block of values (ReLU), and a channel's
-passes read it as few times as its equations allow:
+`ref_cnn._fast.backend` dispatches to them under the "numba" set. NumPy's versions make
+several passes over memory per channel, each a NumPy call that takes the GIL back; here a
+task is one channel (batch norm) or one block of values (ReLU), and a channel's passes read
+it as few times as its equations allow:
 
     forward:  μ = Σx/M,  σ² = Σ(x − μ)²/M,  y = γ·(x − μ)/√(σ² + ε) + β   (3 passes)
     backward: x̂ = (x − μ)/√(σ² + ε),  ∂E/∂β = Σdy,  ∂E/∂γ = Σdy·x̂,

@@ -1,16 +1,16 @@
-"""The tuned pooling kernels behind `ref_cnn.functional.pool` (private).
+"""The tuned NumPy pooling kernels, the "numpy" set's max and average pooling (private).
 
-The public module states the equations and keeps a readable version of each one (a window
-view and a max / argmax / sum); this module computes the same results faster, and the
-tests hold the two equal (and both equal to torch and the literal loops). Entry points,
-each taking an already checked geometry (`pool.PoolGeometry`):
+The public ops in `ref_cnn.functional.pool` are the equations (a window view and a max /
+argmax / sum); this module computes the same results faster (`ref_cnn._fast.backend`
+dispatches to it), and the tests hold the two equal (and both equal to torch and the
+literal loops). Entry points, each taking an already checked geometry (`pool.PoolGeometry`):
 
     max_pool(x, g) → y                     IC-8: the window maximum
     max_pool_backward(dy, x, g) → dx       IC-8: δ to the window's first maximum
     window_sums(x, g) → Σ over each window IC-9 (the caller divides)
     spread(share, x, g) → dx               IC-9: each window's share to all its positions
 
-How: each kernel offset reads one block of the input per call. The padded input is first
+How: each window offset reads one block of the input per call. The padded input is first
 split into its s_h·s_w stride phases, each stored as a flat (N, C, H_g, W_g) grid of one
 shape: then every offset's block is a single contiguous run of its phase, and the
 elementwise work runs on contiguous memory. Grid positions that are not windows (i ≥ H_out
@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from ref_cnn.functional.pool import PoolGeometry
 
 
-# Input bytes per chunk of images (a task on ref_cnn's threads).
+# Input bytes per chunk of images (a task on ref_cnn's threads): cut by size, not by the
+# thread count (docs/performance.md, "Pooling").
 TASK_BYTES = 2 * 2**20
 
 
@@ -65,8 +66,8 @@ class Phases:
     def __init__(self, g: PoolGeometry):
         self.kernel, self.stride, self.dilation = g.kernel, g.stride, g.dilation
         self.in_hw, self.out_hw = g.in_hw, g.out_hw
-        # Everything below depends on the geometry alone: computed once here, not per block
-        # (the Python around the NumPy calls holds the GIL, which the other threads wait for).
+        # Computed once per call, not per block: the Python around the NumPy calls holds the
+        # GIL the other threads wait for (docs/performance.md, "Pooling").
         self._pads = g.pads()  # ((top, bottom), (left, right)): enough for every window
         hp, wp = (self.in_hw[a] + sum(self._pads[a]) for a in (0, 1))
         self._grid = -(-hp // self.stride[0]), -(-wp // self.stride[1])

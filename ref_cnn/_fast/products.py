@@ -1,19 +1,14 @@
 """Matrix products shaped for ref_cnn's threads (`ref_cnn._fast.threads`).
 
-Two facts about NumPy's matmul decide how a product runs well beside other threads:
+Two facts about NumPy's matmul decide how a product runs well beside other threads
+(docs/performance.md, "Products", has the measurements):
 
-* It lets the GIL go only when the result has more than `GIL_RELEASE_ELEMENTS` elements:
-  the threshold counts the result, not the work. A weight gradient of a layer with few
-  channels, e.g. AV's (3, 28800) · (28800, 25) = 75 elements, holds the GIL for its whole
-  28,800-long sum, and two threads running such products take turns. Measured with
-  NumPy 2.4 (OpenBLAS, one BLAS thread, two threads each running its own product): a
-  result of 500 elements took 1.97× as long per call as on one thread, 501 elements 1.09×,
-  600 elements 1.04×. `product` cuts the inner axis of such a product into blocks and
-  multiplies them as one stacked product, whose result is large enough, then sums the
-  blocks in order.
-* An inner axis of length 1 (an outer product, e.g. the input gradient of a dense layer
-  with one output) took 0.50 ms for (200, 1) · (1, 1728) through matmul and 0.11 ms as an
-  elementwise multiply, which gives the same numbers (one rounded product per element).
+* It lets the GIL go only when the result has more than `GIL_RELEASE_ELEMENTS` elements,
+  however long the sum (AV's (3, 28800) · (28800, 25) weight gradient holds it throughout).
+  `product` cuts the inner axis of such a product into blocks, multiplies them as one
+  stacked product whose result is large enough, then sums the blocks in order.
+* An inner axis of length 1 (an outer product) is faster as an elementwise multiply, which
+  gives the same numbers (one rounded product per element).
 
 `matmul` splits a product's rows over the threads.
 """

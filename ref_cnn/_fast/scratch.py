@@ -6,7 +6,9 @@ from the previous call instead. Nothing returned to a caller ever lives in one o
 outputs and gradients are always fresh arrays, so a layer's result can't be overwritten by
 the next layer's call (tested with two layers interleaved). Buffers are per thread (each of
 ref_cnn's worker threads has its own, `ref_cnn._fast.threads`) and per dtype, grow to the largest
-request and stay until `release()`.
+request and stay until `release()`. Each buffer has one role (conv's: "padded", "cols",
+"outputs", "delta", "column_grads", "padded_grads", "x_channels"): no kernel hands a spent
+buffer to a second intermediate, so reordering calls can't overwrite a live array.
 """
 
 from __future__ import annotations

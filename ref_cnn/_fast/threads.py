@@ -4,10 +4,10 @@ NumPy runs its matrix products on the BLAS library's threads, but everything els
 column copies of conv2d, the scatter-adds, the layout transposes, pooling, elementwise
 passes) on the one thread that called it. ref_cnn splits that work over a pool of threads:
 NumPy releases the GIL inside its loops, so the threads run at the same time. Not inside
-all of them: matmul keeps it for results of up to 500 elements (`ref_cnn._fast.products` works
-around that), and every call takes it back on return, as does the Python between calls. So
-tasks are few and long, and the kernels keep their Python light (`_pool_kernels.Phases`
-computes its layout once per call, not per block).
+all of them: matmul keeps it for small results (`ref_cnn._fast.products` works around
+that), and every call takes it back on return, as does the Python between calls. So tasks
+are few and long, and the kernels keep their Python light (`pool_numpy.Phases` computes its
+layout once per call, not per block). docs/performance.md has the measurements.
 
 The number of threads is, in this order of precedence:
 
@@ -144,7 +144,7 @@ def one_blas_thread() -> Iterator[None]:
     controller = _blas_controller()
     counts = [(lib, lib.num_threads) for lib in controller.lib_controllers] if controller else []
     counts = [(lib, n) for lib, n in counts if n > 1]  # each library's count, read once
-    for lib, _ in counts:  # (threadpoolctl's limit() context does the same in 3x the time)
+    for lib, _ in counts:  # faster than threadpoolctl's limit() (docs/performance.md)
         lib.set_num_threads(1)
     try:
         yield
@@ -192,9 +192,8 @@ def parallel_map(fn: Callable[[T], object], items: Sequence[T], blas: bool = Tru
     one thread per task (`blas_limitable`); elsewhere they run one after another, each
     product on all of BLAS's threads. With more than one ref_cnn thread, BLAS is held to one
     thread even where there is a single item: a product on BLAS's own threads leaves them
-    spinning for a while after it returns (OpenBLAS waits about 0.1 s before it sleeps),
-    and they would take the cores from the next parallel region (measured on ResNet-18,
-    2 threads: 1196 ms a step with BLAS's threads woken this way, 994 ms without).
+    spinning after it returns, taking the cores from the next parallel region
+    (docs/performance.md, "Threads").
     """
     serial = getattr(_local, "worker", False) or get_num_threads() <= 1
     if serial or (blas and not blas_limitable()):
@@ -228,8 +227,7 @@ def parallel_map(fn: Callable[[T], object], items: Sequence[T], blas: bool = Tru
                     take.notify_all()
 
         # The caller does not wait for helpers that found nothing left to take: on a region
-        # of short tasks they often wake after the caller has run every item, and waiting for
-        # them to wake cost about 90 us a region (2-core VM, 2 no-op tasks).
+        # of short tasks they often wake after the caller has run every item.
         for _ in range(threads - 1):
             pool.submit(drain)
         drain()
@@ -240,20 +238,9 @@ def parallel_map(fn: Callable[[T], object], items: Sequence[T], blas: bool = Tru
     return results
 
 
-# Work is cut into at least MIN_TASKS tasks where it is big enough, so that that many
-# threads find work; but no task holds less than MIN_TASK_BYTES, below which the Python
-# around each task costs more than the threads save. Both are constants, not the thread
-# count: the cut, and so every result, is the same on every machine (see `spans`).
-# More tasks do not buy more speed: every NumPy call a task makes takes the GIL back when
-# it returns, and with many threads those hand-overs queue (scripts/bench_tasks.py: on 16
-# cores the tasks of conv layer (c) took 205 ms in all where one thread takes 29 ms). A/B on
-# that machine, 4 against 16 at 4, 8 and 16 threads: 4 was faster on layer (c) (13-21 ms
-# against 30-39 at 16 threads) and ResNet-18 (970-1120 ms against 1050-1320), equal on (d);
-# on the 2-core machine at 2 threads (c) 16.5 against 20.7 ms, ResNet-18 899 against 947 ms.
-# Again on the later code (16 cores, in one process): 16 lost on (c) (16.8 against 10.4 ms at
-# 16 threads, 11.3 against 7.9 at 8) and ResNet-18 (639 against 617, 686 against 614 ms); 8
-# came out within the noise (9.7 / 545 at 16 threads, 8.4 / 611 at 8). Once four or more
-# threads contend, each NumPy call costs about 7 us of the GIL, one call at a time.
+# At least MIN_TASKS tasks where the work allows, none under MIN_TASK_BYTES (below it the
+# Python around a task costs more than the threads save). Constants, not the thread count,
+# so the cut and every result are the same on every machine (docs/performance.md, "Threads").
 MIN_TASKS = 4
 MIN_TASK_BYTES = 2**21
 

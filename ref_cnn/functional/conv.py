@@ -17,11 +17,11 @@ to those positions only: δ is dilated by s (s − 1 zeros between its entries) 
 full convolution, and input rows that no window covers get zero gradient.
 
 This module holds the argument checks, the geometry, and the equations written once as
-readable NumPy (`conv2d_readable`, `conv2d_backward_readable`: a strided window view and
-one `einsum` per equation). `conv2d` and `conv2d_backward` compute the same sums with the
-tuned kernels of `functional._conv_kernels` (column matrices, BLAS, chunks, work buffers).
-The tests hold the readable version, the kernels, the literal loops of `ref_cnn.literal`
-and torch equal.
+readable NumPy: a strided window view and one `einsum` per equation. `conv2d` and
+`conv2d_backward` run a faster implementation where the kernel set
+(`ref_cnn._fast.backend`, `ref_cnn.set_kernels`) has one, and these equations otherwise;
+`conv2d_readable` and `conv2d_backward_readable` always run the equations. The tests hold
+the equations, the fast kernels, the literal loops of `ref_cnn.literal` and torch equal.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from ref_cnn._checks import (
     same_dtype,
     unbatch,
 )
-from ref_cnn._fast import conv_numpy as kernels
+from ref_cnn._fast import backend
 from ref_cnn.functional.im2col import Padding2, pad_nchw, windows
 from ref_cnn.functional.shapes import conv_output_size, same_padding
 
@@ -170,8 +170,8 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarra
 
     Notes:
         MB-5 writes the sum over i = 1..n_H, j = 1..n_W (the image size); the sum runs over
-        the filter, i, j = 1..f. See `ref_cnn.articles.errata`. The sum written as one `einsum`
-        is `conv2d_readable`; this function computes it with the tuned kernels.
+        the filter, i, j = 1..f. See `ref_cnn.articles.errata`. The kernel set chooses how the
+        sum is computed (`ref_cnn.set_kernels`); the body below is the equation.
 
     Example:
         AV-1's worked example (the article calls it a convolution; it is a correlation):
@@ -188,18 +188,9 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarra
     """
     x, added = _checked_batch(x, w, b)
     g = conv_geometry(x, w, b, stride, padding, dilation, groups)
-    return unbatch(kernels.correlate(x, w, b, g), added)  # IC-4: column matrix × kernel matrix
-
-
-def conv2d_readable(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
-    """`conv2d` written as the equation: a window view and one contraction [IC-4, MB-5].
-
-    Same arguments, checks and result as `conv2d` (to rounding); slower and simpler. Each
-    window [n, j, h, w] of the padded input is the f×f patch that output pixel (h, w) sees,
-    so the sum over channels j and filter positions (m, q) is a single `einsum`.
-    """
-    x, added = _checked_batch(x, w, b)
-    g = conv_geometry(x, w, b, stride, padding, dilation, groups)
+    fast = backend.alternative("conv2d", compiled_covers=g.groups == 1 and g.n > 0)
+    if fast is not None:  # the kernel set's implementation of the sum below
+        return unbatch(fast(x, w, b, g), added)
     n, c_g, o_g, (kh, kw), (ho, wo) = g.n, g.c_in // groups, g.c_out // groups, g.kernel, g.out_hw
     xp = pad_nchw(x, g.padding)  # MB-3: zero padding
     # MB-4: every window, stride and dilation applied; (N, C_in, H_o, W_o, kH, kW)
@@ -210,6 +201,16 @@ def conv2d_readable(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> 
     y = y.reshape(g.out_shape)  # (N, C_out, H_out, W_out)
     y = y if b is None else y + b.reshape(-1, 1, 1)  # IC-4: Y_i = B_i + Σ_j X_j ⋆ K_ij
     return unbatch(y, added)
+
+
+def conv2d_readable(x, w, b=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
+    """`conv2d` as its equation, whatever the kernel set: a window view and one contraction
+    [IC-4, MB-5]. Same arguments, checks and result as `conv2d` (to rounding); slower. Each
+    window [n, j, h, w] of the padded input is the f×f patch that output pixel (h, w) sees,
+    so the sum over channels j and filter positions (m, q) is a single `einsum`.
+    """
+    with backend.using("readable"):
+        return conv2d(x, w, b, stride, padding, dilation, groups)
 
 
 def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_dx=True):
@@ -228,8 +229,10 @@ def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_dx
     Notes:
         AV's code averages δ over the images before correlating, drops the σ′ factor and
         reshapes δ in the wrong order; IC's code is correct for stride 1. See `ref_cnn.articles.errata`.
-        The three sums written as `einsum`s are `conv2d_backward_readable`; this function
-        computes them with the tuned kernels.
+        The kernel set chooses how the sums are computed (`ref_cnn.set_kernels`); the body
+        below is the equations. dx is IC-7's full convolution: δ, dilated by the stride
+        (IC-10) and padded by the kernel's reach d·(k − 1) (IC-3), correlated with the kernel
+        rotated by 180° (IC-2), gives the gradient of the padded input; cropping P is IC-11.
 
     Example:
         >>> import numpy as np
@@ -244,30 +247,10 @@ def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1, need_dx
         True
     """
     dy, x, added, g = _backward_geometry(dy, x, w, stride, padding, dilation, groups)
-    # IC-7 / IC-11, IC-5 / AV-14 and IC-6 (db = Σ over n, h, w, summed chunk by chunk)
-    dx, dw, db = kernels.gradients(dy, x, w, g, need_dx)
-    return (None if dx is None else unbatch(dx, added)), dw, db
-
-
-def _backward_geometry(dy, x, w, stride, padding, dilation, groups):
-    """(dy, x) as 4-D arrays, whether x was unbatched, and the checked geometry."""
-    x, added = _checked_batch(x, w, None, dy)
-    g = conv_geometry(x, w, None, stride, padding, dilation, groups)
-    dy = as_float_array(dy, "dy")
-    same_dtype(dy=dy, x=x)
-    check_grad_shape(dy, g.out_shape[1:] if added else g.out_shape)
-    return (dy[None] if added else dy), x, added, g
-
-
-def conv2d_backward_readable(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
-    """`conv2d_backward` written as the equations, one `einsum` each [IC-5, IC-7, AV-14].
-
-    Same arguments, checks and results as `conv2d_backward` (to rounding). dw correlates the
-    input windows with δ (IC-5). dx is IC-7's full convolution: δ, dilated by the stride
-    (IC-10) and padded by the kernel's reach d·(k − 1) (IC-3), correlated with the kernel
-    rotated by 180° (IC-2), gives the gradient of the padded input; cropping P is IC-11.
-    """
-    dy, x, added, g = _backward_geometry(dy, x, w, stride, padding, dilation, groups)
+    fast = backend.alternative("conv2d_backward", compiled_covers=g.groups == 1 and g.n > 0)
+    if fast is not None:  # the kernel set's implementation of the sums below
+        dx, dw, db = fast(dy, x, w, g, need_dx)
+        return (None if dx is None else unbatch(dx, added)), dw, db
     n, c_g, o_g, (kh, kw), (ho, wo) = g.n, g.c_in // groups, g.c_out // groups, g.kernel, g.out_hw
     (top, bottom), (left, right) = g.padding
     hp, wp = g.in_hw[0] + top + bottom, g.in_hw[1] + left + right  # padded input size
@@ -275,6 +258,9 @@ def conv2d_backward_readable(dy, x, w, stride=1, padding=0, dilation=1, groups=1
     view = view.reshape(n, groups, c_g, ho, wo, kh, kw)  # (N, G, C_g, H_o, W_o, kH, kW)
     delta = dy.reshape(n, groups, o_g, ho, wo)  # δ_i = ∂E/∂Y_i of group g
     dw = np.einsum("ngjhwmq,ngihw->gijmq", view, delta)  # IC-5, AV-14: Σ_n X_j ⋆ δ_i
+    db = dy.sum(axis=(0, 2, 3))  # IC-6: Σ_{n,h,w} δ_i
+    if not need_dx:
+        return None, dw.reshape(w.shape), db
     (sh, sw), (dil_h, dil_w) = g.stride, g.dilation
     dilated = np.zeros((n, g.c_out, (ho - 1) * sh + 1, (wo - 1) * sw + 1), dtype=dy.dtype)
     dilated[:, :, ::sh, ::sw] = dy  # IC-10: s − 1 zeros between the entries of δ
@@ -288,8 +274,26 @@ def conv2d_backward_readable(dy, x, w, stride=1, padding=0, dilation=1, groups=1
     dxp = np.einsum("ngihwmq,gijmq->ngjhw", dview, rot)  # IC-7: Σ_i δ_i *_full K_ij
     dxp = dxp.reshape(n, g.c_in, hp, wp)  # ∂E/∂X of the padded input
     dx = dxp[:, :, top : top + g.in_hw[0], left : left + g.in_hw[1]]  # IC-11: crop P
-    db = dy.sum(axis=(0, 2, 3))  # IC-6: Σ_{n,h,w} δ_i
     return unbatch(np.ascontiguousarray(dx), added), dw.reshape(w.shape), db
+
+
+def _backward_geometry(dy, x, w, stride, padding, dilation, groups):
+    """(dy, x) as 4-D arrays, whether x was unbatched, and the checked geometry."""
+    x, added = _checked_batch(x, w, None, dy)
+    g = conv_geometry(x, w, None, stride, padding, dilation, groups)
+    dy = as_float_array(dy, "dy")
+    same_dtype(dy=dy, x=x)
+    check_grad_shape(dy, g.out_shape[1:] if added else g.out_shape)
+    return (dy[None] if added else dy), x, added, g
+
+
+def conv2d_backward_readable(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
+    """`conv2d_backward` as its equations, whatever the kernel set: one `einsum` each
+    [IC-5, IC-7, AV-14]. Same arguments, checks and results as `conv2d_backward` (to
+    rounding); slower.
+    """
+    with backend.using("readable"):
+        return conv2d_backward(dy, x, w, stride, padding, dilation, groups)
 
 
 def conv2d_untied(x, w, b, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:

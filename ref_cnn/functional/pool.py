@@ -14,12 +14,12 @@ Both libraries output −∞ there; torch then routes that window's gradient to 
 input element, ref_cnn to none (no input influences a −∞ output).
 
 This module holds the argument checks, the geometry, torch's divisor rule, and the
-equations written once as readable NumPy (`max_pool2d_readable`, `avg_pool2d_readable` and
-their backward passes: a window view of the padded input, then max / argmax / mean over the
-window axis). `max_pool2d`, `avg_pool2d` and their backward passes compute the same results
-with the tuned kernels of `functional._pool_kernels` (stride-phase planes, contiguous runs).
-The tests hold the readable version, the kernels, the literal loops of `ref_cnn.literal`
-and torch equal.
+equations written once as readable NumPy: a window view of the padded input, then max /
+argmax / mean over the window axis. `max_pool2d`, `avg_pool2d` and their backward passes
+run a faster implementation where the kernel set (`ref_cnn._fast.backend`,
+`ref_cnn.set_kernels`) has one, and these equations otherwise; the `*_readable` names always
+run the equations. The tests hold the equations, the fast kernels, the literal loops of
+`ref_cnn.literal` and torch equal.
 """
 
 from __future__ import annotations
@@ -37,8 +37,7 @@ from ref_cnn._checks import (
     pair,
     unbatch,
 )
-from ref_cnn._fast import pool_numpy as kernels
-from ref_cnn._fast.backend import compiled
+from ref_cnn._fast import backend
 from ref_cnn.functional.im2col import pad_nchw, windows
 from ref_cnn.functional.shapes import pool_output_size
 
@@ -176,10 +175,15 @@ def max_pool2d(
     """
     x4, added = batched(x)
     g = pool_geometry(x4, kernel_size, stride, padding, dilation, ceil_mode)
-    y = unbatch(_max_kernels().max_pool(x4, g), added)  # IC-8: the window maximum
+    fast = backend.alternative("max_pool2d")
+    if fast is not None:  # the kernel set's implementation of the maximum below
+        y = fast(x4, g)
+    else:
+        view = _window_view(x4, g, -np.inf)  # (N, C, H_o, W_o, kH·kW); −∞ padding never wins
+        y = view.max(axis=-1)  # IC-8, MB-8: y = max over the window (NaN propagates)
     if not return_indices:
-        return y
-    return y, unbatch(_argmax_indices(x4, g), added)
+        return unbatch(y, added)
+    return unbatch(y, added), unbatch(_argmax_indices(x4, g), added)
 
 
 def _argmax_indices(x: np.ndarray, g: PoolGeometry) -> np.ndarray:
@@ -211,14 +215,10 @@ def _first_real(start: np.ndarray, dilation: int, k: int, size: int):
 
 
 def max_pool2d_readable(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """`max_pool2d` written as the equation: a window view and a max [IC-8, MB-8].
-
-    Same arguments, checks and result as `max_pool2d`; slower and simpler.
-    """
-    x, added = batched(x)
-    g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
-    view = _window_view(x, g, -np.inf)  # (N, C, H_o, W_o, kH·kW); −∞ padding never wins
-    return unbatch(view.max(axis=-1), added)  # IC-8, MB-8: y = max over the window (NaN propagates)
+    """`max_pool2d` as its equation, whatever the kernel set: a window view and a max
+    [IC-8, MB-8]. Same arguments, checks and result as `max_pool2d`; slower."""
+    with backend.using("readable"):
+        return max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode)
 
 
 def max_pool2d_backward(
@@ -233,34 +233,23 @@ def max_pool2d_backward(
     x, added = batched(x)
     g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
     dy = _gradient_input(dy, x, g, added)
-    return unbatch(_max_kernels().max_pool_backward(dy, x, g), added)  # IC-8
-
-
-def _max_kernels():
-    """The max-pool kernels: NumPy's on stride-phase planes (`_pool_kernels`), or the compiled
-    ones (`_passes_numba`) where `ref_cnn._fast.backend` picks them."""
-    if compiled():
-        from ref_cnn._fast import passes_numba as _passes_numba
-
-        return _passes_numba
-    return kernels
-
-
-def max_pool2d_backward_readable(
-    dy, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
-) -> np.ndarray:
-    """`max_pool2d_backward` written as the rule: argmax, then a one-hot scatter [IC-8].
-
-    Same arguments, checks and result as `max_pool2d_backward`.
-    """
-    x, added = batched(x)
-    g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
-    dy = _gradient_input(dy, x, g, added)
+    fast = backend.alternative("max_pool2d_backward")
+    if fast is not None:  # the kernel set's implementation of the rule below
+        return unbatch(fast(dy, x, g), added)
     view = _window_view(x, g, -np.inf)  # (N, C, H_o, W_o, kH·kW)
     first = np.argmax(view, axis=-1)  # IC-8: the first maximum in row-major order, as torch
     hit = np.arange(view.shape[-1]) == first[..., None]  # one-hot over the window
     dx = _add_to_windows(np.where(hit, dy[..., None], 0), x, g)  # IC-8: δ to the maximum
     return unbatch(dx, added)
+
+
+def max_pool2d_backward_readable(
+    dy, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
+) -> np.ndarray:
+    """`max_pool2d_backward` as its rule, whatever the kernel set: argmax, then a one-hot
+    scatter [IC-8]. Same arguments, checks and result as `max_pool2d_backward`."""
+    with backend.using("readable"):
+        return max_pool2d_backward(dy, x, kernel_size, stride, padding, dilation, ceil_mode)
 
 
 # ---------------------------------------------------------------- average pooling (IC-9)
@@ -328,8 +317,13 @@ def avg_pool2d(
     x, added = batched(x)
     g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
     divisor = _divisor(g, bool(count_include_pad), divisor_override).astype(x.dtype)
-    sums = kernels.window_sums(x, g)  # Σ over each window, on stride-phase planes
-    return unbatch(sums / divisor, added)  # IC-9: the mean
+    fast = backend.alternative("avg_pool2d")
+    if fast is not None:  # the kernel set's implementation of the window sums below
+        sums = fast(x, g)
+    else:
+        view = _window_view(x, g, 0.0)  # (N, C, H_o, W_o, kH·kW), zero padding
+        sums = view.sum(axis=-1)  # IC-9, MB-8: Σ over the window
+    return unbatch(sums / divisor, added)  # IC-9: the mean, Σ over the window / |window|
 
 
 def avg_pool2d_readable(
@@ -341,15 +335,12 @@ def avg_pool2d_readable(
     count_include_pad=True,
     divisor_override=None,
 ) -> np.ndarray:
-    """`avg_pool2d` written as the equation: a window view and a mean [IC-9, MB-8].
-
-    Same arguments, checks and result as `avg_pool2d` (to rounding).
-    """
-    x, added = batched(x)
-    g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
-    view = _window_view(x, g, 0.0)  # (N, C, H_o, W_o, kH·kW), zero padding
-    divisor = _divisor(g, bool(count_include_pad), divisor_override).astype(x.dtype)
-    return unbatch(view.sum(axis=-1) / divisor, added)  # IC-9, MB-8: Σ over the window / |window|
+    """`avg_pool2d` as its equation, whatever the kernel set: a window view and a mean
+    [IC-9, MB-8]. Same arguments, checks and result as `avg_pool2d` (to rounding); slower."""
+    with backend.using("readable"):
+        return avg_pool2d(
+            x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+        )
 
 
 def avg_pool2d_backward(
@@ -368,7 +359,11 @@ def avg_pool2d_backward(
     dy = _gradient_input(dy, x, g, added)
     divisor = _divisor(g, bool(count_include_pad), divisor_override).astype(x.dtype)
     share = dy / divisor  # IC-9: δ/|window|
-    return unbatch(kernels.spread(share, x, g), added)  # to every position of the window
+    fast = backend.alternative("avg_pool2d_backward")
+    if fast is not None:  # the kernel set's implementation of the spread below
+        return unbatch(fast(share, x, g), added)
+    every = np.broadcast_to(share[..., None], (*share.shape, g.kernel[0] * g.kernel[1]))
+    return unbatch(_add_to_windows(every, x, g), added)  # IC-9: the same share everywhere
 
 
 def avg_pool2d_backward_readable(
@@ -381,14 +376,10 @@ def avg_pool2d_backward_readable(
     count_include_pad=True,
     divisor_override=None,
 ) -> np.ndarray:
-    """`avg_pool2d_backward` written as the rule: an equal share to the window [IC-9].
-
-    Same arguments, checks and result as `avg_pool2d_backward` (to rounding).
-    """
-    x, added = batched(x)
-    g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
-    dy = _gradient_input(dy, x, g, added)
-    divisor = _divisor(g, bool(count_include_pad), divisor_override).astype(x.dtype)
-    share = dy / divisor  # IC-9: δ/|window|
-    every = np.broadcast_to(share[..., None], (*share.shape, g.kernel[0] * g.kernel[1]))
-    return unbatch(_add_to_windows(every, x, g), added)  # IC-9: the same share everywhere
+    """`avg_pool2d_backward` as its rule, whatever the kernel set: an equal share to every
+    position of the window [IC-9]. Same arguments, checks and result as
+    `avg_pool2d_backward` (to rounding); slower."""
+    with backend.using("readable"):
+        return avg_pool2d_backward(
+            dy, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+        )

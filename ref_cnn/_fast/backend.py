@@ -33,7 +33,23 @@ _INSTALL = 'pip install "ref_cnn[fast]"'
 # op -> {set: "module:function"}: every faster implementation, in one place. Each function
 # takes the arguments the op's readable body works on (checked arrays and geometry), and is
 # tested equal to the readable body.
-IMPLEMENTATIONS: dict[str, dict[str, str]] = {}
+IMPLEMENTATIONS: dict[str, dict[str, str]] = {
+    "relu": {"numba": "ref_cnn._fast.passes_numba:relu"},
+    "relu_backward": {
+        "numpy": "ref_cnn._fast.activations_numpy:relu_backward",
+        "numba": "ref_cnn._fast.passes_numba:relu_backward",
+    },
+    "batch_norm_train": {
+        "numpy": "ref_cnn._fast.batchnorm_numpy:batch_norm_train",
+        "numba": "ref_cnn._fast.passes_numba:batch_norm_train",
+    },
+    "batch_norm_train_backward": {
+        "numpy": "ref_cnn._fast.batchnorm_numpy:batch_norm_train_backward",
+        "numba": "ref_cnn._fast.passes_numba:batch_norm_train_backward",
+    },
+    "linear": {"numpy": "ref_cnn._fast.linear_numpy:linear"},
+    "linear_backward": {"numpy": "ref_cnn._fast.linear_numpy:linear_backward"},
+}
 
 _FALLBACK = {"numba": ("numba", "numpy"), "numpy": ("numpy",), "readable": ()}
 _choice: str | None = None
@@ -105,9 +121,9 @@ def compiled() -> bool:
     return True
 
 
-@functools.cache
 def _load(target: str) -> Callable:
     module, _, name = target.partition(":")
+    # the module is imported once; the name is looked up on every call (a test's spy is seen)
     return getattr(importlib.import_module(module), name)
 
 

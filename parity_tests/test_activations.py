@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from alternatives import readable_and_alternative, rows
 from conftest import n, optional, t
 
 from ref_cnn import functional as F
@@ -110,3 +111,22 @@ def test_relu_backward_with_non_finite_dy_is_torchs():
     xt = t(x).requires_grad_()
     torch.relu(xt).backward(t(dy))
     np.testing.assert_array_equal(F.relu_backward(dy, x), n(xt.grad))
+
+
+@pytest.mark.engineering
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize(("op", "name"), rows("relu", "relu_backward"))
+@pytest.mark.parametrize("shape", [(8, 16, 14, 14), (3, 7), ()], ids=["resnet-like", "2d", "0d"])
+def test_relu_alternatives_match_the_readable_body(shape, op, name, dtype, monkeypatch):
+    """Every registered ReLU gives the readable body's values (a comparison and a select per
+    element, no rounding), NaN and ±∞ in x and in the random dy included."""
+    rng = np.random.default_rng(4)
+    x, dy = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    if x.size > 12:
+        x.flat[:6] = [np.nan, -np.inf, np.inf, 0.0, -0.0, 2.0]
+        x.flat[6:12] = [-1.0, 0.0, -2.0, 3.0, np.nan, 4.0]
+        dy.flat[6:12] = [np.nan, np.inf, -np.inf, np.nan, 1.0, np.inf]
+    call = (lambda: F.relu(x)) if op == "relu" else (lambda: F.relu_backward(dy, x))
+    readable, fast = readable_and_alternative(monkeypatch, op, name, call)
+    assert fast.dtype == readable.dtype and fast.shape == readable.shape
+    np.testing.assert_array_equal(fast, readable)

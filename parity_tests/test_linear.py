@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from alternatives import assert_close, readable_and_alternative, rows
 from conftest import n, optional, t
 
 from ref_cnn.conformance import LINEAR_CASES
@@ -72,3 +73,41 @@ def test_mb11_fully_connected_on_a_flattened_volume(parity):
     parity("z", z, n(ref(t(a))))
     explicit = np.array([[w_mb[j] @ flatten(a)[s] + b[j] for j in range(6)] for s in range(3)])
     parity("z", z, explicit, witness="the sum as written")
+
+
+# float64: BLAS's sums over K in another order (`products.product` cuts a long K into
+# blocks for results of at most 500 elements, and each task multiplies its own rows); a
+# sum of random terms cancels to ~√K terms' size, so its relative rounding is ~√K·ε
+ALTERNATIVE_RTOL = {np.dtype(np.float64): 2e-15, np.dtype(np.float32): 1e-6}
+SHAPES = [
+    pytest.param((batch, m), (m, k), id=c["id"])
+    for c in LINEAR_CASES
+    for batch, m, k in [c["shape"]]
+]
+SHAPES += [
+    pytest.param((3, 5, 40), (40, 30), id="leading-axes"),
+    pytest.param((7,), (7, 3), id="one-sample"),
+    pytest.param((600, 40), (40, 30), id="many-rows"),
+]
+
+
+@pytest.mark.engineering
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize(("op", "name"), rows("linear", "linear_backward"))
+@pytest.mark.parametrize(("x_shape", "w_shape"), SHAPES)
+def test_linear_alternatives_match_the_readable_body(
+    x_shape, w_shape, op, name, dtype, monkeypatch
+):
+    """Every registered implementation of linear computes the readable y = x·W + b and its
+    gradients (random dy), to BLAS's rounding."""
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[1]).astype(dtype)
+    dy = rng.standard_normal((*x_shape[:-1], w_shape[1])).astype(dtype)
+    if op == "linear":
+        quantities, call = ("y",), lambda: (linear(x, w, b),)
+    else:
+        quantities, call = ("dx", "dw", "db"), lambda: linear_backward(dy, x, w)
+    readable, fast = readable_and_alternative(monkeypatch, op, name, call)
+    for quantity, ours, ref in zip(quantities, fast, readable, strict=True):
+        assert_close(quantity, ours, ref, ALTERNATIVE_RTOL[np.dtype(dtype)])

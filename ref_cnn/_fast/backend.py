@@ -60,6 +60,21 @@ IMPLEMENTATIONS: dict[str, dict[str, str]] = {
     "avg_pool2d": {"numpy": "ref_cnn._fast.pool_numpy:window_sums"},
     # IC-9: dx from (each window's share δ/|window|, x, PoolGeometry)
     "avg_pool2d_backward": {"numpy": "ref_cnn._fast.pool_numpy:spread"},
+    "relu": {"numba": "ref_cnn._fast.passes_numba:relu"},
+    "relu_backward": {
+        "numpy": "ref_cnn._fast.activations_numpy:relu_backward",
+        "numba": "ref_cnn._fast.passes_numba:relu_backward",
+    },
+    "batch_norm_train": {
+        "numpy": "ref_cnn._fast.batchnorm_numpy:batch_norm_train",
+        "numba": "ref_cnn._fast.passes_numba:batch_norm_train",
+    },
+    "batch_norm_train_backward": {
+        "numpy": "ref_cnn._fast.batchnorm_numpy:batch_norm_train_backward",
+        "numba": "ref_cnn._fast.passes_numba:batch_norm_train_backward",
+    },
+    "linear": {"numpy": "ref_cnn._fast.linear_numpy:linear"},
+    "linear_backward": {"numpy": "ref_cnn._fast.linear_numpy:linear_backward"},
 }
 
 _FALLBACK = {"numba": ("numba", "numpy"), "numpy": ("numpy",), "readable": ()}

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 KNOBS: dict[str, tuple[str, str]] = {
     "elementwise_block": ("ref_cnn._fast.threads", "ELEMENTWISE_BLOCK"),
     "min_task_bytes": ("ref_cnn._fast.threads", "MIN_TASK_BYTES"),
-    "batch_norm_block_bytes": ("ref_cnn.functional.batchnorm", "BLOCK_BYTES"),
+    "batch_norm_block_bytes": ("ref_cnn._fast.batchnorm_numpy", "BLOCK_BYTES"),
     "conv_task_column_bytes": ("ref_cnn._fast.conv_numpy", "TASK_COLUMN_BYTES"),
     "conv_column_budget_bytes": ("ref_cnn._fast.conv_numpy", "COLUMN_BUDGET_BYTES"),
     "conv_flip_ratio": ("ref_cnn._fast.conv_numpy", "FLIP_RATIO"),

@@ -20,9 +20,9 @@ import numpy as np
 
 from ref_cnn.functional.activations import sigmoid, sigmoid_backward
 from ref_cnn.functional.conv import conv2d, conv2d_backward
-from ref_cnn.functional.im2col import flatten
 from ref_cnn.functional.linear import linear, linear_backward
 from ref_cnn.functional.losses import half_squared_error, half_squared_error_backward
+from ref_cnn.functional.reshape import flatten
 from ref_cnn.functional.standardize import standardize, standardize_backward
 
 

@@ -88,7 +88,7 @@ from ref_cnn.functional.group_norm import (
     instance_norm_backward,
     instance_norm_running,
 )
-from ref_cnn.functional.im2col import flatten, im2col
+from ref_cnn.functional.im2col import im2col
 from ref_cnn.functional.init import HEF, VEF, conv_param_count, he_normal, uniform01
 from ref_cnn.functional.interpolate import interpolate, interpolate_backward
 from ref_cnn.functional.layer_norm import (
@@ -126,6 +126,7 @@ from ref_cnn.functional.pool import (
     max_pool2d_readable,
 )
 from ref_cnn.functional.prelu import prelu, prelu_backward
+from ref_cnn.functional.reshape import flatten
 from ref_cnn.functional.shapes import (
     conv_output_size,
     full_output_size,

@@ -1,4 +1,4 @@
-"""Patch extraction (im2col) and flatten [AV-3, AV-4, MB-3, MB-11].
+"""Padding and patch extraction (im2col) [AV-3, MB-3].
 
 AV turns each 28×28 image into (28 − 5 + 1)² = 576 patches of 5×5 and multiplies every
 patch by the filter; `windows` is that patch view without copying, and `im2col` is the
@@ -95,21 +95,3 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
     # (N, C, H_out, W_out, kH, kW) → (N, C, kH, kW, H_out, W_out) → (N, C·kH·kW, L)
     cols = view.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * k[0] * k[1], out[0] * out[1])
     return unbatch(cols, added)
-
-
-def flatten(x) -> np.ndarray:
-    """Flatten every sample to one vector [AV-4, MB-11]: (N, C, H, W) → (N, C·H·W).
-
-    The order is torch's (channel, then row, then column); for AV's 3 maps of 24×24 this
-    gives (28 − 5 + 1)²·3 = 1728 features.
-    """
-    if not isinstance(x, np.ndarray):
-        raise TypeError(
-            f"x must be a numpy.ndarray, got {type(x).__name__}: convert it with np.asarray(x)"
-        )
-    if x.ndim < 2:
-        raise ValueError(
-            f"x must have a batch dimension and at least one more, got {x.shape}: for one "
-            "sample add the batch axis with x[None]"
-        )
-    return x.reshape(x.shape[0], -1)

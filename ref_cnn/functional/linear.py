@@ -6,14 +6,18 @@ With NCHW-style batches (one *row* per sample) the same map reads y = x·W + b:
     y[k, j] = Σ_l x[k, l]·W[l, j] + b[j]
 
 MB writes z_j = Σ_l w_{j,l}·a_l + b_j, i.e. MB's w (and torch.nn.Linear.weight) is Wᵀ.
+Each function is its equation; the faster versions (`ref_cnn._fast.backend.alternative`)
+are tested equal to it.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ref_cnn._checks import as_float_array, check_grad_shape, same_dtype
-from ref_cnn._fast.products import matmul
+from ref_cnn._fast.backend import alternative
 
 
 def _check(x, w, b=None) -> None:
@@ -61,12 +65,11 @@ def linear(x, w, b=None) -> np.ndarray:
         (array([[1., 2., 3.]]), array([1., 2.]))
     """
     _check(x, w, b)
-    # AV-5: (Wᵀ·X)ᵀ = Xᵀ·W, rows are samples (the product's rows split over ref_cnn's threads)
-    rows = x.reshape(int(np.prod(x.shape[:-1])), w.shape[0])
-    y = matmul(rows, w).reshape(*x.shape[:-1], w.shape[1])
-    if b is not None:
-        y = y + b
-    return y
+    fast = alternative("linear")
+    if fast is not None:
+        return fast(x, w, b)
+    y = x @ w  # AV-5: (Wᵀ·X)ᵀ = Xᵀ·W, one row per sample
+    return y if b is None else y + b
 
 
 def linear_backward(dy, x, w):
@@ -86,8 +89,12 @@ def linear_backward(dy, x, w):
     dy = as_float_array(dy, "dy")
     same_dtype(dy=dy, x=x)
     check_grad_shape(dy, (*x.shape[:-1], w.shape[1]))
-    samples = int(np.prod(x.shape[:-1]))
+    fast = alternative("linear_backward")
+    if fast is not None:
+        return fast(dy, x, w)
+    samples = math.prod(x.shape[:-1])  # every leading axis counts as samples
     rows_x = x.reshape(samples, w.shape[0])  # (samples, m)
     rows_dy = dy.reshape(samples, w.shape[1])  # (samples, n)
-    dx = matmul(rows_dy, w.T).reshape(x.shape)
-    return dx, matmul(rows_x.T, rows_dy), rows_dy.sum(axis=0)
+    dx = dy @ w.T  # AV-13: ∂E/∂X = δ·Wᵀ
+    dw = rows_x.T @ rows_dy  # AV-10: ∂E/∂W = Xᵀ·δ, summed over samples
+    return dx, dw, rows_dy.sum(axis=0)  # AV-11: ∂E/∂b = Σ δ over samples

@@ -59,13 +59,13 @@ def half_squared_error(o, y) -> np.ndarray:
 def half_squared_error_backward(o, y, dloss=1.0) -> np.ndarray:
     """∂E/∂O = −(y′ − O) [AV-8]."""
     _check_pair(o, y)
-    return -(y - o) * o.dtype.type(dloss)
+    return -(y - o) * o.dtype.type(dloss)  # AV-8: ∂E/∂O = −(y′ − O)
 
 
 def mse_loss(o, y, reduction: str = "mean") -> np.ndarray:
     """Mean squared error (1/m)·Σ (o − y)² [MB-13], as `torch.nn.functional.mse_loss`."""
     _check_pair(o, y)
-    return _reduce(np.square(o - y), reduction)
+    return _reduce(np.square(o - y), reduction)  # MB-13: (1/m)·Σ (o − y)²
 
 
 def mse_loss_backward(o, y, reduction: str = "mean", dloss=1.0, *, return_target_grad=False):
@@ -90,7 +90,7 @@ def binary_cross_entropy(p, y, reduction: str = "mean", *, weight=None) -> np.nd
     with np.errstate(divide="ignore"):
         log_p = np.maximum(np.log(p), -100)  # torch clamps log(0) = −∞ to −100
         log_1mp = np.maximum(np.log1p(-p), -100)
-    return _reduce(-w * (y * log_p + (1 - y) * log_1mp), reduction)
+    return _reduce(-w * (y * log_p + (1 - y) * log_1mp), reduction)  # MB-13: (1/m)·Σ L
 
 
 def _bce_weight(weight, p):

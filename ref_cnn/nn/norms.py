@@ -1,5 +1,6 @@
-"""Normalisation layers beside BatchNorm2d, as torch.nn's: LayerNorm, RMSNorm, GroupNorm,
-InstanceNorm2d and LocalResponseNorm over `ref_cnn.functional` [NRM-n]. Parameters
+"""Normalisation layers, as torch.nn's: BatchNorm2d, LayerNorm, RMSNorm, GroupNorm,
+InstanceNorm2d and LocalResponseNorm over `ref_cnn.functional` [NRM-n], and AV's
+whole-batch Standardize. Parameters
 `weight` (γ) and `bias` (β) and buffers `running_mean`, `running_var`,
 `num_batches_tracked` are named and shaped as torch's."""
 
@@ -10,9 +11,105 @@ import numbers
 import numpy as np
 
 from ref_cnn import functional as F
-from ref_cnn.nn.blocks import _RunningStats
+from ref_cnn.functional import batchnorm as bn
 from ref_cnn.nn.module import Module
 from ref_cnn.nn.op_layer import OpLayer
+
+
+class _RunningStats(Module):
+    """A layer with torch's running-statistics buffers; `running_mean`/`running_var` follow
+    `astype` with its parameters."""
+
+    def _register_running_stats(self, num_features, dtype):
+        self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
+        self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
+        self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
+
+    def astype(self, dtype):
+        super().astype(dtype)
+        for name in ("running_mean", "running_var"):
+            if name in self._buffers:
+                self._buffers[name] = self._buffers[name].astype(dtype)
+        return self
+
+
+class BatchNorm2d(_RunningStats):
+    """Batch normalisation per channel, as torch.nn.BatchNorm2d (see `functional.batchnorm`).
+
+    Parameters `weight` (γ) and `bias` (β) when affine (`bias=False`: γ alone, as torch);
+    buffers `running_mean`, `running_var` and `num_batches_tracked`, updated in training mode
+    exactly as torch does. An empty batch gives an empty result and leaves the running
+    statistics as they were (torch counts the batch in `num_batches_tracked` all the same).
+    """
+
+    def __init__(
+        self,
+        num_features,
+        eps=1e-5,
+        momentum=0.1,
+        affine=True,
+        track_running_stats=True,
+        dtype=np.float64,
+        bias=True,
+    ):
+        super().__init__()
+        self.eps, self.momentum, self.track = eps, momentum, track_running_stats
+        if affine:
+            self.register("weight", np.ones(num_features, dtype=dtype))
+            if bias:
+                self.register("bias", np.zeros(num_features, dtype=dtype))
+        if track_running_stats:
+            self._register_running_stats(num_features, dtype)
+        self._x = None
+        self._used_batch_stats = True
+
+    def forward(self, x):
+        self._x = x
+        w, b = self._params.get("weight"), self._params.get("bias")
+        self._used_batch_stats = self.training or not self.track
+        if not self._used_batch_stats:
+            return bn.batch_norm_eval(
+                x, self._buffers["running_mean"], self._buffers["running_var"], w, b, self.eps
+            )
+        if self.training and self.track:
+            self._buffers["num_batches_tracked"] += 1
+        if x.size == 0:  # no values: nothing to normalise, no statistics to track
+            return x.copy()
+        y, mean, var = bn.batch_norm_train(x, w, b, self.eps)
+        if self.training and self.track:
+            count = x.shape[0] * x.shape[2] * x.shape[3]
+            bn.update_running(
+                self._buffers["running_mean"],
+                self._buffers["running_var"],
+                mean,
+                var,
+                count,
+                self.momentum,
+                int(self._buffers["num_batches_tracked"]),
+            )
+        return y
+
+    def backward(self, dy):
+        self._need_forward(self._x)
+        w = self._params.get("weight")
+        if self._x.size == 0:
+            dx, dw, db = np.zeros_like(dy), np.zeros_like(w), np.zeros_like(w)
+        elif self._used_batch_stats:
+            dx, dw, db = bn.batch_norm_train_backward(dy, self._x, w, self.eps)
+        else:
+            dx, dw, db = bn.batch_norm_eval_backward(
+                dy,
+                self._x,
+                self._buffers["running_mean"],
+                self._buffers["running_var"],
+                w,
+                self.eps,
+            )
+        if w is not None:
+            self._grads["weight"] = dw
+        if "bias" in self._params:
+            self._grads["bias"] = db
+        return dx
 
 
 class _Affine(Module):
@@ -177,3 +274,10 @@ class LocalResponseNorm(OpLayer):
 
     def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
         super().__init__(size=size, alpha=alpha, beta=beta, k=k)
+
+
+class Standardize(OpLayer):
+    """z = (v − mean(v))/std(v) over the whole batch: the step AV's code applies to Z2,
+    here differentiated (`ref_cnn.functional.standardize`)."""
+
+    op = "standardize"

@@ -113,15 +113,8 @@ class Conv2d(Redrawable, Module):
         dx, dw, db = backward(dy, x, w, **self.options, need_dx=need_dx)  # dx None if not need_dx
         if need_dx and self.pad is not None:  # back through the border: the positions it copied
             dx = F.pad_backward(dx, self._x, *self.pad)
-        self._grads["weight"] = dw
-        if "bias" in self._params:
-            self._grads["bias"] = db
+        self._keep_grads(weight=dw, bias=db)
         return dx
-
-    @property
-    def fan_in(self) -> int:
-        """Inputs feeding one output unit: C_in/groups·kH·kW [IC-12]."""
-        return int(np.prod(self._params["weight"].shape[1:]))
 
     def extra_repr(self):
         mode = {} if self.pad is None else {"padding_mode": self.pad[1], "pad": self.pad[0]}
@@ -241,15 +234,8 @@ class ConvTranspose2d(Redrawable, Module):
         dx, dw, db = F.conv_transpose2d_backward(
             dy, self._x, self._params["weight"], **self._options
         )
-        self._grads["weight"] = dw
-        if "bias" in self._params:
-            self._grads["bias"] = db
+        self._keep_grads(weight=dw, bias=db)
         return dx
-
-    @property
-    def fan_in(self) -> int:
-        """torch's fan_in of this weight: its dimension 1 times the kernel, C_out/groups·kH·kW."""
-        return int(np.prod(self._params["weight"].shape[1:]))
 
     def extra_repr(self):
         return {"weight": self._params["weight"].shape, **self.options}

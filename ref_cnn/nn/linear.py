@@ -34,15 +34,8 @@ class Linear(Redrawable, Module):
     def backward(self, dy):
         self._need_forward(self._x)
         dx, dw, db = F.linear_backward(dy, self._x, self._params["weight"].T)
-        self._grads["weight"] = dw.T  # the article's ∂E/∂W (in, out) → torch's (out, in)
-        if "bias" in self._params:
-            self._grads["bias"] = db
+        self._keep_grads(weight=dw.T, bias=db)  # the article's ∂E/∂W (in, out) → torch's (out, in)
         return dx
-
-    @property
-    def fan_in(self) -> int:
-        """Inputs feeding one output unit: in_features (weight is (out, in))."""
-        return self._params["weight"].shape[1]
 
     def extra_repr(self):
         return {"weight": self._params["weight"].shape}

@@ -105,10 +105,7 @@ class BatchNorm2d(_RunningStats):
                 w,
                 self.eps,
             )
-        if w is not None:
-            self._grads["weight"] = dw
-        if "bias" in self._params:
-            self._grads["bias"] = db
+        self._keep_grads(weight=dw, bias=db)
         return dx
 
 
@@ -125,12 +122,6 @@ class _Affine(Module):
 
     def _gamma_beta(self):
         return self._params.get("weight"), self._params.get("bias")
-
-    def _store(self, dw, db):
-        if "weight" in self._params:
-            self._grads["weight"] = dw
-        if "bias" in self._params:
-            self._grads["bias"] = db
 
 
 class LayerNorm(_Affine):
@@ -153,7 +144,7 @@ class LayerNorm(_Affine):
         self._need_forward(self._x)
         args = (self.normalized_shape, *self._gamma_beta(), self.eps)
         dx, dw, db = F.layer_norm_backward(dy, self._x, *args)
-        self._store(dw, db)
+        self._keep_grads(weight=dw, bias=db)
         return dx
 
     def extra_repr(self):
@@ -179,7 +170,7 @@ class RMSNorm(_Affine):
         self._need_forward(self._x)
         args = (self.normalized_shape, self._params.get("weight"), self.eps)
         dx, dw = F.rms_norm_backward(dy, self._x, *args)
-        self._store(dw, None)
+        self._keep_grads(weight=dw, bias=None)
         return dx
 
     def extra_repr(self):
@@ -208,7 +199,7 @@ class GroupNorm(_Affine):
         self._need_forward(self._x)
         args = (self.num_groups, *self._gamma_beta(), self.eps)
         dx, dw, db = F.group_norm_backward(dy, self._x, *args)
-        self._store(dw, db)
+        self._keep_grads(weight=dw, bias=db)
         return dx
 
     def extra_repr(self):
@@ -260,7 +251,7 @@ class InstanceNorm2d(_Affine, _RunningStats):
         self._need_forward(self._x)
         xb = self._batched(self._x)
         dx, dw, db = F.instance_norm_backward(dy.reshape(xb.shape), xb, *self._args)
-        self._store(dw, db)
+        self._keep_grads(weight=dw, bias=db)
         return dx.reshape(self._x.shape)
 
     def extra_repr(self):

@@ -1,8 +1,8 @@
 """The project's own catalogue of the 46 equations of the three articles.
 
-Each entry: ID, article, what it is, the statement in its correct form (from the team's
-`EQUATIONS.md`), the functions that implement it, and, for equations that belong to later
-work, why they are not yet verified. Tests cite the IDs with `@pytest.mark.equation`; the
+Each entry: ID, article, what it is, the statement in its correct form (where an article
+errs, `ref_cnn.articles.errata` says how), the functions that implement it, and, for
+equations that belong to later work, why they are not yet verified. Tests cite the IDs with `@pytest.mark.equation`; the
 parity report and `docs/equations.md` are generated from this table.
 """
 

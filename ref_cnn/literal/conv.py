@@ -2,6 +2,16 @@
 its gradients (also in IC's and AV's own forms), the transposed convolution, and AV's
 network patch by patch. Slow, obvious: the witnesses the ops of `ref_cnn.functional` are
 tested equal to; each takes its fast twin's arguments and reuses its checks and geometry.
+
+The articles' own forms: IC writes the layer's gradients with scipy.signal's 2-D functions,
+one channel pair at a time, and AV its filter gradient as one correlation per image;
+`ic7_input_gradient`, `ic5_kernel_gradient` and `av14_filter_gradient` are those forms, with
+ref_cnn's scipy-compatible `correlate2d` / `convolve2d`, for groups = 1 and dilation 1 (the
+articles have neither). With stride s > 1 the forward pass keeps every s-th window only, so
+output (h, w) read input rows h·s + m; spreading δ back onto that grid, δ dilated by s
+(s − 1 zeros between its entries, `_dilate`), turns both gradients into the stride-1
+formulas applied to the dilated δ: a position no window read gets zero, and the full
+convolution is then zero-extended to the padded input size before P is cropped (IC-10, IC-11).
 """
 
 from __future__ import annotations
@@ -94,17 +104,6 @@ def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
 
 
 # ------------------------------------------------ the articles' own forms of the gradients
-#
-# IC writes the layer's gradients with scipy.signal's 2-D functions, one channel pair at a
-# time, and AV writes its filter gradient as one correlation per image. These functions
-# are those forms, with ref_cnn's scipy-compatible `correlate2d` / `convolve2d`, for
-# groups = 1 and dilation 1 (the articles have neither).
-#
-# Stride s > 1: the forward pass keeps every s-th window only, so output (h, w) read input
-# rows h·s + m. Spreading δ back onto that grid, δ dilated by s (s − 1 zeros between its
-# entries, `_dilate`), turns both gradients into the stride-1 formulas applied to the
-# dilated δ: a position no window read gets zero, and the full convolution is then zero-
-# extended to the padded input size before P is cropped (IC-10, IC-11).
 
 
 def _dilate(delta: np.ndarray, stride: tuple[int, int]) -> np.ndarray:

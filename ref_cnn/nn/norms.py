@@ -1,8 +1,7 @@
 """Normalisation layers, as torch.nn's: BatchNorm2d, LayerNorm, RMSNorm, GroupNorm,
 InstanceNorm2d and LocalResponseNorm over `ref_cnn.functional` [NRM-n], and AV's
-whole-batch Standardize. Parameters
-`weight` (γ) and `bias` (β) and buffers `running_mean`, `running_var`,
-`num_batches_tracked` are named and shaped as torch's."""
+whole-batch Standardize. Parameters `weight` (γ) and `bias` (β) and buffers `running_mean`,
+`running_var`, `num_batches_tracked` are named and shaped as torch's."""
 
 from __future__ import annotations
 

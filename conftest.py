@@ -11,7 +11,6 @@ import importlib
 # module → the optional packages it imports at import time
 NEEDS = {
     "ref_cnn/nn/torch_builders.py": ("torch",),
-    "ref_cnn/nn/torch_builders_modern.py": ("torch",),
     "ref_cnn/nn/graph_glue.py": ("torch",),
     "ref_cnn/_fast/conv_numba.py": ("numba",),
     "ref_cnn/_fast/passes_numba.py": ("numba",),

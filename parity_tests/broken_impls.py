@@ -6,7 +6,7 @@ import numpy as np
 
 from ref_cnn import functional as F
 from ref_cnn.functional.pool import pool_geometry
-from ref_cnn.literal.conv_pool import _pool_window
+from ref_cnn.literal.pool import _pool_window
 
 
 def conv2d_backward_transposed_kernel(dy, x, w, stride=1, padding=0, dilation=1, groups=1):

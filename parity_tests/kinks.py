@@ -24,20 +24,18 @@ import numpy as np
 
 from ref_cnn import functional as F
 from ref_cnn._metric import compare
-from ref_cnn.nn.blocks import Chain, Residual
+from ref_cnn.nn import MaxPool2d, Module, ReLU, Residual, Sequential
 from ref_cnn.nn.graph import GlueSite, GraphTwin
-from ref_cnn.nn.layers import MaxPool2d, ReLU
-from ref_cnn.nn.module import Module
 
 
 def layers(module: Module):
-    """Every module reached by forward, in order, including a Chain's unnamed steps, a
+    """Every module reached by forward, in order, including a Sequential's unnamed steps, a
     Residual's activation (they are not registered children) and a graph twin's glue calls."""
     if isinstance(module, GraphTwin):
         subs = module.sites()
     elif isinstance(module, Residual):
         subs = [module.body, module.downsample, module.activation]
-    elif isinstance(module, Chain):
+    elif isinstance(module, Sequential):
         subs = module._path
     else:
         subs = list(module._children.values())

@@ -12,8 +12,7 @@ from conftest import n, optional, t
 from twins import check_twin
 
 import ref_cnn
-from ref_cnn.nn import Conv2d, ReLU, Sigmoid
-from ref_cnn.nn.blocks import BatchNorm2d, Concat, Residual
+from ref_cnn.nn import BatchNorm2d, Concat, Conv2d, ReLU, Residual, Sigmoid
 
 torch = optional("torch")
 tnn = optional("torch.nn")

@@ -15,8 +15,8 @@ from conftest import resolve
 
 from ref_cnn.cli import main
 from ref_cnn.equations.articles import BY_ID as ARTICLE_IDS
+from ref_cnn.equations.explain import explain_op, is_op_id, resolve_op_id
 from ref_cnn.equations.ops import BY_ID, EQUATIONS, FAMILIES
-from ref_cnn.equations.ops.explain import explain_op, is_op_id, resolve_op_id
 from ref_cnn.report.collect import summarise
 from ref_cnn.report.ops import ops_markdown, ops_summary_line, summarise_ops
 

@@ -319,14 +319,12 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return run_check(args, parser)
     if args.command == "explain":
         from ref_cnn.equations.explain import explain, listing
-        from ref_cnn.equations.ops import explain as ops
 
         if args.id is None:
             print(listing(), end="")
             return 0
-        try:  # an op of the second catalogue (ACT-n, NRM-n, SPA-n), or an article's equation
-            show = ops.explain_op if ops.is_op_id(args.id) else explain
-            print(show(args.id, args.report), end="")
+        try:  # an article's equation, an erratum, or an op (ACT-n, NRM-n, SPA-n)
+            print(explain(args.id, args.report), end="")
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

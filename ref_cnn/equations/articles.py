@@ -1,8 +1,8 @@
 """The project's own catalogue of the 46 equations of the three articles.
 
-Each entry: ID, article, what it is, the statement in its correct form (from the team's
-`EQUATIONS.md`), the functions that implement it, and, for equations that belong to later
-work, why they are not yet verified. Tests cite the IDs with `@pytest.mark.equation`; the
+Each entry: ID, article, what it is, the statement in its correct form (where an article
+errs, `ref_cnn.articles.errata` says how), the functions that implement it, and, for
+equations that belong to later work, why they are not yet verified. Tests cite the IDs with `@pytest.mark.equation`; the
 parity report and `docs/equations.md` are generated from this table.
 """
 
@@ -314,21 +314,21 @@ EQUATIONS: tuple[Equation, ...] = (
         "Residual block, identity shortcut",
         "a^[i] = ψ(z^[i] + a^[i−2]); with w = 0, b = 0 the block passes a^[i−2] through (state exactly when this holds)",
         "torchvision ResNet BasicBlock",
-        ("ref_cnn.nn.blocks.Residual", "ref_cnn.from_torch"),
+        ("ref_cnn.nn.containers.Residual", "ref_cnn.from_torch"),
     ),
     Equation(
         "MB-17",
         "Residual block, projection shortcut",
         "a^[i] = ψ(z^[i] + W_s·a^[i−2]) when shapes differ",
         "torchvision BasicBlock / Bottleneck with downsample",
-        ("ref_cnn.nn.blocks.Residual", "ref_cnn.nn.blocks.BatchNorm2d"),
+        ("ref_cnn.nn.containers.Residual", "ref_cnn.nn.norms.BatchNorm2d"),
     ),
     Equation(
         "MB-18",
         "Inception module",
         "parallel branches (1×1, 3×3, 5×5 'same' convolutions and a pooling branch) concatenated along channels",
         "torchvision GoogLeNet Inception block",
-        ("ref_cnn.nn.blocks.Concat", "ref_cnn.from_torch"),
+        ("ref_cnn.nn.containers.Concat", "ref_cnn.from_torch"),
     ),
     Equation(
         "IC-1",

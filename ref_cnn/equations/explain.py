@@ -4,7 +4,9 @@ For an equation ID of the catalogue (`AV-14`, `IC-7`, …) it prints the stateme
 article, the functions that implement it with the readable source lines that cite the ID,
 the witnesses it is checked against, the articles' errata about it (`ref_cnn.articles.errata`), and
 the errors the parity report (`reports/parity.json`) last measured for its own quantities.
-For an erratum ID (`AV-code-1`) it prints the erratum and the equations it concerns.
+For an erratum ID (`AV-code-1`) it prints the erratum and the equations it concerns; for
+an op of the second catalogue (`ACT-4`, `NRM-2`, `SPA-1`: `ref_cnn.equations.ops`) the
+same screen with the op's family and source, and the errors of the report's `ops` section.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import tokenize
 from pathlib import Path
 
 from ref_cnn import _io
+from ref_cnn.equations import ops
 from ref_cnn.equations.articles import ARTICLES, BY_ID, EQUATIONS, Equation
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,6 +73,27 @@ def resolve_id(text: str) -> str:
         f"unknown equation ID {text!r}{hint} (IDs: AV-1 … AV-15, MB-1 … MB-18, IC-1 … IC-13, "
         "errata such as AV-code-1; `python -m ref_cnn explain` lists them all)"
     )
+
+
+_OP_ID = re.compile(r"\s*([A-Za-z]{3})[\s_-]*(\d+)\s*")
+
+
+def is_op_id(text: str) -> bool:
+    """Whether `text` names an op family's ID (ACT-4, act4, NRM 2), known or not."""
+    m = _OP_ID.fullmatch(text)
+    return bool(m) and m.group(1).upper() in ops.FAMILIES
+
+
+def resolve_op_id(text: str) -> str:
+    """`act4`, `ACT 4`, `act-4` → `ACT-4`; ValueError listing close matches if unknown."""
+    m = _OP_ID.fullmatch(text)
+    eid = f"{m.group(1).upper()}-{int(m.group(2))}" if m else text.strip()
+    if eid in ops.BY_ID:
+        return eid
+    close = difflib.get_close_matches(eid.upper(), list(ops.BY_ID), n=5, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    families = ", ".join(f"{k}-n ({v})" for k, v in ops.FAMILIES.items())
+    raise ValueError(f"unknown op ID {text!r}{hint} (families: {families})")
 
 
 def _cites(line: str, eid: str) -> bool:
@@ -301,8 +325,35 @@ def _short(text: str, width: int = 92) -> str:
     return textwrap.shorten(text, width, placeholder=" …")
 
 
+def _measured(out: list[str], eid: str, section: dict | None, path, paths) -> list[str]:
+    """`out` + the report's errors for `eid` from `section` (its "equations" list)."""
+    q = next((q for q in (section or {}).get("equations", []) if q.get("id") == eid), None)
+    if q is None:
+        looked = ", ".join(str(p) for p in paths)
+        return [
+            *out,
+            "",
+            f"Last measured errors: none found (looked for {looked}; {how_to_get_the_report()}).",
+        ]
+    out += [
+        "",
+        f"Last measured errors ({path}): status {q.get('status')}, {q.get('cases')} cases, "
+        f"against {', '.join(q.get('witnesses', [])) or '–'}",
+    ]
+    rows = error_rows(eid, q.get("max_rel_error", {}), q.get("max_abs_error", {}))
+    if not rows:
+        out.append("  (the tests compare exactly or record no error)")
+    for label, rel, ab in rows[:MAX_ERROR_ROWS]:
+        out.append(f"  {label:<52} rel {rel:.1e}   abs {ab:.1e}")
+    if len(rows) > MAX_ERROR_ROWS:
+        out.append(f"  … {len(rows) - MAX_ERROR_ROWS} more rows in {path}")
+    return out
+
+
 def explain(eid: str, report: Path | None = None) -> str:
     """The text `python -m ref_cnn explain ID` prints (raises ValueError for an unknown ID)."""
+    if is_op_id(eid):
+        return explain_op(eid, report)
     key = resolve_id(eid)
     if key not in BY_ID:
         return explain_erratum(key, report)
@@ -324,27 +375,27 @@ def explain(eid: str, report: Path | None = None) -> str:
         out += ["  " + _short(f"{r['id']}: {r['where']}") for r in errata]
     paths = [report] if report else report_paths()
     path, data = load_report(paths)
-    q = next((q for q in data.get("equations", []) if q.get("id") == e.id), None) if data else None
-    if q is None:
-        looked = ", ".join(str(p) for p in paths)
-        out += [
-            "",
-            f"Last measured errors: none found (looked for {looked}; {how_to_get_the_report()}).",
-        ]
-        return "\n".join(out) + "\n"
-    out += [
+    return "\n".join(_measured(out, e.id, data, path, paths)) + "\n"
+
+
+def explain_op(eid: str, report: Path | None = None) -> str:
+    """`explain` for an op of the second catalogue (ValueError for an unknown ID)."""
+    e = ops.BY_ID[resolve_op_id(eid)]
+    family = e.id.split("-")[0]
+    out = [
+        f"{e.id}: {e.what}",
         "",
-        f"Last measured errors ({path}): status {q.get('status')}, {q.get('cases')} cases, "
-        f"against {', '.join(q.get('witnesses', [])) or '–'}",
+        f"  {e.statement}",
+        "",
+        f"Family ({family}): {ops.FAMILIES[family]}",
+        f"Source: {e.reference}",
+        "",
+        "Implemented by:",
+        *_implementations(e),
     ]
-    rows = error_rows(e.id, q.get("max_rel_error", {}), q.get("max_abs_error", {}))
-    if not rows:
-        out.append("  (the tests compare exactly or record no error)")
-    for label, rel, ab in rows[:MAX_ERROR_ROWS]:
-        out.append(f"  {label:<52} rel {rel:.1e}   abs {ab:.1e}")
-    if len(rows) > MAX_ERROR_ROWS:
-        out.append(f"  … {len(rows) - MAX_ERROR_ROWS} more rows in {path}")
-    return "\n".join(out) + "\n"
+    paths = [report] if report else report_paths()
+    path, data = load_report(paths)
+    return "\n".join(_measured(out, e.id, (data or {}).get("ops"), path, paths)) + "\n"
 
 
 def explain_erratum(key: str, report: Path | None = None) -> str:

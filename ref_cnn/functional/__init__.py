@@ -1,7 +1,8 @@
 """Pure NumPy forward/backward pairs, NCHW, with torch's names and argument order.
 
-See `docs/API.md` for the public contract; every function cites the equation IDs of
-`EQUATIONS.md` it implements.
+See `docs/API.md` for the public contract; every function cites the IDs of the equations
+it implements: the articles' (`ref_cnn.equations.articles`, listed with their tests in
+`docs/equations.md`) and the modern ops' (ACT-n, NRM-n, SPA-n: `ref_cnn.equations.ops`).
 """
 
 from ref_cnn.functional.activations import (

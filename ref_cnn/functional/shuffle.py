@@ -65,38 +65,33 @@ def channel_shuffle_backward(dy, x, groups) -> np.ndarray:
 # ------------------------------------------------------------------ pixel (un)shuffle (SPA-6, 7)
 
 
-def _shuffle_shape(x, r: int) -> tuple[int, ...]:
+def _checked(x, factor, name: str, to_space: bool):
+    """(x, r, output shape) of pixel_shuffle (`to_space`) or pixel_unshuffle, after the checks."""
+    op = "pixel_shuffle" if to_space else "pixel_unshuffle"
+    x = _at_least_3d(x, op)
+    r = check_positive_int(factor, name)
     *lead, c, h, w = x.shape
-    if c % (r * r):
-        raise ValueError(
-            f"pixel_shuffle: the {c} channels must be divisible by upscale_factor² = {r * r}"
-        )
-    return (*lead, c // (r * r), h * r, w * r)
+    if to_space and c % (r * r):
+        raise ValueError(f"{op}: the {c} channels must be divisible by {name}² = {r * r}")
+    if not to_space and (h % r or w % r):
+        raise ValueError(f"{op}: height {h} and width {w} must be divisible by {name} {r}")
+    if to_space:
+        return x, r, (*lead, c // (r * r), h * r, w * r)
+    return x, r, (*lead, c * r * r, h // r, w // r)
 
 
-def _unshuffle_shape(x, r: int) -> tuple[int, ...]:
+def _move(x: np.ndarray, r: int, to_space: bool) -> np.ndarray:
+    """SPA-6 (`to_space`) or its inverse SPA-7: channel c·r² + i·r + j at (h, w) ⟷ channel c
+    at (h·r + i, w·r + j). One reshape, one transpose, one reshape; each undoes the other."""
     *lead, c, h, w = x.shape
-    if h % r or w % r:
-        raise ValueError(
-            f"pixel_unshuffle: height {h} and width {w} must be divisible by downscale_factor {r}"
-        )
-    return (*lead, c * r * r, h // r, w // r)
-
-
-def _pixel_shuffle(x: np.ndarray, r: int) -> np.ndarray:
-    *lead, c, h, w = x.shape
-    split = x.reshape(*lead, c // (r * r), r, r, h, w)  # (*, C, i, j, H, W)
     lead_axes, a = range(len(lead)), len(lead)
-    moved = split.transpose(*lead_axes, a, a + 3, a + 1, a + 4, a + 2)  # (*, C, H, i, W, j)
-    return moved.reshape(*lead, c // (r * r), h * r, w * r)  # SPA-6: row h·r + i, col w·r + j
-
-
-def _pixel_unshuffle(x: np.ndarray, r: int) -> np.ndarray:
-    *lead, c, hr, wr = x.shape
-    split = x.reshape(*lead, c, hr // r, r, wr // r, r)  # (*, C, H, i, W, j)
-    lead_axes, a = range(len(lead)), len(lead)
-    moved = split.transpose(*lead_axes, a, a + 2, a + 4, a + 1, a + 3)  # (*, C, i, j, H, W)
-    return moved.reshape(*lead, c * r * r, hr // r, wr // r)  # SPA-7: channel c·r² + i·r + j
+    if to_space:  # (*, C·r², H, W) → (*, C, i, j, H, W) → (*, C, H, i, W, j)
+        split = x.reshape(*lead, c // (r * r), r, r, h, w)
+        moved = split.transpose(*lead_axes, a, a + 3, a + 1, a + 4, a + 2)
+        return moved.reshape(*lead, c // (r * r), h * r, w * r)  # SPA-6
+    split = x.reshape(*lead, c, h // r, r, w // r, r)  # (*, C, H, i, W, j) → (*, C, i, j, H, W)
+    moved = split.transpose(*lead_axes, a, a + 2, a + 4, a + 1, a + 3)
+    return moved.reshape(*lead, c * r * r, h // r, w // r)  # SPA-7
 
 
 def pixel_shuffle(x, upscale_factor) -> np.ndarray:
@@ -104,18 +99,14 @@ def pixel_shuffle(x, upscale_factor) -> np.ndarray:
 
     Shape: x (*, C·r², H, W) → y (*, C, H·r, W·r), r = upscale_factor.
     """
-    x = _at_least_3d(x, "pixel_shuffle")
-    r = check_positive_int(upscale_factor, "upscale_factor")
-    _shuffle_shape(x, r)
-    return _pixel_shuffle(x, r)
+    x, r, _ = _checked(x, upscale_factor, "upscale_factor", to_space=True)
+    return _move(x, r, to_space=True)  # SPA-6
 
 
 def pixel_shuffle_backward(dy, x, upscale_factor) -> np.ndarray:
     """∂E/∂x = pixel_unshuffle(dy, r) [SPA-6, SPA-7]."""
-    x = _at_least_3d(x, "pixel_shuffle")
-    r = check_positive_int(upscale_factor, "upscale_factor")
-    dy = check_gradient(dy, x, _shuffle_shape(x, r))
-    return _pixel_unshuffle(dy, r)
+    x, r, shape = _checked(x, upscale_factor, "upscale_factor", to_space=True)
+    return _move(check_gradient(dy, x, shape), r, to_space=False)  # SPA-7 undoes SPA-6
 
 
 def pixel_unshuffle(x, downscale_factor) -> np.ndarray:
@@ -124,15 +115,11 @@ def pixel_unshuffle(x, downscale_factor) -> np.ndarray:
     Shape: x (*, C, H·r, W·r) → y (*, C·r², H, W), r = downscale_factor. An empty x gets
     this shape too (torch returns an empty input unchanged).
     """
-    x = _at_least_3d(x, "pixel_unshuffle")
-    r = check_positive_int(downscale_factor, "downscale_factor")
-    _unshuffle_shape(x, r)
-    return _pixel_unshuffle(x, r)
+    x, r, _ = _checked(x, downscale_factor, "downscale_factor", to_space=False)
+    return _move(x, r, to_space=False)  # SPA-7
 
 
 def pixel_unshuffle_backward(dy, x, downscale_factor) -> np.ndarray:
     """∂E/∂x = pixel_shuffle(dy, r) [SPA-6, SPA-7]."""
-    x = _at_least_3d(x, "pixel_unshuffle")
-    r = check_positive_int(downscale_factor, "downscale_factor")
-    dy = check_gradient(dy, x, _unshuffle_shape(x, r))
-    return _pixel_shuffle(dy, r)
+    x, r, shape = _checked(x, downscale_factor, "downscale_factor", to_space=False)
+    return _move(check_gradient(dy, x, shape), r, to_space=True)  # SPA-6 undoes SPA-7

@@ -1,6 +1,11 @@
-"""Layers and models over `ref_cnn.functional`, with torch's parameter names."""
+"""Layers and models over `ref_cnn.functional`, with torch's parameter names.
 
-from ref_cnn.nn.activations_modern import (
+One module per concern: conv (Conv2d, ConvTranspose2d), pooling, activations, linear,
+norms, dropout, padding, reshape, upsample, containers (Sequential, Residual, Concat,
+Identity), squeeze_excitation; from_torch/to_torch in convert, the graph twin in graph*.
+"""
+
+from ref_cnn.nn.activations import (
     CELU,
     ELU,
     GELU,
@@ -9,40 +14,37 @@ from ref_cnn.nn.activations_modern import (
     Hardsigmoid,
     Hardswish,
     Hardtanh,
+    LeakyReLU,
     LogSigmoid,
     LogSoftmax,
     Mish,
     PReLU,
+    ReLU,
     ReLU6,
+    Sigmoid,
     SiLU,
+    Softmax,
     Softmax2d,
     Softplus,
     Softsign,
+    Tanh,
 )
-from ref_cnn.nn.blocks import BatchNorm2d, Chain, Concat, Residual
-from ref_cnn.nn.conv_transpose import ConvTranspose2d
+from ref_cnn.nn.containers import Concat, Identity, Residual, Sequential
+from ref_cnn.nn.conv import Conv2d, ConvTranspose2d
 from ref_cnn.nn.convert import from_torch, to_torch
 from ref_cnn.nn.dropout import Dropout, Dropout2d, StochasticDepth
 from ref_cnn.nn.initialise import initialise
-from ref_cnn.nn.layers import (
-    AdaptiveAvgPool2d,
-    AvgPool2d,
-    Conv2d,
-    Flatten,
-    Identity,
-    LeakyReLU,
-    Linear,
-    MaxPool2d,
-    ReLU,
-    Sequential,
-    Sigmoid,
-    Softmax,
-    Standardize,
-    Tanh,
-)
-from ref_cnn.nn.max_indices import AdaptiveMaxPool2d, MaxUnpool2d
+from ref_cnn.nn.linear import Linear
 from ref_cnn.nn.module import Module
-from ref_cnn.nn.norms import GroupNorm, InstanceNorm2d, LayerNorm, LocalResponseNorm, RMSNorm
+from ref_cnn.nn.norms import (
+    BatchNorm2d,
+    GroupNorm,
+    InstanceNorm2d,
+    LayerNorm,
+    LocalResponseNorm,
+    RMSNorm,
+    Standardize,
+)
 from ref_cnn.nn.padding import (
     CircularPad2d,
     ConstantPad2d,
@@ -50,6 +52,21 @@ from ref_cnn.nn.padding import (
     ReplicationPad2d,
     ZeroPad2d,
 )
-from ref_cnn.nn.reshape import Permute, Unflatten
-from ref_cnn.nn.spatial import ChannelShuffle, LPPool2d, PixelShuffle, PixelUnshuffle, Upsample
+from ref_cnn.nn.pooling import (
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    AvgPool2d,
+    LPPool2d,
+    MaxPool2d,
+    MaxUnpool2d,
+)
+from ref_cnn.nn.reshape import (
+    ChannelShuffle,
+    Flatten,
+    Permute,
+    PixelShuffle,
+    PixelUnshuffle,
+    Unflatten,
+)
 from ref_cnn.nn.squeeze_excitation import SqueezeExcitation
+from ref_cnn.nn.upsample import Upsample

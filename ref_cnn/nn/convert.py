@@ -40,7 +40,6 @@ def _builders() -> dict[type, Callable]:
         from ref_cnn.nn import (  # noqa: F401  (registers them)
             graph_glue,
             torch_builders,
-            torch_builders_modern,  # noqa: F401  (the modern CNNs' modules)
         )
 
         _BUILDERS.update(users)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ref_cnn import functional as F
 from ref_cnn.nn import randomness
-from ref_cnn.nn.layers import _Stateless
+from ref_cnn.nn.op_layer import _Stateless
 
 
 class _Masked(_Stateless):

@@ -20,7 +20,7 @@ import inspect
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,19 +29,21 @@ from ref_cnn.nn.module import Module
 
 @dataclass(frozen=True)
 class Glue:
-    """A glue function's pair: `forward(*args, **kwargs)` with the torch function's own
-    argument names, `backward(dy, *args, **kwargs)` returning the gradient of each argument
-    named in `arrays`, in order (the gradient alone when there is one)."""
+    """A glue function's pair: `forward(*args, **kwargs)`, `backward(dy, *args, **kwargs)`
+    returning the gradient of each argument named in `arrays`, in order (the gradient alone
+    when there is one). `renames`: torch's keyword → the forward's (None: dropped)."""
 
     forward: Callable
     backward: Callable | None
     arrays: tuple[str, ...]
     name: str
+    renames: dict[str, str | None] = field(default_factory=dict)
 
     def bind(self, args, kwargs) -> inspect.BoundArguments:
         """The call's arguments by the forward's parameter names."""
-        bound = inspect.signature(self.forward).bind(*args, **kwargs)
-        return bound
+        named = {self.renames.get(k, k): v for k, v in kwargs.items()}
+        named.pop(None, None)  # torch's arguments the NumPy op has no use for (inplace=, …)
+        return inspect.signature(self.forward).bind(*args, **named)
 
 
 # torch function or Tensor method → Glue; the built-ins load with the converters
@@ -54,6 +56,7 @@ def register_glue(
     backward: Callable | None,
     arrays: tuple[str, ...] | None = None,
     name: str | None = None,
+    renames: dict[str, str | None] | None = None,
 ):
     """Teach the graph twin a function that sits between modules in a traced graph.
 
@@ -64,11 +67,14 @@ def register_glue(
     gradient alone when `arrays` names one (None for an argument that held no array).
     `backward=None` for a function whose value carries no gradient (`Tensor.size`).
     `name`: how errors and `GlueSite.name` call it (default: the function's __name__).
+    `renames`: {torch's argument name: the forward's} where they differ (`{"input": "x"}`);
+    None drops an argument the forward has no use for (`{"inplace": None}`). Positional
+    arguments pass as they are, so the two must agree in order.
     """
     if arrays is None:
         arrays = (next(iter(inspect.signature(forward).parameters)),)
     name = name or getattr(torch_fn, "__name__", repr(torch_fn))
-    _GLUE[torch_fn] = Glue(forward, backward, tuple(arrays), name)
+    _GLUE[torch_fn] = Glue(forward, backward, tuple(arrays), name, dict(renames or {}))
 
 
 def glue_table() -> dict[object, Glue]:

@@ -17,54 +17,25 @@ from ref_cnn.nn.graph import register_glue
 Tensor = torch.Tensor
 
 
+X = {"input": "x"}  # torch's first argument is `input`, ref_cnn's `x`
+
 # ------------------------------------------------------------------ arithmetic and joins
-def _add(input, other, alpha=1):
-    return T.add(input, other, alpha)
-
-
-def _add_backward(dy, input, other, alpha=1):
-    return T.add_backward(dy, input, other, alpha)
-
-
-def _mul(input, other):
-    return T.mul(input, other)
-
-
-def _mul_backward(dy, input, other):
-    return T.mul_backward(dy, input, other)
-
-
 # a + b and a * b: tensor_ops' own parameter names are operator's (a, b)
 for fn in (operator.add, operator.iadd):
     register_glue(fn, T.add, T.add_backward, ("a", "b"))
 for fn in (operator.mul, operator.imul):
     register_glue(fn, T.mul, T.mul_backward, ("a", "b"))
-register_glue(torch.add, _add, _add_backward, ("input", "other"))
-register_glue(Tensor.add, _add, _add_backward, ("input", "other"))
-register_glue(torch.mul, _mul, _mul_backward, ("input", "other"))
-register_glue(Tensor.mul, _mul, _mul_backward, ("input", "other"))
+TWO = {"input": "a", "other": "b"}
+for fn in (torch.add, Tensor.add):
+    register_glue(fn, T.add, T.add_backward, ("a", "b"), renames=TWO)
+for fn in (torch.mul, Tensor.mul):
+    register_glue(fn, T.mul, T.mul_backward, ("a", "b"), renames=TWO)
 register_glue(torch.cat, T.cat, T.cat_backward, ("tensors",))
 register_glue(operator.getitem, T.getitem, T.getitem_backward, ("x",))
 
 
 # ------------------------------------------------------------------ shapes and axes
-def _flatten(input, start_dim=0, end_dim=-1):
-    return T.flatten(input, start_dim, end_dim)
-
-
-def _flatten_backward(dy, input, start_dim=0, end_dim=-1):
-    return T.flatten_backward(dy, input, start_dim, end_dim)
-
-
-def _view(input, *shape):
-    return T.reshape(input, *shape)
-
-
-def _view_backward(dy, input, *shape):
-    return T.reshape_backward(dy, input, *shape)
-
-
-def _reshape(input, shape):
+def _reshape(input, shape):  # torch.reshape takes the shape as one tuple
     return T.reshape(input, shape)
 
 
@@ -72,77 +43,7 @@ def _reshape_backward(dy, input, shape):
     return T.reshape_backward(dy, input, shape)
 
 
-def _permute(input, *dims):
-    return T.permute(input, *dims)
-
-
-def _permute_backward(dy, input, *dims):
-    return T.permute_backward(dy, input, *dims)
-
-
-def _transpose(input, dim0, dim1):
-    return T.transpose(input, dim0, dim1)
-
-
-def _transpose_backward(dy, input, dim0, dim1):
-    return T.transpose_backward(dy, input, dim0, dim1)
-
-
-def _contiguous(input, memory_format=None):
-    return T.contiguous(input)
-
-
-def _contiguous_backward(dy, input, memory_format=None):
-    return T.contiguous_backward(dy, input)
-
-
-def _chunk(input, chunks, dim=0):
-    return T.chunk(input, chunks, dim)
-
-
-def _chunk_backward(dy, input, chunks, dim=0):
-    return T.chunk_backward(dy, input, chunks, dim)
-
-
-def _unsqueeze(input, dim):
-    return T.unsqueeze(input, dim)
-
-
-def _unsqueeze_backward(dy, input, dim):
-    return T.unsqueeze_backward(dy, input, dim)
-
-
-def _mean(input, dim=None, keepdim=False, dtype=None):
-    return T.mean(input, dim, keepdim)
-
-
-def _mean_backward(dy, input, dim=None, keepdim=False, dtype=None):
-    return T.mean_backward(dy, input, dim, keepdim)
-
-
-def _size(input, dim=None):
-    return tuple(input.shape) if dim is None else input.shape[dim]
-
-
-for fn in (torch.flatten, Tensor.flatten):
-    register_glue(fn, _flatten, _flatten_backward)
-for fn in (Tensor.view, Tensor.reshape):
-    register_glue(fn, _view, _view_backward)
-register_glue(torch.reshape, _reshape, _reshape_backward)
-register_glue(Tensor.permute, _permute, _permute_backward)
-for fn in (torch.transpose, Tensor.transpose):
-    register_glue(fn, _transpose, _transpose_backward)
-register_glue(Tensor.contiguous, _contiguous, _contiguous_backward)
-for fn in (torch.chunk, Tensor.chunk):
-    register_glue(fn, _chunk, _chunk_backward)
-for fn in (torch.unsqueeze, Tensor.unsqueeze):
-    register_glue(fn, _unsqueeze, _unsqueeze_backward)
-for fn in (torch.mean, Tensor.mean):
-    register_glue(fn, _mean, _mean_backward)
-register_glue(Tensor.size, _size, None)
-
-
-def _permute_dims(input, dims):
+def _permute_dims(input, dims):  # torch.permute takes the dims as one tuple
     return T.permute(input, dims)
 
 
@@ -150,35 +51,35 @@ def _permute_dims_backward(dy, input, dims):
     return T.permute_backward(dy, input, dims)
 
 
+def _size(input, dim=None):
+    return tuple(input.shape) if dim is None else input.shape[dim]
+
+
+for fn in (torch.flatten, Tensor.flatten):
+    register_glue(fn, T.flatten, T.flatten_backward, renames=X)
+for fn in (Tensor.view, Tensor.reshape):
+    register_glue(fn, T.reshape, T.reshape_backward, renames=X)
+register_glue(torch.reshape, _reshape, _reshape_backward)
+register_glue(Tensor.permute, T.permute, T.permute_backward, renames=X)
 register_glue(torch.permute, _permute_dims, _permute_dims_backward)
+for fn in (torch.transpose, Tensor.transpose):
+    register_glue(fn, T.transpose, T.transpose_backward, renames=X)
+register_glue(
+    Tensor.contiguous, T.contiguous, T.contiguous_backward, renames=X | {"memory_format": None}
+)
+for fn in (torch.chunk, Tensor.chunk):
+    register_glue(fn, T.chunk, T.chunk_backward, renames=X)
+for fn in (torch.unsqueeze, Tensor.unsqueeze):
+    register_glue(fn, T.unsqueeze, T.unsqueeze_backward, renames=X)
+for fn in (torch.mean, Tensor.mean):
+    register_glue(fn, T.mean, T.mean_backward, renames=X | {"dtype": None})
+register_glue(Tensor.size, _size, None)
 
 
 # ------------------------------------------------------------------ activations and pooling
-def _relu(input, inplace=False):
-    return F.relu(input)
-
-
-def _relu_backward(dy, input, inplace=False):
-    return F.relu_backward(dy, input)
-
-
-def _adaptive_avg_pool2d(input, output_size):
-    return F.adaptive_avg_pool2d(input, output_size)
-
-
-def _adaptive_avg_pool2d_backward(dy, input, output_size):
-    return F.adaptive_avg_pool2d_backward(dy, input, output_size)
-
-
-def _max_pool2d(
-    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
-):
-    return F.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
-
-
 def _max_pool2d_backward(
     dy,
-    input,
+    x,
     kernel_size,
     stride=None,
     padding=0,
@@ -188,68 +89,30 @@ def _max_pool2d_backward(
 ):
     if isinstance(dy, tuple):  # (y, indices): the gradient of y
         dy = dy[0]
-    return F.max_pool2d_backward(dy, input, kernel_size, stride, padding, dilation, ceil_mode)
-
-
-def _avg_pool2d(
-    input,
-    kernel_size,
-    stride=None,
-    padding=0,
-    ceil_mode=False,
-    count_include_pad=True,
-    divisor_override=None,
-):
-    return F.avg_pool2d(
-        input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
-    )
-
-
-def _avg_pool2d_backward(
-    dy,
-    input,
-    kernel_size,
-    stride=None,
-    padding=0,
-    ceil_mode=False,
-    count_include_pad=True,
-    divisor_override=None,
-):
-    return F.avg_pool2d_backward(
-        dy, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
-    )
+    return F.max_pool2d_backward(dy, x, kernel_size, stride, padding, dilation, ceil_mode)
 
 
 for fn in (tF.relu, torch.relu, Tensor.relu):
-    register_glue(fn, _relu, _relu_backward)
-register_glue(tF.adaptive_avg_pool2d, _adaptive_avg_pool2d, _adaptive_avg_pool2d_backward)
-register_glue(tF.max_pool2d, _max_pool2d, _max_pool2d_backward, name="max_pool2d")
-register_glue(tF.avg_pool2d, _avg_pool2d, _avg_pool2d_backward)
+    register_glue(fn, F.relu, F.relu_backward, renames=X | {"inplace": None})
+register_glue(
+    tF.adaptive_avg_pool2d, F.adaptive_avg_pool2d, F.adaptive_avg_pool2d_backward, renames=X
+)
+register_glue(tF.max_pool2d, F.max_pool2d, _max_pool2d_backward, renames=X, name="max_pool2d")
+register_glue(tF.avg_pool2d, F.avg_pool2d, F.avg_pool2d_backward, renames=X)
 
 
-def _sigmoid(input):
-    return F.sigmoid(input)
-
-
-def _sigmoid_backward(dy, input):
-    return F.sigmoid_backward(dy, F.sigmoid(input))
+def _sigmoid_backward(dy, x):  # F.sigmoid_backward is written on the output σ(x)
+    return F.sigmoid_backward(dy, F.sigmoid(x))
 
 
 for fn in (torch.sigmoid, Tensor.sigmoid, tF.sigmoid):
-    register_glue(fn, _sigmoid, _sigmoid_backward)
+    register_glue(fn, F.sigmoid, _sigmoid_backward, renames=X)
 
 
-# ------------------------------------------------------------------ the ops issue's functions
-def _layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
-    return F.layer_norm(input, normalized_shape, weight, bias, eps)
-
-
-def _layer_norm_backward(dy, input, normalized_shape, weight=None, bias=None, eps=1e-5):
-    return F.layer_norm_backward(dy, input, normalized_shape, weight, bias, eps)
-
-
-if hasattr(F, "layer_norm_backward"):
-    register_glue(tF.layer_norm, _layer_norm, _layer_norm_backward, ("input", "weight", "bias"))
+# ------------------------------------------------------------------ normalisation, stochastic depth
+register_glue(
+    tF.layer_norm, F.layer_norm, F.layer_norm_backward, ("x", "weight", "bias"), renames=X
+)
 
 
 def _stochastic_depth(input, p, mode, training=True):

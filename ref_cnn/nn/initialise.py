@@ -55,6 +55,13 @@ class Redrawable:
     """Mixin for a layer with parameters "weight" (and maybe "bias") and a `fan_in`
     property: `reset_parameters` redraws them by a scheme of `initialise`."""
 
+    @property
+    def fan_in(self) -> int:
+        """Inputs feeding one output unit, as torch computes it: the weight's dimensions after
+        the first (Conv2d C_in/groups·kH·kW [IC-12], ConvTranspose2d C_out/groups·kH·kW,
+        Linear in_features)."""
+        return int(np.prod(self._params["weight"].shape[1:]))
+
     def reset_parameters(self, scheme="torch", rng=None, zero_bias=True) -> None:
         """Redraw weight and bias in place: "torch", "uniform01" or "he" (`nn.initialise`)."""
         w, b = self._params["weight"], self._params.get("bias")

@@ -103,6 +103,13 @@ class Module:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
 
+    def _keep_grads(self, **grads) -> None:
+        """Store a backward pass's parameter gradients, each under its parameter if the
+        layer has it (no "bias" entry for `bias=False`, no "weight" without affine)."""
+        for name, g in grads.items():
+            if name in self._params:
+                self._grads[name] = g
+
     def _need_forward(self, cache) -> None:
         if cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")

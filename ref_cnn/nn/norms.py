@@ -1,7 +1,7 @@
-"""Normalisation layers beside BatchNorm2d, as torch.nn's: LayerNorm, RMSNorm, GroupNorm,
-InstanceNorm2d and LocalResponseNorm over `ref_cnn.functional` [NRM-n]. Parameters
-`weight` (γ) and `bias` (β) and buffers `running_mean`, `running_var`,
-`num_batches_tracked` are named and shaped as torch's."""
+"""Normalisation layers, as torch.nn's: BatchNorm2d, LayerNorm, RMSNorm, GroupNorm,
+InstanceNorm2d and LocalResponseNorm over `ref_cnn.functional` [NRM-n], and AV's
+whole-batch Standardize. Parameters `weight` (γ) and `bias` (β) and buffers `running_mean`,
+`running_var`, `num_batches_tracked` are named and shaped as torch's."""
 
 from __future__ import annotations
 
@@ -10,9 +10,102 @@ import numbers
 import numpy as np
 
 from ref_cnn import functional as F
-from ref_cnn.nn.blocks import _RunningStats
+from ref_cnn.functional import batchnorm as bn
 from ref_cnn.nn.module import Module
 from ref_cnn.nn.op_layer import OpLayer
+
+
+class _RunningStats(Module):
+    """A layer with torch's running-statistics buffers; `running_mean`/`running_var` follow
+    `astype` with its parameters."""
+
+    def _register_running_stats(self, num_features, dtype):
+        self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
+        self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
+        self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
+
+    def astype(self, dtype):
+        super().astype(dtype)
+        for name in ("running_mean", "running_var"):
+            if name in self._buffers:
+                self._buffers[name] = self._buffers[name].astype(dtype)
+        return self
+
+
+class BatchNorm2d(_RunningStats):
+    """Batch normalisation per channel, as torch.nn.BatchNorm2d (see `functional.batchnorm`).
+
+    Parameters `weight` (γ) and `bias` (β) when affine (`bias=False`: γ alone, as torch);
+    buffers `running_mean`, `running_var` and `num_batches_tracked`, updated in training mode
+    exactly as torch does. An empty batch gives an empty result and leaves the running
+    statistics as they were (torch counts the batch in `num_batches_tracked` all the same).
+    """
+
+    def __init__(
+        self,
+        num_features,
+        eps=1e-5,
+        momentum=0.1,
+        affine=True,
+        track_running_stats=True,
+        dtype=np.float64,
+        bias=True,
+    ):
+        super().__init__()
+        self.eps, self.momentum, self.track = eps, momentum, track_running_stats
+        if affine:
+            self.register("weight", np.ones(num_features, dtype=dtype))
+            if bias:
+                self.register("bias", np.zeros(num_features, dtype=dtype))
+        if track_running_stats:
+            self._register_running_stats(num_features, dtype)
+        self._x = None
+        self._used_batch_stats = True
+
+    def forward(self, x):
+        self._x = x
+        w, b = self._params.get("weight"), self._params.get("bias")
+        self._used_batch_stats = self.training or not self.track
+        if not self._used_batch_stats:
+            return bn.batch_norm_eval(
+                x, self._buffers["running_mean"], self._buffers["running_var"], w, b, self.eps
+            )
+        if self.training and self.track:
+            self._buffers["num_batches_tracked"] += 1
+        if x.size == 0:  # no values: nothing to normalise, no statistics to track
+            return x.copy()
+        y, mean, var = bn.batch_norm_train(x, w, b, self.eps)
+        if self.training and self.track:
+            count = x.shape[0] * x.shape[2] * x.shape[3]
+            bn.update_running(
+                self._buffers["running_mean"],
+                self._buffers["running_var"],
+                mean,
+                var,
+                count,
+                self.momentum,
+                int(self._buffers["num_batches_tracked"]),
+            )
+        return y
+
+    def backward(self, dy):
+        self._need_forward(self._x)
+        w = self._params.get("weight")
+        if self._x.size == 0:
+            dx, dw, db = np.zeros_like(dy), np.zeros_like(w), np.zeros_like(w)
+        elif self._used_batch_stats:
+            dx, dw, db = bn.batch_norm_train_backward(dy, self._x, w, self.eps)
+        else:
+            dx, dw, db = bn.batch_norm_eval_backward(
+                dy,
+                self._x,
+                self._buffers["running_mean"],
+                self._buffers["running_var"],
+                w,
+                self.eps,
+            )
+        self._keep_grads(weight=dw, bias=db)
+        return dx
 
 
 class _Affine(Module):
@@ -28,12 +121,6 @@ class _Affine(Module):
 
     def _gamma_beta(self):
         return self._params.get("weight"), self._params.get("bias")
-
-    def _store(self, dw, db):
-        if "weight" in self._params:
-            self._grads["weight"] = dw
-        if "bias" in self._params:
-            self._grads["bias"] = db
 
 
 class LayerNorm(_Affine):
@@ -56,7 +143,7 @@ class LayerNorm(_Affine):
         self._need_forward(self._x)
         args = (self.normalized_shape, *self._gamma_beta(), self.eps)
         dx, dw, db = F.layer_norm_backward(dy, self._x, *args)
-        self._store(dw, db)
+        self._keep_grads(weight=dw, bias=db)
         return dx
 
     def extra_repr(self):
@@ -82,7 +169,7 @@ class RMSNorm(_Affine):
         self._need_forward(self._x)
         args = (self.normalized_shape, self._params.get("weight"), self.eps)
         dx, dw = F.rms_norm_backward(dy, self._x, *args)
-        self._store(dw, None)
+        self._keep_grads(weight=dw, bias=None)
         return dx
 
     def extra_repr(self):
@@ -111,7 +198,7 @@ class GroupNorm(_Affine):
         self._need_forward(self._x)
         args = (self.num_groups, *self._gamma_beta(), self.eps)
         dx, dw, db = F.group_norm_backward(dy, self._x, *args)
-        self._store(dw, db)
+        self._keep_grads(weight=dw, bias=db)
         return dx
 
     def extra_repr(self):
@@ -163,7 +250,7 @@ class InstanceNorm2d(_Affine, _RunningStats):
         self._need_forward(self._x)
         xb = self._batched(self._x)
         dx, dw, db = F.instance_norm_backward(dy.reshape(xb.shape), xb, *self._args)
-        self._store(dw, db)
+        self._keep_grads(weight=dw, bias=db)
         return dx.reshape(self._x.shape)
 
     def extra_repr(self):
@@ -177,3 +264,10 @@ class LocalResponseNorm(OpLayer):
 
     def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
         super().__init__(size=size, alpha=alpha, beta=beta, k=k)
+
+
+class Standardize(OpLayer):
+    """z = (v − mean(v))/std(v) over the whole batch: the step AV's code applies to Z2,
+    here differentiated (`ref_cnn.functional.standardize`)."""
+
+    op = "standardize"

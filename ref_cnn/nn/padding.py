@@ -6,7 +6,7 @@ from __future__ import annotations
 import numbers
 
 from ref_cnn import functional as F
-from ref_cnn.nn.layers import _Stateless
+from ref_cnn.nn.op_layer import _Stateless
 
 
 def _four(padding) -> tuple[int, int, int, int]:

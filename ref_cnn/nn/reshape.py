@@ -1,15 +1,20 @@
-"""Layers that only rearrange values: Flatten and Unflatten with any dims (torch.nn's) and
-torchvision's Permute. The backward puts each gradient back where its value came from."""
+"""Layers that only rearrange values: Flatten and Unflatten with any dims (torch.nn's),
+torchvision's Permute, PixelShuffle, PixelUnshuffle and ChannelShuffle [SPA-n]. The backward
+puts each gradient back where its value came from."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ref_cnn.nn.layers import _Stateless
+from ref_cnn.nn.op_layer import OpLayer, _Stateless
 
 
 class Flatten(_Stateless):
-    """Merge axes start_dim … end_dim into one, as torch.nn.Flatten (a 0-d input gives (1,))."""
+    """Merge axes start_dim … end_dim into one, as torch.nn.Flatten (a 0-d input gives (1,)).
+
+    The default flattens every sample to one vector [AV-4, MB-11]: (N, C, H, W) → (N, C·H·W),
+    in torch's order (channel, then row, then column).
+    """
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__(start_dim=start_dim, end_dim=end_dim)
@@ -66,3 +71,30 @@ class Permute(_Stateless):
         self._need_forward(self._x)
         inverse = np.argsort(self._dims(self._x.ndim))  # axis k of x is axis inverse[k] of y
         return np.ascontiguousarray(np.transpose(dy, inverse))
+
+
+class PixelShuffle(OpLayer):
+    """(N, C·r², H, W) → (N, C, H·r, W·r), as torch.nn.PixelShuffle."""
+
+    op = "pixel_shuffle"
+
+    def __init__(self, upscale_factor):
+        super().__init__(upscale_factor=upscale_factor)
+
+
+class PixelUnshuffle(OpLayer):
+    """(N, C, H·r, W·r) → (N, C·r², H, W), as torch.nn.PixelUnshuffle."""
+
+    op = "pixel_unshuffle"
+
+    def __init__(self, downscale_factor):
+        super().__init__(downscale_factor=downscale_factor)
+
+
+class ChannelShuffle(OpLayer):
+    """Interleave the channels of `groups` groups (ShuffleNet), as torch.nn.ChannelShuffle."""
+
+    op = "channel_shuffle"
+
+    def __init__(self, groups):
+        super().__init__(groups=groups)

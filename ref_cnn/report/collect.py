@@ -15,11 +15,9 @@ from pathlib import Path
 from ref_cnn._extras import EXTRA
 from ref_cnn.equations.articles import EQUATIONS
 
-# --quick: float64 torch parity of the equations only. It keeps the tests that carry an
-# equation ID and drops float32, the literal loops, finite differences, and the slow second
-# witnesses that no equation depends on alone: torch's OpInfo samples (~2,100 tests), the
-# compiled (numba) kernels, whole ResNet-18 / GoogLeNet runs, the hypothesis properties and
-# the thread tests. QUICK_SKIPS says so in the report's --help.
+# --quick: float64 torch parity of the tests that carry an equation ID, without the slow
+# second witnesses no equation depends on alone (OpInfo samples, numba kernels, whole
+# ResNet-18 / GoogLeNet runs, hypothesis, threads); the report's --help lists them.
 QUICK_FILTER = "not f32 and not literal and not finite_differences and not catalogue and not errata"
 QUICK_SKIP = re.compile(
     r"test_opinfo\.py|test_conv_numba\.py|test_passes_numba\.py|test_properties\.py"

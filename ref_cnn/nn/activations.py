@@ -1,14 +1,49 @@
-"""Activation layers of modern CNNs, as torch.nn's: each the op of the same name in
-`ref_cnn.functional` [ACT-n], with torch's arguments; PReLU holds its slopes `weight`."""
+"""Activation layers, as torch.nn's: each the op of the same name in `ref_cnn.functional`
+[AV-6, MB-9, ACT-n], with torch's arguments; PReLU holds its slopes `weight`."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ref_cnn import functional as F
-from ref_cnn.nn.layers import Softmax, _Activation
 from ref_cnn.nn.module import Module
 from ref_cnn.nn.op_layer import OpLayer
+
+
+class Sigmoid(OpLayer):
+    """σ(x) = 1/(1 + e^(−x)), backward A(1 − A) [AV-6]."""
+
+    op, on = "sigmoid", "y"
+
+
+class Tanh(OpLayer):
+    """tanh(x), backward (1 − y²)·δ written on the output (torch's nn.Tanh); a ψ of MB-9."""
+
+    op, on = "tanh", "y"
+
+
+class ReLU(OpLayer):
+    """max(0, x), backward δ where x > 0 (torch's nn.ReLU); the ψ of MB-9 and MB-16."""
+
+    op = "relu"
+
+
+class LeakyReLU(OpLayer):
+    """x for x > 0, negative_slope·x otherwise (torch's nn.LeakyReLU); a ψ of MB-9."""
+
+    op = "leaky_relu"
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__(negative_slope=negative_slope)
+
+
+class Softmax(OpLayer):
+    """e^x / Σ e^x along `dim` (default 1, the classes), as torch's nn.Softmax."""
+
+    op, on = "softmax", "y"
+
+    def __init__(self, dim=1):
+        super().__init__(axis=dim)
 
 
 class ReLU6(OpLayer):
@@ -113,9 +148,11 @@ class GLU(OpLayer):
         super().__init__(dim=dim)
 
 
-class _ImplicitDim(_Activation):
+class _ImplicitDim(OpLayer):
     """softmax / log softmax along `dim`, backward written on the output. dim=None is
     torch's legacy implicit choice: axis 0 for 0-, 1- and 3-D input, else axis 1."""
+
+    on = "y"
 
     def __init__(self, dim=None):
         super().__init__(dim=dim)
@@ -127,24 +164,24 @@ class _ImplicitDim(_Activation):
 
     def forward(self, x):
         self._x = x
-        self._y = type(self).fwd(x, self._axis(x))
+        self._y = getattr(F, self.op)(x, self._axis(x))
         return self._y
 
     def backward(self, dy):
         self._need_forward(self._x)
-        return type(self).bwd(dy, self._y, self._axis(self._x))
+        return getattr(F, f"{self.op}_backward")(dy, self._y, self._axis(self._x))
 
 
 class LogSoftmax(_ImplicitDim):
     """log softmax along `dim`, as torch.nn.LogSoftmax."""
 
-    fwd, bwd = F.log_softmax, F.log_softmax_backward
+    op = "log_softmax"
 
 
 class ImplicitDimSoftmax(_ImplicitDim):
     """torch.nn.Softmax built without `dim` (torch's legacy axis; nn.Softmax takes a dim)."""
 
-    fwd, bwd = F.softmax, F.softmax_backward
+    op = "softmax"
 
 
 class Softmax2d(Softmax):

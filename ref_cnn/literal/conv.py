@@ -1,14 +1,20 @@
-"""Loop-for-loop transcriptions of the articles' sums: slow, obvious, and the witnesses
-that the vectorised ops in `ref_cnn.functional` are tested equal to.
+"""Loop-for-loop transcriptions of the articles' convolution sums: correlation, conv2d and
+its gradients (also in IC's and AV's own forms), the transposed convolution, and AV's
+network patch by patch. Slow, obvious: the witnesses the ops of `ref_cnn.functional` are
+tested equal to; each takes its fast twin's arguments and reuses its checks and geometry.
 
-Every function here takes the same arguments as its fast twin and reuses its argument
-checks and output-size formulas, so the two differ only in how the sum is evaluated.
-Like their twins (and torch), the layer loops also take one unbatched sample (C, H, W).
+The articles' own forms: IC writes the layer's gradients with scipy.signal's 2-D functions,
+one channel pair at a time, and AV its filter gradient as one correlation per image;
+`ic7_input_gradient`, `ic5_kernel_gradient` and `av14_filter_gradient` are those forms, with
+ref_cnn's scipy-compatible `correlate2d` / `convolve2d`, for groups = 1 and dilation 1 (the
+articles have neither). With stride s > 1 the forward pass keeps every s-th window only, so
+output (h, w) read input rows h·s + m; spreading δ back onto that grid, δ dilated by s
+(s − 1 zeros between its entries, `_dilate`), turns both gradients into the stride-1
+formulas applied to the dilated δ: a position no window read gets zero, and the full
+convolution is then zero-extended to the padded input size before P is cropped (IC-10, IC-11).
 """
 
 from __future__ import annotations
-
-import functools
 
 import numpy as np
 
@@ -19,7 +25,6 @@ from ref_cnn.functional.correlate import MODES
 from ref_cnn.functional.correlate import convolve2d as _convolve2d
 from ref_cnn.functional.correlate import correlate2d as _correlate2d
 from ref_cnn.functional.im2col import pad_nchw
-from ref_cnn.functional.pool import pool_geometry
 
 
 def correlate2d(a, k, mode="valid"):
@@ -45,33 +50,9 @@ def correlate2d(a, k, mode="valid"):
     return out
 
 
-def _one_sample_too(images: int):
-    """Let a loop over batches take one unbatched sample, as its fast twin does: x (the
-    `images`-th argument, after dy in a backward pass) decides, as in `functional` (`batched`);
-    an unbatched x and its dy get a batch axis of one, dropped again from the result (the
-    first result, where there are several: dx of a backward pass; the parameter gradients
-    have no batch axis)."""
-
-    def wrap(fn):
-        @functools.wraps(fn)
-        def run(*args, **kwargs):
-            if len(args) < images:
-                return fn(*args, **kwargs)
-            x, added = batched(args[images - 1])
-            dy = [np.asarray(a)[None] if added else a for a in args[: images - 1]]
-            out = fn(*dy, x, *args[images:], **kwargs)
-            if isinstance(out, tuple):
-                return (unbatch(out[0], added), *out[1:])
-            return unbatch(out, added)
-
-        return run
-
-    return wrap
-
-
-@_one_sample_too(images=1)
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """MB-5 / IC-4 as written: every output pixel is a sum over channels and the filter."""
+    x, added = batched(x)  # one unbatched sample (C, H, W) too, as the fast op
     g = conv_geometry(x, w, b, stride, padding, dilation, groups)
     xp = pad_nchw(x, g.padding)
     (sh, sw), (dh, dw) = g.stride, g.dilation
@@ -91,12 +72,13 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
                                     * xp[n, first + c, i * sh + m * dh, j * sw + q * dw]
                                 )
                     y[n, o, i, j] = total
-    return y
+    return unbatch(y, added)
 
 
-@_one_sample_too(images=2)
 def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
     """Each forward product w·x sends dy·x to ∂E/∂w and dy·w to ∂E/∂x [IC-5, IC-6, IC-7]."""
+    x, added = batched(x)
+    dy = np.asarray(dy)[None] if added else dy
     g = conv_geometry(x, w, None, stride, padding, dilation, groups)
     xp = pad_nchw(x, g.padding)
     dxp = np.zeros_like(xp)
@@ -118,21 +100,10 @@ def conv2d_backward(dy, x, w, stride=1, padding=0, dilation=1, groups=1):
                                 dw[o, c, m, q] += d * xp[n, first + c, r, s]
                                 dxp[n, first + c, r, s] += d * w[o, c, m, q]
     (t, _), (left, _) = g.padding
-    return dxp[:, :, t : t + x.shape[2], left : left + x.shape[3]], dw, db
+    return unbatch(dxp[:, :, t : t + x.shape[2], left : left + x.shape[3]], added), dw, db
 
 
 # ------------------------------------------------ the articles' own forms of the gradients
-#
-# IC writes the layer's gradients with scipy.signal's 2-D functions, one channel pair at a
-# time, and AV writes its filter gradient as one correlation per image. These functions
-# are those forms, with ref_cnn's scipy-compatible `correlate2d` / `convolve2d`, for
-# groups = 1 and dilation 1 (the articles have neither).
-#
-# Stride s > 1: the forward pass keeps every s-th window only, so output (h, w) read input
-# rows h·s + m. Spreading δ back onto that grid, δ dilated by s (s − 1 zeros between its
-# entries, `_dilate`), turns both gradients into the stride-1 formulas applied to the
-# dilated δ: a position no window read gets zero, and the full convolution is then zero-
-# extended to the padded input size before P is cropped (IC-10, IC-11).
 
 
 def _dilate(delta: np.ndarray, stride: tuple[int, int]) -> np.ndarray:
@@ -220,7 +191,7 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups
 
     y[n, o, h·s + m·d − p, w·s + q·d − p] += x[n, i, h, w]·w[i, o, m, q], then + b[o].
     """
-    x4 = x[None] if x.ndim == 3 else x
+    x4, added = batched(x)
     g = transpose_geometry(x4, w, b, stride, padding, output_padding, groups, dilation)
     (sh, sw), (dh, dw), (ph, pw) = g.stride, g.dilation, g.padding
     cg, og = g.c_in // g.groups, g.c_out // g.groups
@@ -239,97 +210,7 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups
     if b is not None:
         for o in range(g.c_out):
             y[:, o] += b[o]
-    return y[0] if x.ndim == 3 else y
-
-
-def _pool_window(g, i, j):
-    """Positions (r, s) in input coordinates of window (i, j), padding positions dropped."""
-    for m in range(g.kernel[0]):
-        for q in range(g.kernel[1]):
-            r = i * g.stride[0] - g.padding[0] + m * g.dilation[0]
-            s = j * g.stride[1] - g.padding[1] + q * g.dilation[1]
-            if 0 <= r < g.in_hw[0] and 0 <= s < g.in_hw[1]:
-                yield r, s
-
-
-def _first_max(x2d, g, i, j):
-    """Position of the first maximum in row-major window order (NaN wins), as torch."""
-    best, where = -np.inf, None
-    for r, s in _pool_window(g, i, j):
-        v = x2d[r, s]
-        if where is None or v > best or np.isnan(v):
-            best, where = v, (r, s)
-            if np.isnan(v):
-                break
-    return where
-
-
-@_one_sample_too(images=1)
-def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """IC-8: the window maximum, windows read one by one."""
-    g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
-    y = np.empty((*x.shape[:2], *g.out_hw), dtype=x.dtype)
-    for n in range(x.shape[0]):
-        for c in range(x.shape[1]):
-            for i in range(g.out_hw[0]):
-                for j in range(g.out_hw[1]):
-                    y[n, c, i, j] = x[n, c][_first_max(x[n, c], g, i, j)]
-    return y
-
-
-@_one_sample_too(images=2)
-def max_pool2d_backward(dy, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """IC-8: each dy goes to the first maximum of its window."""
-    g = pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode)
-    dx = np.zeros_like(x)
-    for n in range(x.shape[0]):
-        for c in range(x.shape[1]):
-            for i in range(g.out_hw[0]):
-                for j in range(g.out_hw[1]):
-                    r, s = _first_max(x[n, c], g, i, j)
-                    dx[n, c, r, s] += dy[n, c, i, j]
-    return dx
-
-
-def _avg_divisor(g, i, j, count_include_pad):
-    if not count_include_pad:
-        return len(list(_pool_window(g, i, j)))
-    size = 1
-    for a, idx in ((0, i), (1, j)):
-        start = idx * g.stride[a] - g.padding[a]
-        size *= min(start + g.kernel[a], g.in_hw[a] + g.padding[a]) - start
-    return size
-
-
-@_one_sample_too(images=1)
-def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
-    """IC-9: the window mean, torch's divisor rule."""
-    g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
-    y = np.empty((*x.shape[:2], *g.out_hw), dtype=x.dtype)
-    for n in range(x.shape[0]):
-        for c in range(x.shape[1]):
-            for i in range(g.out_hw[0]):
-                for j in range(g.out_hw[1]):
-                    total = sum(x[n, c, r, s] for r, s in _pool_window(g, i, j))
-                    y[n, c, i, j] = total / _avg_divisor(g, i, j, count_include_pad)
-    return y
-
-
-@_one_sample_too(images=2)
-def avg_pool2d_backward(
-    dy, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
-):
-    """IC-9: dy shared equally over the window."""
-    g = pool_geometry(x, kernel_size, stride, padding, 1, ceil_mode)
-    dx = np.zeros_like(x)
-    for n in range(x.shape[0]):
-        for c in range(x.shape[1]):
-            for i in range(g.out_hw[0]):
-                for j in range(g.out_hw[1]):
-                    share = dy[n, c, i, j] / _avg_divisor(g, i, j, count_include_pad)
-                    for r, s in _pool_window(g, i, j):
-                        dx[n, c, r, s] += share
-    return dx
+    return unbatch(y, added)
 
 
 def av_pass_per_patch(x, y, f, w):

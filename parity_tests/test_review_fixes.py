@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import optional
+from helpers import optional
 
 import ref_cnn
 

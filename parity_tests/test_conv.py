@@ -49,6 +49,25 @@ def _geometry_ids(c: dict) -> set[str]:
     return ids
 
 
+def _data(x_shape, w_shape, bias, dtype=np.float64, seed=0):
+    """Seeded x, w and b for the named tests below (and test_conv_numba.py)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype) if bias else None
+    return rng, x, w, b
+
+
+def _torch_reference(x, w, b, kw, dy):
+    """torch's y, dx, dw and db (autograd; Σ dy over N, H, W where there is no bias)."""
+    xt, wt = t(x, True), t(w, True)
+    bt = t(b, True) if b is not None else None
+    y = tf.conv2d(xt, wt, bt, **kw)
+    y.backward(t(dy))
+    db = n(bt.grad) if bt is not None else n(t(dy).sum((0, 2, 3)))
+    return n(y), n(xt.grad), n(wt.grad), db
+
+
 # ------------------------------------------------------------------ the implementations
 
 
@@ -81,9 +100,8 @@ def _torch_forward(x, w, b, kw):
 
 
 def _torch_backward(x, w, b, kw, dy):
-    xt, wt = t(x, True), t(w, True)
-    tf.conv2d(xt, wt, None if b is None else t(b), **kw).backward(t(dy))
-    return {"dx": n(xt.grad), "dw": n(wt.grad), "db": n(t(dy).sum((0, 2, 3)))}
+    _, dx, dw, db = _torch_reference(x, w, b, kw, dy)
+    return {"dx": dx, "dw": dw, "db": db}
 
 
 def _nn_grad_backward(x, w, b, kw, dy):
@@ -262,23 +280,6 @@ def test_conv2d_backward(impl, witness, case, dtype, parity, fd_check):
 
 
 # ------------------------------------------------------- named cases and the machinery
-
-
-def _data(x_shape, w_shape, bias, dtype=np.float64, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(x_shape).astype(dtype)
-    w = rng.standard_normal(w_shape).astype(dtype)
-    b = rng.standard_normal(w_shape[0]).astype(dtype) if bias else None
-    return rng, x, w, b
-
-
-def _torch_reference(x, w, b, kw, dy):
-    xt, wt = t(x, True), t(w, True)
-    bt = t(b, True) if b is not None else None
-    y = tf.conv2d(xt, wt, bt, **kw)
-    y.backward(t(dy))
-    db = n(bt.grad) if bt is not None else n(t(dy).sum((0, 2, 3)))
-    return n(y), n(xt.grad), n(wt.grad), db
 
 
 @eq("IC-10")

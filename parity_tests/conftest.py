@@ -1,92 +1,23 @@
-"""Shared parity helpers: torch conversion, the parity assertion, finite differences.
+"""The parity suite's fixtures and hooks: the parity assertion, finite differences, the
+parallel path, and the deselection of tests whose optional package is absent.
 
 `parity(quantity, ours, reference)` asserts that two arrays agree to the dtype's bound
 and records the measured error on the test node, where `scripts/parity_report.py` reads
-it back per equation ID (the test's `equation` marker).
-
-torch is optional here (the numpy-only pass runs without it). Every test module imports
-without torch, torchvision and hypothesis: a module takes them through `optional(...)`, and
-a test that needs one carries the marker `torch` (or `torchvision`). Where the package is
-absent those tests are deselected by their marker and the summary says how many and why;
-an unmarked test that touches an absent package fails with an ImportError naming the extra.
+it back per equation ID (the test's `equation` marker). The helpers a test module imports
+(`t`, `n`, `optional`, `RTOL`, `finite_difference`, …) are in helpers.py.
 """
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pytest
+from helpers import HYPOTHESIS_WHY, MISSING, RTOL, finite_difference
 
-from ref_cnn._metric import RTOL64, compare, float32_bound
+from ref_cnn._metric import compare, float32_bound
 
-EXTRA_OF = {"torch": "torch", "torchvision": "torch", "hypothesis": "dev", "tqdm": "train"}
-EXTRA_OF.update(mlxtend="train", matplotlib="train", numba="fast")
-
-
-def _try_import(name: str):
-    """(module, None) or (None, why it does not import) — torchvision can be installed and
-    still fail to import beside a torch it was not built for."""
-    try:
-        return importlib.import_module(name), None
-    except Exception as exc:  # ImportError, or RuntimeError from a mismatched torchvision
-        return None, f"{type(exc).__name__}: {exc}".splitlines()[0]
-
-
-class Absent:
-    """Stands in for a package that is not installed. Attribute chains stay lazy (a module
-    level `torch.optim.SGD` in a parameter list, or `class M(tnn.Module)`), and any call
-    raises an ImportError that names the extra that provides the package."""
-
-    def __init__(self, name: str, why: str):
-        self._name, self._why = name, why
-
-    def __getattr__(self, attr: str):
-        if attr.startswith("__"):
-            raise AttributeError(attr)
-        return Absent(f"{self._name}.{attr}", self._why)
-
-    def __call__(self, *args, **kwargs):
-        top = self._name.split(".")[0]
-        raise ImportError(
-            f"{self._name} is needed but {top} does not import ({self._why}): "
-            f'pip install "ref_cnn[{EXTRA_OF.get(top, "dev")}]", or mark the test '
-            f"@pytest.mark.{top if top in ('torch', 'torchvision') else 'torch'} so that it is "
-            "deselected where the package is absent"
-        )
-
-    def __mro_entries__(self, bases):
-        return (object,)
-
-
-def optional(name: str):
-    """`import name`, or an `Absent` stand-in when it does not import."""
-    module, why = _try_import(name)
-    return module if module is not None else Absent(name, why)
-
-
-_torch, _TORCH_WHY = _try_import("torch")
-if _torch is not None:
-    _torch.set_num_threads(1)  # deterministic reductions; both sides run single-threaded here
-    _TORCHVISION_WHY = _try_import("torchvision")[1]
-else:
-    _TORCHVISION_WHY = f"torch does not import ({_TORCH_WHY})"
-torch = _torch if _torch is not None else Absent("torch", _TORCH_WHY)
 # hypothesis builds the property tests at import: without it that module is not collected
 # (pytest_terminal_summary says so). Each of its tests is marked `torch` as well.
-_HYPOTHESIS_WHY = _try_import("hypothesis")[1]
-collect_ignore = ["test_properties.py"] if _HYPOTHESIS_WHY else []
-_TRAIN_WHY = next(filter(None, (_try_import(m)[1] for m in ("tqdm", "mlxtend"))), None)
-MISSING = {
-    "torch": _TORCH_WHY,
-    "torchvision": _TORCHVISION_WHY,
-    "train": _TRAIN_WHY,
-    "numba": _try_import("numba")[1],  # the compiled kernels (ref_cnn._fast.backend)
-    # test_opinfo.py needs expecttest for torch's OpInfo database; without it that module
-    # collects nothing, so docs/equations.md's test map (test_docs.py, a `dev` test) would
-    # differ: `dev` tests run only where every dev package imports
-    "dev": _HYPOTHESIS_WHY or _try_import("expecttest")[1],
-}
+collect_ignore = ["test_properties.py"] if HYPOTHESIS_WHY else []
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -110,45 +41,6 @@ def _parallel_path():
     with tuned(**knobs):
         yield
     ref_cnn.set_num_threads(before)
-
-
-# the one error metric (ref_cnn/_metric.py, shared with the report and the conformance kit):
-# NaN/±inf placement must match the witness; then max |ours − reference| ≤ RTOL · max |reference|
-# (a norm-wise relative bound: sums that cancel to ~0 in one element would make an
-# element-wise relative bound meaningless)
-RTOL = {np.dtype(np.float64): RTOL64, np.dtype(np.float32): 2e-5}
-
-
-def t(a: np.ndarray, grad: bool = False):
-    """NumPy → torch, same dtype, a copy (so torch can never alias our arrays)."""
-    return torch.tensor(np.array(a), requires_grad=grad)
-
-
-def n(x) -> np.ndarray:
-    return x.detach().numpy()
-
-
-def nonzero_normal(rng, shape, dtype=np.float64) -> np.ndarray:
-    """Standard normal values pushed 0.1 away from 0: a kept element never reads as dropped,
-    and no value sits at a kink at 0."""
-    x = rng.standard_normal(shape)
-    return (x + np.copysign(0.1, x)).astype(dtype)
-
-
-def x_only_adapter(forward, backward):
-    """An OpInfo adapter (parity_tests/opinfo_*.py) for an op whose only array is x:
-    (x, args, kw, dy) → (y, {"input": dx}), the sample's options passed to both passes."""
-
-    def run(x, args, kw, dy):
-        return forward(x, *args, **kw), {"input": backward(dy, x, *args, **kw)}
-
-    return run
-
-
-def errors(ours, reference) -> tuple[float, float]:
-    """(max absolute error, max absolute error / max |reference|) on the finite positions."""
-    c = compare(ours, reference)
-    return c.abs_err, c.rel_err
 
 
 @pytest.fixture
@@ -189,24 +81,6 @@ def parity(request):
     return check
 
 
-def finite_difference(
-    fn, x: np.ndarray, dy: np.ndarray, eps: float = 1e-6, picks: int = 12, seed=0
-):
-    """Central differences of L(x) = Σ dy·fn(x) at `picks` random coordinates of x (float64).
-
-    Returns (coordinates, numerical gradient values there).
-    """
-    rng = np.random.default_rng(seed)
-    coords = [tuple(int(rng.integers(0, s)) for s in x.shape) for _ in range(picks)]
-    values = []
-    for c in coords:
-        xp, xm = x.copy(), x.copy()
-        xp[c] += eps
-        xm[c] -= eps
-        values.append((np.sum(dy * fn(xp)) - np.sum(dy * fn(xm))) / (2 * eps))
-    return coords, np.array(values)
-
-
 @pytest.fixture
 def fd_check(parity):
     """fd_check(quantity, fn, x, dy, analytic_grad): finite differences as a second witness."""
@@ -238,12 +112,6 @@ def tests_by_id() -> dict[str, list[str]]:
     from ref_cnn.report.docs import tests_by_id as collect
 
     return collect()
-
-
-def resolve(dotted: str):
-    """The object `package.module.name` names."""
-    module, _, name = dotted.rpartition(".")
-    return getattr(importlib.import_module(module), name)
 
 
 # ----------------------------------------------------------------- equation IDs of the tests
@@ -302,9 +170,9 @@ def pytest_report_header(config):
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    if _HYPOTHESIS_WHY:
+    if HYPOTHESIS_WHY:
         terminalreporter.write_line(
-            f"not collected: test_properties.py (hypothesis: {_HYPOTHESIS_WHY}); "
+            f"not collected: test_properties.py (hypothesis: {HYPOTHESIS_WHY}); "
             'pip install "ref_cnn[dev]" to run it'
         )
     for marker, count in getattr(config, "_ref_cnn_dropped", {}).items():

@@ -13,7 +13,7 @@ checked against torch's gradient with that constant replaced by 1/6, at 1e-10.
 from __future__ import annotations
 
 import numpy as np
-from conftest import x_only_adapter as _plain
+from helpers import x_only_adapter as _plain
 
 import ref_cnn.functional as F
 

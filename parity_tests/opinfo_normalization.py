@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import exact_norm
 import numpy as np
-from conftest import x_only_adapter as _plain
+from helpers import x_only_adapter as _plain
 
 import ref_cnn.functional as F
 

@@ -15,8 +15,8 @@ samples of LPPool2d through `lp_pool2d` instead.
 from __future__ import annotations
 
 import numpy as np
-from conftest import optional
-from conftest import x_only_adapter as _plain
+from helpers import optional
+from helpers import x_only_adapter as _plain
 
 import ref_cnn.functional as F
 

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 from alternatives import readable_and_alternative, rows
-from conftest import n, optional, t
+from helpers import n, optional, t
 
 from ref_cnn import functional as F
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import optional
+from helpers import optional
 
 from ref_cnn import augment as A
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import n, optional, t
+from helpers import n, optional, t
 
 from ref_cnn.articles.av_network import av_backward, av_forward, av_loss
 

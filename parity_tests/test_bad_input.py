@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import n, optional, t
+from helpers import n, optional, t
 
 from ref_cnn import functional as F
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import resolve
+from helpers import resolve
 
 from ref_cnn.equations.articles import BY_ID, EQUATIONS
 from ref_cnn.equations.ops import BY_ID as OPS_BY_ID

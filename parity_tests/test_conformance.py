@@ -11,7 +11,7 @@ from pathlib import Path
 import broken_impls
 import numpy as np
 import pytest
-from conftest import optional
+from helpers import optional
 
 from ref_cnn import conformance
 from ref_cnn import functional as F

@@ -1,4 +1,9 @@
-"""conv2d / conv2d_backward against torch, torch.nn.grad, finite differences and the loops.
+"""conv2d / conv2d_backward: every implementation against every witness, then the machinery.
+
+The two tables (`test_conv2d_forward`, `test_conv2d_backward`) run each implementation
+(tuned NumPy, compiled, readable, literal loops) against each witness that applies (torch
+autograd, torch.nn.grad, finite differences, scipy.signal, the literal loops, the readable
+version) over the conformance kit's cases, with a random upstream gradient.
 
 [MB-3 … MB-7, MB-9, IC-4 … IC-7, IC-10, IC-11, AV-14]
 """
@@ -7,10 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import n, optional, t
+from helpers import n, optional, t
 
 from ref_cnn import get_kernels, literal
+from ref_cnn._fast.backend import using
+from ref_cnn._fast.tuning import tuned
 from ref_cnn.conformance import CONV_CASES
+from ref_cnn.conformance.ops import OPS
 from ref_cnn.functional import (
     conv2d,
     conv2d_backward,
@@ -27,8 +35,7 @@ eq = pytest.mark.equation
 
 
 def _geometry_ids(c: dict) -> set[str]:
-    """The IDs a conformance case's geometry puts to the test (every test below checks dw
-    and dx; each test adds the IDs of the quantities it compares)."""
+    """The IDs a conformance case's geometry puts to the test."""
     ids = set()
     kw = c["kw"]
     if isinstance(kw.get("padding"), str) or c["w"][2:] == (1, 1):
@@ -39,38 +46,11 @@ def _geometry_ids(c: dict) -> set[str]:
         ids |= {"MB-4", "IC-10", "MB-6"}
     if c["w"][1] > 1:
         ids.add("MB-5")  # a sum over more than one channel per group
-    if c["x"][0] > 1:
-        ids.add("AV-14")  # dw summed over images: Σ_n X_n ⋆ δ_n
     return ids
 
 
-def _cases(with_bias_gradient: bool):
-    """The conformance cases, marked with their geometry's IDs, and IC-6 where the test
-    compares db with a bias's gradient (a case without a bias has none)."""
-    return [
-        pytest.param(
-            c["x"],
-            c["w"],
-            c["bias"],
-            c["kw"],
-            id=c["id"],
-            marks=eq(
-                *sorted(
-                    _geometry_ids(c) | ({"IC-6"} if with_bias_gradient and c["bias"] else set())
-                )
-            ),
-        )
-        for c in CONV_CASES
-    ]
-
-
-CASES = _cases(with_bias_gradient=True)
-GRADIENT_CASES = _cases(with_bias_gradient=False)  # for tests that do not compare db
-# the same cases without equation markers, for tests of the machinery (`engineering`)
-PLAIN_CASES = [pytest.param(*p.values, id=p.id) for p in CASES]
-
-
 def _data(x_shape, w_shape, bias, dtype=np.float64, seed=0):
+    """Seeded x, w and b for the named tests below (and test_conv_numba.py)."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(x_shape).astype(dtype)
     w = rng.standard_normal(w_shape).astype(dtype)
@@ -79,6 +59,7 @@ def _data(x_shape, w_shape, bias, dtype=np.float64, seed=0):
 
 
 def _torch_reference(x, w, b, kw, dy):
+    """torch's y, dx, dw and db (autograd; Σ dy over N, H, W where there is no bias)."""
     xt, wt = t(x, True), t(w, True)
     bt = t(b, True) if b is not None else None
     y = tf.conv2d(xt, wt, bt, **kw)
@@ -87,110 +68,218 @@ def _torch_reference(x, w, b, kw, dy):
     return n(y), n(xt.grad), n(wt.grad), db
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-@pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES)
-@pytest.mark.torch
-@eq("IC-4", "IC-5", "IC-7")
-def test_conv2d_matches_torch(x_shape, w_shape, bias, kw, dtype, parity):
-    rng, x, w, b = _data(x_shape, w_shape, bias, dtype)
-    y = conv2d(x, w, b, **kw)
-    dy = rng.standard_normal(y.shape).astype(dtype)  # random upstream gradient, never ones
-    y_ref, dx_ref, dw_ref, db_ref = _torch_reference(x, w, b, kw, dy)
-    parity("y", y, y_ref)
-    dx, dw, db = conv2d_backward(dy, x, w, **kw)
-    parity("dx", dx, dx_ref)
-    parity("dw", dw, dw_ref)
-    parity("db", db, db_ref)
+# ------------------------------------------------------------------ the implementations
 
 
-@pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), GRADIENT_CASES)
-@pytest.mark.torch
-@eq("IC-5", "IC-7")
-def test_conv2d_backward_matches_torch_nn_grad(x_shape, w_shape, bias, kw, parity):
-    """Second witness: torch.nn.grad.conv2d_input / conv2d_weight (no autograd)."""
-    if isinstance(kw.get("padding"), str):
-        pytest.skip("torch.nn.grad takes integer padding only")
-    rng, x, w, _ = _data(x_shape, w_shape, False, seed=1)
-    dy = rng.standard_normal(conv2d(x, w, **kw).shape)
-    dx, dw, _ = conv2d_backward(dy, x, w, **kw)
+def _under(name: str, fn):
+    """`fn` computed with the backend set `name` (ref_cnn._fast.backend.using)."""
+
+    def run(*args, **kw):
+        with using(name):
+            return fn(*args, **kw)
+
+    return run
+
+
+# name -> (forward, backward, marks)
+IMPLEMENTATIONS = {
+    "numpy": (_under("numpy", conv2d), _under("numpy", conv2d_backward), ()),
+    "numba": (_under("numba", conv2d), _under("numba", conv2d_backward), (pytest.mark.numba,)),
+    "readable": (conv2d_readable, conv2d_backward_readable, ()),
+    "literal": (literal.conv2d, literal.conv2d_backward, ()),
+}
+FAST = ("numpy", "numba")  # the implementations that are not the readable body
+EXCEPT_LITERAL = ("numpy", "numba", "readable")
+
+
+# ------------------------------------------------------------------------- the witnesses
+
+
+def _torch_forward(x, w, b, kw):
+    return {"y": n(tf.conv2d(t(x), t(w), None if b is None else t(b), **kw))}
+
+
+def _torch_backward(x, w, b, kw, dy):
+    _, dx, dw, db = _torch_reference(x, w, b, kw, dy)
+    return {"dx": dx, "dw": dw, "db": db}
+
+
+def _nn_grad_backward(x, w, b, kw, dy):
     args = {k: kw[k] for k in ("stride", "padding", "dilation", "groups") if k in kw}
-    ref_dx = torch.nn.grad.conv2d_input(x.shape, t(w), t(dy), **args)
-    ref_dw = torch.nn.grad.conv2d_weight(t(x), w.shape, t(dy), **args)
-    parity("dx", dx, n(ref_dx), witness="torch.nn.grad")
-    parity("dw", dw, n(ref_dw), witness="torch.nn.grad")
+    dx = torch.nn.grad.conv2d_input(x.shape, t(w), t(dy), **args)
+    dw = torch.nn.grad.conv2d_weight(t(x), w.shape, t(dy), **args)
+    return {"dx": n(dx), "dw": n(dw)}
 
 
-@pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES)
-@eq("IC-4", "IC-5", "IC-6", "IC-7")
-def test_conv2d_matches_literal_loops(x_shape, w_shape, bias, kw, parity):
-    """The vectorised path equals the loop transcription of MB-5 / IC-4 … IC-7."""
-    rng, x, w, b = _data(x_shape, w_shape, bias, seed=2)
-    y = conv2d(x, w, b, **kw)
-    parity("y", y, literal.conv2d(x, w, b, **kw), witness="literal loops")
-    dy = rng.standard_normal(y.shape)
-    for name, fast, slow in zip(
-        ("dx", "dw", "db"),
-        conv2d_backward(dy, x, w, **kw),
-        literal.conv2d_backward(dy, x, w, **kw),
-        strict=True,
-    ):
-        parity(name, fast, slow, witness="literal loops")
+def _literal_forward(x, w, b, kw):
+    return {"y": literal.conv2d(x, w, b, **kw)}
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-@pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES)
-@pytest.mark.torch
-@eq("IC-4", "IC-5", "IC-7")
-def test_readable_conv2d_matches_torch(x_shape, w_shape, bias, kw, dtype, parity):
-    """The readable version (a window view and one einsum per equation) is a witness of its
-    own: equal to torch, forward and every gradient."""
-    rng, x, w, b = _data(x_shape, w_shape, bias, dtype, seed=14)
-    y = conv2d_readable(x, w, b, **kw)
-    dy = rng.standard_normal(y.shape).astype(dtype)
-    grads = conv2d_backward_readable(dy, x, w, **kw)
-    for name, ours, ref in zip(
-        ("y", "dx", "dw", "db"), (y, *grads), _torch_reference(x, w, b, kw, dy), strict=True
-    ):
-        parity(name, ours, ref)
+def _literal_backward(x, w, b, kw, dy):
+    return dict(zip(("dx", "dw", "db"), literal.conv2d_backward(dy, x, w, **kw), strict=True))
 
 
-@pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES)
-@eq("IC-4", "IC-5", "IC-6", "IC-7")
-def test_readable_conv2d_matches_literal_loops(x_shape, w_shape, bias, kw, parity):
-    """The readable version equals the loop transcription of MB-5 / IC-4 … IC-7."""
-    rng, x, w, b = _data(x_shape, w_shape, bias, seed=16)
-    y = conv2d_readable(x, w, b, **kw)
-    dy = rng.standard_normal(y.shape)
-    ours = (y, *conv2d_backward_readable(dy, x, w, **kw))
-    slow = (literal.conv2d(x, w, b, **kw), *literal.conv2d_backward(dy, x, w, **kw))
-    for name, a, ref in zip(("y", "dx", "dw", "db"), ours, slow, strict=True):
-        parity(name, a, ref, witness="literal loops")
+def _readable_forward(x, w, b, kw):
+    return {"y": conv2d_readable(x, w, b, **kw)}
 
 
-@pytest.mark.engineering
-@pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), PLAIN_CASES)
-def test_conv2d_kernels_match_the_readable_version(x_shape, w_shape, bias, kw, parity):
-    """The tuned kernels (column matrices, chunks, flipped geometry) compute the readable
-    version's sums, to rounding."""
-    rng, x, w, b = _data(x_shape, w_shape, bias, seed=15)
-    y = conv2d(x, w, b, **kw)
-    dy = rng.standard_normal(y.shape)
-    fast = (y, *conv2d_backward(dy, x, w, **kw))
-    readable = (conv2d_readable(x, w, b, **kw), *conv2d_backward_readable(dy, x, w, **kw))
-    for name, ours, ref in zip(("y", "dx", "dw", "db"), fast, readable, strict=True):
-        parity(name, ours, ref, witness="readable version")
+def _readable_backward(x, w, b, kw, dy):
+    return dict(zip(("dx", "dw", "db"), conv2d_backward_readable(dy, x, w, **kw), strict=True))
 
 
-@pytest.mark.parametrize(("x_shape", "w_shape", "bias", "kw"), CASES[:8])
-@eq("IC-5", "IC-7")
-def test_conv2d_gradients_match_finite_differences(x_shape, w_shape, bias, kw, fd_check):
-    rng, x, w, b = _data(x_shape, w_shape, bias, seed=3)
-    dy = rng.standard_normal(conv2d(x, w, b, **kw).shape)
-    dx, dw, db = conv2d_backward(dy, x, w, **kw)
-    fd_check("dx", lambda v: conv2d(v, w, b, **kw), x, dy, dx)
-    fd_check("dw", lambda v: conv2d(x, v, b, **kw), w, dy, dw)
-    if b is not None:
-        fd_check("db", lambda v: conv2d(x, w, v, **kw), b, dy, db)
+def _padding(kw) -> tuple[int, int]:
+    p = kw.get("padding", 0)
+    p = 0 if p == "valid" else p
+    return (p, p) if isinstance(p, int) else tuple(p)
+
+
+def _scipy_forward(x, w, b, kw):
+    """IC-4 with scipy: Y_i = B_i + Σ_j X_j ⋆ K_ij (valid correlation of the padded input)."""
+    from scipy.signal import correlate2d
+
+    (ph, pw), (c_out, c_in) = _padding(kw), w.shape[:2]
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    y = [
+        [sum(correlate2d(xp[m, j], w[i, j], "valid") for j in range(c_in)) for i in range(c_out)]
+        for m in range(len(x))
+    ]
+    y = np.array(y)
+    return {"y": y if b is None else y + b[:, None, None]}
+
+
+def _scipy_backward(x, w, b, kw, dy):
+    """IC-5 / AV-14: ∂E/∂K_ij = Σ_n X_nj ⋆ δ_ni (valid); IC-7 / IC-11: ∂E/∂X_j = Σ_i δ_i *_full
+    K_ij, cropped by P on each side."""
+    from scipy.signal import convolve2d, correlate2d
+
+    (ph, pw), (c_out, c_in), (h, wd) = _padding(kw), w.shape[:2], x.shape[2:]
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    images = range(len(x))
+    dw = [
+        [sum(correlate2d(xp[m, j], dy[m, i], "valid") for m in images) for j in range(c_in)]
+        for i in range(c_out)
+    ]
+    full = [
+        [sum(convolve2d(dy[m, i], w[i, j], "full") for i in range(c_out)) for j in range(c_in)]
+        for m in images
+    ]
+    return {"dx": np.array(full)[:, :, ph : ph + h, pw : pw + wd], "dw": np.array(dw)}
+
+
+def _scipy_applies(c: dict) -> bool:
+    """scipy.signal's 2-D correlation: stride 1, no dilation, one group, explicit padding."""
+    kw = c["kw"]
+    plain = all(kw.get(k, 1) in (1, (1, 1)) for k in ("stride", "dilation", "groups"))
+    return plain and kw.get("padding") != "same"
+
+
+def _nn_grad_applies(c: dict) -> bool:
+    return not isinstance(c["kw"].get("padding"), str)  # torch.nn.grad takes integers only
+
+
+def _first_eight(c: dict) -> bool:
+    return CONV_CASES.index(c) < 8  # finite differences: 2·12 evaluations per quantity
+
+
+# witness -> (name in the record, forward or None, backward or None, marks, applies)
+WITNESSES = {
+    "torch": ("torch", _torch_forward, _torch_backward, (pytest.mark.torch,), None),
+    "torch-nn-grad": (
+        "torch.nn.grad",
+        None,
+        _nn_grad_backward,
+        (pytest.mark.torch,),
+        _nn_grad_applies,
+    ),
+    "finite-differences": ("finite differences", None, "fd", (), _first_eight),
+    "scipy": ("scipy.signal", _scipy_forward, _scipy_backward, (), _scipy_applies),
+    "literal": ("literal loops", _literal_forward, _literal_backward, (), None),
+    "readable": ("readable version", _readable_forward, _readable_backward, (), None),
+}
+# witness -> the implementations it checks (f32: also in float32, against torch's float32)
+PAIRS = {
+    "torch": ("numpy", "numba", "readable", "literal"),
+    "torch-nn-grad": EXCEPT_LITERAL,
+    "finite-differences": EXCEPT_LITERAL,
+    "scipy": ("numpy", "readable"),
+    "literal": EXCEPT_LITERAL,
+    "readable": FAST,  # the tuned kernels compute the readable sums: machinery, no equation
+}
+
+
+def _table(backward: bool):
+    """pytest.param(implementation, witness, case, dtype) for every pair that applies, with
+    readable ids (`numpy-vs-torch-MB-4-s2`, `-f32` for float32) and the case's equation IDs."""
+    rows = []
+    for witness, impls in PAIRS.items():
+        _, fwd, bwd, witness_marks, applies = WITNESSES[witness]
+        if (bwd if backward else fwd) is None:
+            continue
+        for impl in impls:
+            dtypes = (np.float64, np.float32) if witness == "torch" and impl != "literal" else ()
+            for c in CONV_CASES:
+                if applies is not None and not applies(c):
+                    continue
+                if witness == "readable":
+                    marks = [pytest.mark.engineering]
+                else:
+                    ids = _geometry_ids(c) | ({"IC-5", "IC-7"} if backward else {"IC-4"})
+                    if backward and c["x"][0] > 1:
+                        ids.add("AV-14")  # dw summed over images: Σ_n X_n ⋆ δ_n
+                    if backward and c["bias"] and witness not in ("torch-nn-grad", "scipy"):
+                        ids.add("IC-6")  # db compared with a bias's gradient
+                    marks = [eq(*sorted(ids))]
+                marks += [*witness_marks, *IMPLEMENTATIONS[impl][2]]
+                for dtype in dtypes or (np.float64,):
+                    suffix = "-f32" if dtype == np.float32 else ""
+                    rows.append(
+                        pytest.param(
+                            impl,
+                            witness,
+                            c,
+                            dtype,
+                            id=f"{impl}-vs-{witness}-{c['id']}{suffix}",
+                            marks=marks,
+                        )
+                    )
+    return rows
+
+
+def _case_arrays(c: dict, dtype, seed=0):
+    """x, w, b as the kit draws them for the case (ref_cnn.conformance.ops), in `dtype`."""
+    rng = np.random.default_rng(seed)
+    a = OPS["conv2d"].inputs(c, rng)
+    x, w, b = (None if a[k] is None else a[k].astype(dtype) for k in ("x", "w", "b"))
+    return rng, x, w, b
+
+
+@pytest.mark.parametrize(("impl", "witness", "case", "dtype"), _table(backward=False))
+def test_conv2d_forward(impl, witness, case, dtype, parity):
+    _, x, w, b = _case_arrays(case, dtype)
+    forward = IMPLEMENTATIONS[impl][0]
+    name, reference = WITNESSES[witness][:2]
+    parity("y", forward(x, w, b, **case["kw"]), reference(x, w, b, case["kw"])["y"], witness=name)
+
+
+@pytest.mark.parametrize(("impl", "witness", "case", "dtype"), _table(backward=True))
+def test_conv2d_backward(impl, witness, case, dtype, parity, fd_check):
+    rng, x, w, b = _case_arrays(case, dtype, seed=1)
+    kw = case["kw"]
+    forward, backward, _ = IMPLEMENTATIONS[impl]
+    dy = rng.standard_normal(conv2d_readable(x, w, b, **kw).shape).astype(dtype)  # never ones
+    grads = dict(zip(("dx", "dw", "db"), backward(dy, x, w, **kw), strict=True))
+    name, _, reference, _, _ = WITNESSES[witness]
+    if reference == "fd":
+        fd_check("dx", lambda v: forward(v, w, b, **kw), x, dy, grads["dx"])
+        fd_check("dw", lambda v: forward(x, v, b, **kw), w, dy, grads["dw"])
+        if b is not None:
+            fd_check("db", lambda v: forward(x, w, v, **kw), b, dy, grads["db"])
+        return
+    for quantity, expected in reference(x, w, b, kw, dy).items():
+        parity(quantity, grads[quantity], expected, witness=name)
+
+
+# ------------------------------------------------------- named cases and the machinery
 
 
 @eq("IC-10")
@@ -259,40 +348,9 @@ def test_untied_backward_without_dx_gives_the_same_parameter_gradients(parity):
     parity("db", db_only, db, witness="full backward")
 
 
-@eq("AV-14", "IC-5")
-def test_filter_gradient_is_input_correlated_with_delta(parity):
-    """AV-14 / IC-5 written out with scipy: ∂E/∂f = Σ_n X_n ⋆ δ_n (valid correlation)."""
-    from scipy.signal import correlate2d
-
-    rng = np.random.default_rng(6)
-    x, f = rng.standard_normal((4, 1, 10, 10)), rng.standard_normal((3, 1, 5, 5))
-    delta = rng.standard_normal(conv2d(x, f).shape)
-    _, df, _ = conv2d_backward(delta, x, f)
-    ref = np.stack(
-        [sum(correlate2d(x[k, 0], delta[k, i], "valid") for k in range(4)) for i in range(3)]
-    )
-    parity("df", df, ref[:, None], witness="scipy.signal.correlate2d")
-
-
-@eq("IC-7", "IC-11")
-def test_input_gradient_is_full_convolution_cropped(parity):
-    """IC-7 / IC-11 with scipy: ∂E/∂X_j = Σ_i δ_i *_full K_ij, cropped by P on each side."""
-    from scipy.signal import convolve2d
-
-    rng = np.random.default_rng(7)
-    x, k = rng.standard_normal((1, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3))
-    p = 1
-    delta = rng.standard_normal(conv2d(x, k, padding=p).shape)
-    dx, _, _ = conv2d_backward(delta, x, k, padding=p)
-    full = np.stack(
-        [sum(convolve2d(delta[0, i], k[i, j], "full") for i in range(3)) for j in range(2)]
-    )
-    parity("dx", dx[0], full[:, p:-p, p:-p], witness="scipy.signal.convolve2d")
-
-
 @pytest.mark.parametrize("budget", [1, 3000], ids=["one-image-per-chunk", "a-few-images-per-chunk"])
 @pytest.mark.engineering
-def test_large_batches_are_processed_in_chunks(budget, monkeypatch, parity):
+def test_large_batches_are_processed_in_chunks(budget, parity):
     """With a tiny column budget the batch is split into chunks; results are unchanged."""
     from ref_cnn._fast import conv_numpy as kernels
     from ref_cnn.functional.conv import conv_geometry
@@ -301,12 +359,11 @@ def test_large_batches_are_processed_in_chunks(budget, monkeypatch, parity):
     kw = dict(stride=2, padding=1)
     dy = rng.standard_normal(conv2d(x, w, b, **kw).shape)
     whole_y, whole_grads = conv2d(x, w, b, **kw), conv2d_backward(dy, x, w, **kw)
-    monkeypatch.setattr(kernels, "COLUMN_BUDGET_BYTES", budget)
-    assert len(kernels.pieces(conv_geometry(x, w, b, **kw), x.itemsize)) > 1
-    parity("y", conv2d(x, w, b, **kw), whole_y, witness="unchunked")
-    for name, ours, ref in zip(
-        ("dx", "dw", "db"), conv2d_backward(dy, x, w, **kw), whole_grads, strict=True
-    ):
+    with tuned(conv_column_budget_bytes=budget):
+        assert len(kernels.pieces(conv_geometry(x, w, b, **kw), x.itemsize)) > 1
+        parity("y", conv2d(x, w, b, **kw), whole_y, witness="unchunked")
+        grads = conv2d_backward(dy, x, w, **kw)
+    for name, ours, ref in zip(("dx", "dw", "db"), grads, whole_grads, strict=True):
         parity(name, ours, ref, witness="unchunked")
 
 
@@ -359,7 +416,7 @@ def test_two_layers_interleaved_do_not_share_results(second, parity):
 )
 @pytest.mark.engineering
 @pytest.mark.torch
-def test_gradients_from_delta_columns_equal_the_scatter(x_shape, w_shape, kw, parity, monkeypatch):
+def test_gradients_from_delta_columns_equal_the_scatter(x_shape, w_shape, kw, parity):
     """At stride 1 conv2d_backward takes dx and dw from δ's column matrix (dx: δ correlated
     with the flipped kernel); x's column matrix and the offset-by-offset scatter-add give
     the same sums. Both against torch."""
@@ -371,11 +428,13 @@ def test_gradients_from_delta_columns_equal_the_scatter(x_shape, w_shape, kw, pa
     assert kernels.flipped_geometry(geometry) is not None
     dy = rng.standard_normal(conv2d(x, w, **kw).shape)
     _, dx_ref, dw_ref, _ = _torch_reference(x, w, None, kw, dy)
-    for path in ("delta's columns", "x's columns and scatter"):
-        if path != "delta's columns":
-            monkeypatch.setattr(kernels, "FLIP_RATIO", 0)  # every layer takes this path
-            assert kernels.flipped_geometry(geometry) is None
-        dx, dw, _ = conv2d_backward(dy, x, w, **kw)
+    for path, knobs in (
+        ("delta's columns", {}),
+        ("x's columns and scatter", {"conv_flip_ratio": 0}),
+    ):
+        with tuned(**knobs):  # a flip ratio of 0: every layer takes x's columns
+            assert (kernels.flipped_geometry(geometry) is None) == bool(knobs)
+            dx, dw, _ = conv2d_backward(dy, x, w, **kw)
         parity(f"dx ({path})", dx, dx_ref, witness="torch")
         parity(f"dw ({path})", dw, dw_ref, witness="torch")
 

@@ -12,7 +12,7 @@ import importlib
 
 import numpy as np
 import pytest
-from conftest import n, optional, t
+from helpers import n, optional, t
 from test_conv import _data
 
 import ref_cnn

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.signal as ss
-from conftest import n, optional, t
+from helpers import n, optional, t
 
 from ref_cnn import literal
 from ref_cnn.functional import HEF, VEF, conv2d, convolve2d, correlate2d

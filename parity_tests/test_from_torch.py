@@ -4,9 +4,13 @@ gradient, with torch's names. [MB-9, MB-11, MB-12, AV-7]
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
-from conftest import n, optional, t
+from helpers import n, optional, t
 from twins import check_twin
 
 import ref_cnn
@@ -202,3 +206,53 @@ def test_initialisation_schemes(scheme):
         assert not model.params()["2.bias"].any()
     with pytest.raises(ValueError, match="scheme must be one of"):
         initialise(model, "xavier")
+
+
+@pytest.mark.torch
+def test_register_converter_before_the_first_from_torch_keeps_the_built_ins():
+    """A user's converter registered first must not stop the built-in ones from loading
+    (fresh interpreter: nothing converted yet), and must win over a built-in one."""
+    script = """
+import numpy as np, torch.nn as tnn, ref_cnn
+from ref_cnn.nn.convert import register_converter
+
+class Twice(tnn.Module):
+    def forward(self, x):
+        return 2 * x
+
+class TwiceTwin(ref_cnn.nn.Module):
+    def forward(self, x):
+        return 2 * x
+    def backward(self, dy):
+        return 2 * dy
+
+@register_converter(Twice)
+def _twice(m, child, dtype):
+    return TwiceTwin()
+
+@register_converter(tnn.ReLU)
+def _my_relu(m, child, dtype):
+    return TwiceTwin()
+
+twin = ref_cnn.from_torch(tnn.Sequential(tnn.Conv2d(1, 2, 3), Twice(), tnn.ReLU()))
+x = np.random.default_rng(0).standard_normal((1, 1, 5, 5))
+print(type(twin[0]).__name__, type(twin[1]).__name__, type(twin[2]).__name__)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=Path(ref_cnn.__file__).resolve().parents[1],
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["Conv2d", "TwiceTwin", "TwiceTwin"]
+
+
+@pytest.mark.torch
+def test_to_torch_refuses_a_module_with_parameters_the_twin_lacks():
+    twin = ref_cnn.nn.Sequential(ref_cnn.nn.Conv2d(1, 2, 3, bias=False))
+    target = tnn.Sequential(tnn.Conv2d(1, 2, 3), tnn.Linear(2, 2)).double()
+    with pytest.raises(
+        ValueError, match=r"twin has no tensors named \['0.bias', '1.bias', '1.weight'\]"
+    ):
+        ref_cnn.to_torch(twin, target)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import n, optional, t
+from helpers import n, optional, t
 from twins import check_twin
 
 import ref_cnn

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from alternatives import assert_close, readable_and_alternative, rows
-from conftest import n, optional, t
+from helpers import n, optional, t
 
 from ref_cnn.conformance import LINEAR_CASES
 from ref_cnn.functional import flatten, linear, linear_backward

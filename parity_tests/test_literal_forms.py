@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import n, optional, t
+from helpers import n, optional, t
 
 from ref_cnn import literal
 from ref_cnn.functional import conv2d, conv2d_backward

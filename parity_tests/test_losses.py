@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import n, optional, t
+from helpers import n, optional, t
 
 from ref_cnn import functional as F
 

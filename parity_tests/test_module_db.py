@@ -30,7 +30,7 @@ import types
 
 import numpy as np
 import pytest
-from conftest import n, optional
+from helpers import n, optional, to_numpy
 
 import ref_cnn
 from ref_cnn._metric import RTOL64
@@ -91,10 +91,6 @@ def _tanh_bound(x, y, dy, dx_torch) -> float:
     return max(RTOL64, 2 * float(shift.max()) / float(np.abs(dx_torch).max()))
 
 
-def _numpy(value):
-    return np.array(n(value)) if isinstance(value, torch.Tensor) else value
-
-
 @pytest.mark.parametrize(("info", "training", "sample"), SAMPLES)
 def test_module_sample(info, training, sample, parity):
     torch.manual_seed(0)
@@ -106,7 +102,7 @@ def test_module_sample(info, training, sample, parity):
     assert len(inputs) == 1, "one input per forward"
     xt = inputs[0]
     xt = xt.detach().clone().requires_grad_(True)
-    x = _numpy(xt)
+    x = to_numpy(xt)
     with ref_cnn.shared_randomness(module, twin):
         out_t = module(xt)
         out = twin.forward(x)

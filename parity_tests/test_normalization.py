@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import n, optional, t
+from helpers import n, optional, t
 
 import ref_cnn.functional as F
 from ref_cnn.functional.layer_norm import standardized, standardized_backward

@@ -32,7 +32,7 @@ import types
 
 import numpy as np
 import pytest
-from conftest import RTOL64, optional
+from helpers import RTOL64, describe, optional, to_numpy
 
 import ref_cnn.functional as F
 
@@ -288,34 +288,10 @@ for _path in sorted(pathlib.Path(__file__).parent.glob("opinfo_*.py")):
 # ------------------------------------------------------------------ samples, built once
 
 
-def _numpy(a):
-    if isinstance(a, torch.Tensor):
-        return a.detach().numpy().copy()
-    if isinstance(a, torch.Size):
-        return tuple(a)
-    if isinstance(a, tuple | list):
-        return type(a)(_numpy(v) for v in a)
-    if isinstance(a, dict):
-        return {k: _numpy(v) for k, v in a.items()}
-    return a
-
-
-def _describe(a) -> str:
-    if isinstance(a, torch.Tensor):
-        shape = "x".join(map(str, a.shape)) or "scalar"
-        kind = "" if a.dtype == torch.float64 else str(a.dtype).replace("torch.", "")
-        return f"{kind}[{shape}]"
-    if isinstance(a, tuple | list):
-        return "(" + ",".join(_describe(v) for v in a) + ")"
-    if isinstance(a, torch.dtype):
-        return str(a).replace("torch.", "")
-    return str(a)
-
-
 def _sample_id(short: str, i: int, sample) -> str:
-    parts = [_describe(sample.input)]
-    parts += [_describe(a) for a in sample.args]
-    parts += [f"{k}={_describe(v)}" for k, v in sample.kwargs.items()]
+    parts = [describe(sample.input)]
+    parts += [describe(a) for a in sample.args]
+    parts += [f"{k}={describe(v)}" for k, v in sample.kwargs.items()]
     return f"{short}-{i}-" + "-".join(parts).replace(" ", "")
 
 
@@ -361,7 +337,7 @@ def _leaves(key, sample):
 def test_opinfo_sample_matches_torch(key, index, sample, parity):
     """Forward and every gradient of one OpInfo sample, float64, random upstream gradient."""
     _, adapter, _, _ = OPS[key]
-    x, args, kw = _numpy(sample.input), _numpy(sample.args), _numpy(sample.kwargs)
+    x, args, kw = to_numpy(sample.input), to_numpy(sample.args), to_numpy(sample.kwargs)
     leaves = _leaves(key, sample)
 
     out = OPS_TORCH[key](sample.input, *sample.args, **sample.kwargs)
@@ -440,7 +416,7 @@ def test_opinfo_error_input_is_refused(key, error):
     sample = error.sample_input
     with pytest.raises(error.error_type):
         OPS_TORCH[key](sample.input, *sample.args, **sample.kwargs)
-    x, args, kw = _numpy(sample.input), _numpy(sample.args), _numpy(sample.kwargs)
+    x, args, kw = to_numpy(sample.input), to_numpy(sample.args), to_numpy(sample.kwargs)
     dy = np.zeros(1)  # never reached: the forward refuses first
     with pytest.raises((ValueError, TypeError)):
         OPS[key][1](x, args, kw, dy)

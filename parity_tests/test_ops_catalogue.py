@@ -11,7 +11,7 @@ import re
 import sys
 
 import pytest
-from conftest import resolve
+from helpers import resolve
 
 from ref_cnn.cli import main
 from ref_cnn.equations.articles import BY_ID as ARTICLE_IDS

@@ -1,4 +1,10 @@
-"""Max and average pooling against torch, the loops and finite differences.
+"""Max and average pooling: every implementation against every witness, then named cases.
+
+The two tables (`test_pool2d_forward`, `test_pool2d_backward`) run each implementation
+(tuned NumPy, compiled, readable, literal loops) against each witness that applies (torch
+autograd, finite differences, scipy.ndimage, the literal loops, the readable version) over
+the conformance kit's cases (ties and all-negative inputs included), with a random upstream
+gradient.
 
 [MB-8, IC-8, IC-9, IC-10]
 """
@@ -7,10 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import n, optional, t
+from helpers import n, optional, t
 
 from ref_cnn import literal
+from ref_cnn._fast.backend import using
 from ref_cnn.conformance import AVG_POOL_CASES, MAX_POOL_CASES
+from ref_cnn.conformance.ops import OPS
 from ref_cnn.functional import (
     avg_pool2d,
     avg_pool2d_backward,
@@ -26,24 +34,186 @@ tf = optional("torch.nn.functional")
 
 eq = pytest.mark.equation
 
+CASES = {"max": MAX_POOL_CASES, "avg": AVG_POOL_CASES}
+EQUATION = {"max": "IC-8", "avg": "IC-9"}
+
+
+def _pair(v) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else tuple(v)
+
 
 def _strided(kw: dict) -> bool:
     """Whether a case moves its window more than one pixel at a time (IC-10)."""
     stride = kw.get("stride") or kw["kernel_size"]  # None → the kernel size, as torch
-    return max((stride, stride) if isinstance(stride, int) else stride) > 1
+    return max(_pair(stride)) > 1
 
 
-def _params(cases, *fields):
-    return [
-        pytest.param(
-            *(c[f] for f in fields), id=c["id"], marks=eq("IC-10") if _strided(c["kw"]) else ()
+# ------------------------------------------------------------------ the implementations
+
+
+def _under(name: str, fn):
+    """`fn` computed with the backend set `name` (ref_cnn._fast.backend.using)."""
+
+    def run(*args, **kw):
+        with using(name):
+            return fn(*args, **kw)
+
+    return run
+
+
+# (op, name) -> (forward, backward); marks by name
+IMPLEMENTATIONS = {
+    **{
+        (op, name): (_under(name, fwd), _under(name, bwd))
+        for op, fwd, bwd in (
+            ("max", max_pool2d, max_pool2d_backward),
+            ("avg", avg_pool2d, avg_pool2d_backward),
         )
-        for c in cases
-    ]
+        for name in ("numpy", "numba")
+    },
+    ("max", "readable"): (max_pool2d_readable, max_pool2d_backward_readable),
+    ("avg", "readable"): (avg_pool2d_readable, avg_pool2d_backward_readable),
+    ("max", "literal"): (literal.max_pool2d, literal.max_pool2d_backward),
+    ("avg", "literal"): (literal.avg_pool2d, literal.avg_pool2d_backward),
+}
+IMPLEMENTATION_MARKS = {"numba": (pytest.mark.numba,)}
+EXCEPT_LITERAL = ("numpy", "numba", "readable")
 
 
-MAX_CASES = _params([c for c in MAX_POOL_CASES if not c.get("ties")], "x", "kw")
-AVG_CASES = _params(AVG_POOL_CASES, "x", "kw")
+# ------------------------------------------------------------------------- the witnesses
+
+
+def _torch_forward(op, x, kw):
+    return n(getattr(tf, f"{op}_pool2d")(t(x), **kw))
+
+
+def _torch_backward(op, x, kw, dy):
+    xt = t(x, True)
+    getattr(tf, f"{op}_pool2d")(xt, **kw).backward(t(dy))
+    return n(xt.grad)
+
+
+def _scipy_forward(op, x, kw):
+    """The window maximum / mean with scipy.ndimage's filters (centred windows: the one that
+    starts at row r is centred on r + ⌊k/2⌋), taken every s rows."""
+    from scipy.ndimage import maximum_filter, uniform_filter
+
+    (kh, kw_), (sh, sw) = _pair(kw["kernel_size"]), _pair(kw.get("stride") or kw["kernel_size"])
+    filtered = (maximum_filter if op == "max" else uniform_filter)(x, size=(1, 1, kh, kw_))
+    rows = range(kh // 2, kh // 2 + (x.shape[2] - kh) // sh * sh + 1, sh)
+    cols = range(kw_ // 2, kw_ // 2 + (x.shape[3] - kw_) // sw * sw + 1, sw)
+    return filtered[:, :, rows][:, :, :, cols]
+
+
+def _scipy_applies(op: str, c: dict) -> bool:
+    """Windows that stay inside the input: no padding, no dilation, no partial ceil window."""
+    kw = c["kw"]
+    return not (kw.get("padding") or kw.get("dilation") or kw.get("ceil_mode"))
+
+
+def _first_four(op: str, c: dict) -> bool:
+    """Finite differences where the gradient exists (no ties), on the first four cases."""
+    smooth = [d for d in CASES[op] if not d.get("ties")]
+    return c in smooth[:4]
+
+
+# witness -> (name in the record, forward or None, backward or None, marks, applies)
+WITNESSES = {
+    "torch": ("torch", _torch_forward, _torch_backward, (pytest.mark.torch,), None),
+    "finite-differences": ("finite differences", None, "fd", (), _first_four),
+    "scipy": ("scipy.ndimage", _scipy_forward, None, (), _scipy_applies),
+    "literal": (
+        "literal loops",
+        lambda op, x, kw: IMPLEMENTATIONS[op, "literal"][0](x, **kw),
+        lambda op, x, kw, dy: IMPLEMENTATIONS[op, "literal"][1](dy, x, **kw),
+        (),
+        None,
+    ),
+    "readable": (
+        "readable version",
+        lambda op, x, kw: IMPLEMENTATIONS[op, "readable"][0](x, **kw),
+        lambda op, x, kw, dy: IMPLEMENTATIONS[op, "readable"][1](dy, x, **kw),
+        (),
+        None,
+    ),
+}
+# witness -> the implementations it checks (torch: float32 too, but for the literal loops)
+PAIRS = {
+    "torch": ("numpy", "numba", "readable", "literal"),
+    "finite-differences": EXCEPT_LITERAL,
+    "scipy": ("numpy", "readable"),
+    "literal": EXCEPT_LITERAL,
+    "readable": ("numpy", "numba"),  # the tuned kernels give the readable results: machinery
+}
+
+
+def _table(backward: bool):
+    """pytest.param(op, implementation, witness, case, dtype) for every pair that applies,
+    with readable ids (`max-numpy-vs-torch-IC-8-k2-default-stride`, `-f32` for float32)."""
+    rows = []
+    for witness, impls in PAIRS.items():
+        _, fwd, bwd, witness_marks, applies = WITNESSES[witness]
+        if (bwd if backward else fwd) is None:
+            continue
+        for op, impl in ((op, impl) for op in CASES for impl in impls):
+            dtypes = (np.float64, np.float32) if witness == "torch" and impl != "literal" else ()
+            for c in CASES[op]:
+                if applies is not None and not applies(op, c):
+                    continue
+                if witness == "readable":
+                    marks = [pytest.mark.engineering]
+                else:
+                    ids = ("MB-8", EQUATION[op], *(["IC-10"] if _strided(c["kw"]) else []))
+                    marks = [eq(*ids)]
+                marks += [*witness_marks, *IMPLEMENTATION_MARKS.get(impl, ())]
+                for dtype in dtypes or (np.float64,):
+                    suffix = "-f32" if dtype == np.float32 else ""
+                    rows.append(
+                        pytest.param(
+                            op,
+                            impl,
+                            witness,
+                            c,
+                            dtype,
+                            id=f"{op}-{impl}-vs-{witness}-{c['id']}{suffix}",
+                            marks=marks,
+                        )
+                    )
+    return rows
+
+
+def _case_input(op: str, c: dict, dtype, seed=0):
+    """x as the kit draws it for the case (ties: small integers; `negative`: below 0)."""
+    rng = np.random.default_rng(seed)
+    return rng, OPS[f"{op}_pool2d"].inputs(c, rng)["x"].astype(dtype)
+
+
+TABLE = ("op", "impl", "witness", "case", "dtype")
+
+
+@pytest.mark.parametrize(TABLE, _table(backward=False))
+def test_pool2d_forward(op, impl, witness, case, dtype, parity):
+    _, x = _case_input(op, case, dtype)
+    forward = IMPLEMENTATIONS[op, impl][0]
+    name, reference = WITNESSES[witness][:2]
+    parity("y", forward(x, **case["kw"]), reference(op, x, case["kw"]), witness=name)
+
+
+@pytest.mark.parametrize(TABLE, _table(backward=True))
+def test_pool2d_backward(op, impl, witness, case, dtype, parity, fd_check):
+    rng, x = _case_input(op, case, dtype, seed=1)
+    kw = case["kw"]
+    forward, backward = IMPLEMENTATIONS[op, impl]
+    dy = rng.standard_normal(forward(x, **kw).shape).astype(dtype)  # random, never ones
+    dx = backward(dy, x, **kw)
+    name, _, reference, _, _ = WITNESSES[witness]
+    if reference == "fd":  # distinct values: max is differentiable almost surely
+        fd_check("dx", lambda v: forward(v, **kw), x, dy, dx)
+    else:
+        parity("dx", dx, reference(op, x, kw, dy), witness=name)
+
+
+# ------------------------------------------------------------------------ named cases
 
 
 def _torch_pool(fn, x, dy, kw):
@@ -51,165 +221,6 @@ def _torch_pool(fn, x, dy, kw):
     y = fn(xt, **kw)
     y.backward(t(dy))
     return n(y), n(xt.grad)
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-@pytest.mark.parametrize(("shape", "kw"), MAX_CASES)
-@eq("MB-8", "IC-8")
-@pytest.mark.torch
-def test_max_pool_matches_torch(shape, kw, dtype, parity):
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal(shape).astype(dtype)
-    y = max_pool2d(x, **kw)
-    dy = rng.standard_normal(y.shape).astype(dtype)
-    y_ref, dx_ref = _torch_pool(tf.max_pool2d, x, dy, kw)
-    parity("y", y, y_ref)
-    parity("dx", max_pool2d_backward(dy, x, **kw), dx_ref)
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-@pytest.mark.parametrize(("shape", "kw"), AVG_CASES)
-@eq("MB-8", "IC-9")
-@pytest.mark.torch
-def test_avg_pool_matches_torch(shape, kw, dtype, parity):
-    rng = np.random.default_rng(1)
-    x = rng.standard_normal(shape).astype(dtype)
-    y = avg_pool2d(x, **kw)
-    dy = rng.standard_normal(y.shape).astype(dtype)
-    y_ref, dx_ref = _torch_pool(tf.avg_pool2d, x, dy, kw)
-    parity("y", y, y_ref)
-    parity("dx", avg_pool2d_backward(dy, x, **kw), dx_ref)
-
-
-@pytest.mark.parametrize(("shape", "kw"), MAX_CASES)
-@eq("IC-8")
-def test_max_pool_matches_literal_loops(shape, kw, parity):
-    rng = np.random.default_rng(2)
-    x = rng.standard_normal(shape)
-    y = max_pool2d(x, **kw)
-    dy = rng.standard_normal(y.shape)
-    parity("y", y, literal.max_pool2d(x, **kw), witness="literal loops")
-    parity(
-        "dx",
-        max_pool2d_backward(dy, x, **kw),
-        literal.max_pool2d_backward(dy, x, **kw),
-        witness="literal loops",
-    )
-
-
-@pytest.mark.parametrize(("shape", "kw"), AVG_CASES)
-@eq("IC-9")
-def test_avg_pool_matches_literal_loops(shape, kw, parity):
-    rng = np.random.default_rng(3)
-    x = rng.standard_normal(shape)
-    y = avg_pool2d(x, **kw)
-    dy = rng.standard_normal(y.shape)
-    parity("y", y, literal.avg_pool2d(x, **kw), witness="literal loops")
-    parity(
-        "dx",
-        avg_pool2d_backward(dy, x, **kw),
-        literal.avg_pool2d_backward(dy, x, **kw),
-        witness="literal loops",
-    )
-
-
-READABLE = {
-    "max": (
-        max_pool2d_readable,
-        max_pool2d_backward_readable,
-        tf.max_pool2d,
-        literal.max_pool2d,
-        literal.max_pool2d_backward,
-        max_pool2d,
-        max_pool2d_backward,
-    ),
-    "avg": (
-        avg_pool2d_readable,
-        avg_pool2d_backward_readable,
-        tf.avg_pool2d,
-        literal.avg_pool2d,
-        literal.avg_pool2d_backward,
-        avg_pool2d,
-        avg_pool2d_backward,
-    ),
-}
-ALL_CASES = [
-    pytest.param(
-        op,
-        c["x"],
-        c["kw"],
-        c.get("ties", False),
-        id=f"{op}-{c['id']}",
-        marks=eq("MB-8", eid, *(["IC-10"] if _strided(c["kw"]) else [])),
-    )
-    for op, eid, cases in (("max", "IC-8", MAX_POOL_CASES), ("avg", "IC-9", AVG_POOL_CASES))
-    for c in cases
-]
-
-PLAIN_CASES = [pytest.param(*p.values, id=p.id) for p in ALL_CASES]  # no equation markers
-
-
-def _pool_data(shape, ties, seed):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(shape)
-    return rng, (rng.integers(0, 3, size=shape).astype(np.float64) if ties else x)
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-@pytest.mark.parametrize(("op", "shape", "kw", "ties"), ALL_CASES)
-@pytest.mark.torch
-def test_readable_pool_matches_torch(op, shape, kw, ties, dtype, parity):
-    """The readable version (a window view, then max / argmax / mean) is a witness of its
-    own: equal to torch, forward and gradient."""
-    fwd, bwd, torch_fn, _, _, _, _ = READABLE[op]
-    rng, x = _pool_data(shape, ties, seed=7)
-    x = x.astype(dtype)
-    y = fwd(x, **kw)
-    dy = rng.standard_normal(y.shape).astype(dtype)
-    y_ref, dx_ref = _torch_pool(torch_fn, x, dy, kw)
-    parity("y", y, y_ref)
-    parity("dx", bwd(dy, x, **kw), dx_ref)
-
-
-@pytest.mark.parametrize(("op", "shape", "kw", "ties"), ALL_CASES)
-def test_readable_pool_matches_literal_loops(op, shape, kw, ties, parity):
-    """The readable version equals the loop transcription, ties included."""
-    fwd, bwd, _, slow_fwd, slow_bwd, _, _ = READABLE[op]
-    rng, x = _pool_data(shape, ties, seed=9)
-    y = fwd(x, **kw)
-    dy = rng.standard_normal(y.shape)
-    parity("y", y, slow_fwd(x, **kw), witness="literal loops")
-    parity("dx", bwd(dy, x, **kw), slow_bwd(dy, x, **kw), witness="literal loops")
-
-
-@pytest.mark.engineering
-@pytest.mark.parametrize(("op", "shape", "kw", "ties"), PLAIN_CASES)
-def test_pool_kernels_match_the_readable_version(op, shape, kw, ties, parity):
-    """The tuned kernels (stride-phase planes) give the readable version's results."""
-    fwd, bwd, _, _, _, fast_fwd, fast_bwd = READABLE[op]
-    rng, x = _pool_data(shape, ties, seed=8)
-    y = fast_fwd(x, **kw)
-    dy = rng.standard_normal(y.shape)
-    parity("y", y, fwd(x, **kw), witness="readable version")
-    parity("dx", fast_bwd(dy, x, **kw), bwd(dy, x, **kw), witness="readable version")
-
-
-@pytest.mark.parametrize(("shape", "kw"), MAX_CASES[:4])
-@eq("IC-8")
-def test_max_pool_gradient_matches_finite_differences(shape, kw, fd_check):
-    rng = np.random.default_rng(4)
-    x = rng.standard_normal(shape)  # distinct values: max is differentiable almost surely
-    dy = rng.standard_normal(max_pool2d(x, **kw).shape)
-    fd_check("dx", lambda v: max_pool2d(v, **kw), x, dy, max_pool2d_backward(dy, x, **kw))
-
-
-@pytest.mark.parametrize(("shape", "kw"), AVG_CASES[:4])
-@eq("IC-9")
-def test_avg_pool_gradient_matches_finite_differences(shape, kw, fd_check):
-    rng = np.random.default_rng(5)
-    x = rng.standard_normal(shape)
-    dy = rng.standard_normal(avg_pool2d(x, **kw).shape)
-    fd_check("dx", lambda v: avg_pool2d(v, **kw), x, dy, avg_pool2d_backward(dy, x, **kw))
 
 
 @pytest.mark.parametrize(

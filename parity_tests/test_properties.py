@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import n, optional, t
+from helpers import n, optional, t
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import n, optional, t
+from helpers import n, optional, t
 
 from ref_cnn import functional as F
 from ref_cnn.training import models, optim

@@ -9,8 +9,9 @@ import itertools
 
 import numpy as np
 import pytest
-from conftest import n, optional, t
+from helpers import n, optional, t
 
+import ref_cnn
 from ref_cnn import functional as F
 
 torch = optional("torch")
@@ -143,3 +144,23 @@ def test_he_normal_has_variance_2_over_fan_in_like_kaiming_normal():
 def test_parameter_count_matches_torch_numel(f, c_in, c_out, bias):
     layer = torch.nn.Conv2d(c_in, c_out, f, bias=bias)
     assert F.conv_param_count(f, c_in, c_out, bias) == sum(p.numel() for p in layer.parameters())
+
+
+@pytest.mark.parametrize("scheme", ["torch", "he"])
+def test_layers_declare_their_fan_in(scheme):
+    """Linear's weight is (out, in): its fan-in is in_features, not out_features. He on a
+    Linear(288, 64) must draw N(0, 2/288); torch's default U(±1/√288)."""
+    from ref_cnn.nn import initialise
+
+    layer = ref_cnn.nn.Linear(288, 64)
+    conv = ref_cnn.nn.Conv2d(16, 32, 3, groups=4)
+    assert (layer.fan_in, conv.fan_in) == (288, 4 * 3 * 3)
+    initialise(
+        ref_cnn.nn.Sequential(conv, ref_cnn.nn.Flatten(), layer), scheme, np.random.default_rng(0)
+    )
+    w = layer.params()["weight"]  # 18,432 draws
+    if scheme == "he":
+        assert abs(w.std() - np.sqrt(2 / 288)) < 4 * np.sqrt(2 / 288) / np.sqrt(2 * w.size)
+    else:
+        assert np.abs(w).max() <= 1 / np.sqrt(288)
+        assert abs(w.std() - 1 / np.sqrt(288) / np.sqrt(3)) < 0.002

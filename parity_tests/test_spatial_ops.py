@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import n, nonzero_normal, optional, t
+from helpers import n, nonzero_normal, optional, t
 
 from ref_cnn import functional as F
 

@@ -11,7 +11,7 @@ from collections import deque
 
 import kinks
 import numpy as np
-from conftest import RTOL, Absent, n, optional, t
+from helpers import RTOL, Absent, n, optional, t
 
 import ref_cnn
 from ref_cnn._metric import compare, float32_bound

@@ -20,7 +20,7 @@ import importlib
 import time
 
 import numpy as np
-from conftest import RTOL, optional, t
+from helpers import RTOL, optional, t
 from twins import check_twin
 
 import ref_cnn

@@ -185,7 +185,7 @@ def family(nodeid: str) -> str:
     name = nodeid.split("::", 1)[-1]
     if stem == "opinfo":  # the op is the first parameter: [batch_norm-8-…]
         name = name.split("[", 1)[-1].split("-", 1)[0]
-    networks = stem in ("architectures", "from_torch", "from_torch_new_modules")
+    networks = stem in ("architectures", "from_torch", "from_torch_conv_pool_modules")
     patterns = BY_NAME[4:5] if networks else BY_NAME  # a network file's batch-norm tests
     found = (label for pattern, label in patterns if re.search(pattern, f"{stem} {name}"))
     return next(found, "whole networks" if networks else stem)

@@ -1,13 +1,14 @@
-"""`from_torch` twins of ConvTranspose2d, convs with a padding_mode, AvgPool2d with a
-divisor_override, AdaptiveMaxPool2d and MaxUnpool2d: forward, input gradient and every
-parameter gradient against torch, float64. [IC-3, IC-7, IC-8, IC-11, MB-3, MB-8]
+"""`from_torch` twins of the conv and pool modules beyond LeNet's: ConvTranspose2d, convs with
+a padding_mode, AvgPool2d with a divisor_override, AdaptiveMaxPool2d and MaxUnpool2d: forward,
+input gradient and every parameter gradient against torch, float64.
+[IC-3, IC-7, IC-8, IC-11, MB-3, MB-8]
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import n, optional, t
+from helpers import n, optional, t
 
 import ref_cnn
 

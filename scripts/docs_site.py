@@ -517,7 +517,7 @@ def _site_links(text: str) -> str:
 USER_PAGES = (
     *("install.md", "report.md", "package.md", "training.md", "testing.md", "API.md"),
     *("graph_twin.md", "zoo.md", "shared_randomness.md", "peers.md"),
-    *("activations.md", "normalization.md", "spatial.md"),
+    *("activations.md", "normalization.md", "spatial.md", "design.md"),
 )
 KIT_FALLBACK = """# The conformance kit
 

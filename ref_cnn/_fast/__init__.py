@@ -7,5 +7,5 @@
 - the runtime under them: `threads`, `products` (BLAS calls), `scratch` (work buffers).
 
 The public ops in `ref_cnn.functional` are the definition; the tests hold every kernel here
-equal to them (docs/performance.md has the measurements behind each choice).
+equal to them (docs/design.md has the measurements behind each choice).
 """

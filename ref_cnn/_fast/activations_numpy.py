@@ -3,7 +3,7 @@ the equation of `ref_cnn.functional.activations.relu_backward`, block by block o
 threads (`threads.elementwise`).
 
 A block is dy·[not x ≤ 0], a multiply by the mask: np.where branches on every element of a
-random mask (docs/performance_ops.md). Where dy holds ±∞ or NaN, dy·0 would be NaN where
+random mask (docs/design.md). Where dy holds ±∞ or NaN, dy·0 would be NaN where
 x ≤ 0, so such blocks take np.where.
 """
 

@@ -12,7 +12,7 @@ nowhere else, and an op asks for its implementation with `alternative(op)`. The 
 The choice is, in this order of precedence: a `using(name)` block (in this thread); the last
 `set_kernels(name)`; the environment variable ``REF_CNN_KERNELS``; otherwise ``"numba"`` where
 numba is installed and ref_cnn runs more than `AUTO_NUMBA_ABOVE` threads, else ``"numpy"``
-(docs/performance.md has the measurements). All sets compute the same equations; their sums
+(docs/design.md has the measurements). All sets compute the same equations; their sums
 run in different orders, so results differ by rounding. One set gives the same bits for
 every thread count, so results depend only on the installation and the thread-count setting
 that picks the set.

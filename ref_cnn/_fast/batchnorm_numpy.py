@@ -3,7 +3,7 @@
 written into the result pass by pass (no temporaries but one work buffer per thread).
 
 Every channel's statistics and values depend on that channel alone, so the blocks are cut
-by size alone and the thread count changes nothing. docs/performance_ops.md has the
+by size alone and the thread count changes nothing. docs/design.md has the
 measurements behind it.
 """
 

@@ -42,7 +42,7 @@ from ref_cnn._fast.conv_numpy import (
     _weight_heavy,
 )
 
-# Output positions per task: a band's columns stay in cache (docs/performance.md, "Compiled
+# Output positions per task: a band's columns stay in cache (docs/design.md, "Compiled
 # tasks": 256 against 1024 positions).
 TASK_POSITIONS = 256
 

@@ -16,7 +16,7 @@ channels) both gradients come from δ's column matrix: dx as a product with the 
 filters, dw as a product with x (`flipped_geometry`); otherwise dw comes from x's column
 matrix and dx is accumulated offset by offset over the kH·kW filter positions.
 Intermediates live in buffers kept between calls (`scratch`), one role each; results never
-do. docs/performance.md has the measurements behind the constants below.
+do. docs/design.md has the measurements behind the constants below.
 """
 
 from __future__ import annotations
@@ -40,15 +40,15 @@ if TYPE_CHECKING:
 COLUMN_BUDGET_BYTES = 64 * 2**20
 
 # Column bytes per task (a chunk of images, on ref_cnn's threads), cut by shape alone so the
-# thread count changes no result. 2–4 MiB is fastest (docs/performance.md, "Chunks").
+# thread count changes no result. 2–4 MiB is fastest (docs/design.md, "Chunks").
 TASK_COLUMN_BYTES = 4 * 2**20
 
 # Output channels per input channel up to which both gradients come from δ's column matrix
-# (`flipped_geometry`); beyond, x's columns and the scatter (docs/performance.md, "Flip").
+# (`flipped_geometry`); beyond, x's columns and the scatter (docs/design.md, "Flip").
 FLIP_RATIO = 2
 
 # Blocks of channels that a weight-heavy layer's products are cut into, each reading its
-# rows of the weight matrix once (docs/performance.md, "Row blocks").
+# rows of the weight matrix once (docs/design.md, "Row blocks").
 ROW_BLOCKS = 8
 
 

@@ -1,7 +1,7 @@
 """The dense layer's products on ref_cnn's threads (private): the equations of
 `ref_cnn.functional.linear`, each product's rows cut into tasks with BLAS on one thread in
 each (`products.matmul`), so that BLAS's own threads never contend with ref_cnn's
-(docs/performance_ops.md).
+(docs/design.md).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 
 # Input bytes per chunk of images (a task on ref_cnn's threads): cut by size, not by the
-# thread count (docs/performance.md, "Pooling").
+# thread count (docs/design.md, "Pooling").
 TASK_BYTES = 2 * 2**20
 
 
@@ -67,7 +67,7 @@ class Phases:
         self.kernel, self.stride, self.dilation = g.kernel, g.stride, g.dilation
         self.in_hw, self.out_hw = g.in_hw, g.out_hw
         # Computed once per call, not per block: the Python around the NumPy calls holds the
-        # GIL the other threads wait for (docs/performance.md, "Pooling").
+        # GIL the other threads wait for (docs/design.md, "Pooling").
         self._pads = g.pads()  # ((top, bottom), (left, right)): enough for every window
         hp, wp = (self.in_hw[a] + sum(self._pads[a]) for a in (0, 1))
         self._grid = -(-hp // self.stride[0]), -(-wp // self.stride[1])

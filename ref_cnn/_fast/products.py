@@ -1,7 +1,7 @@
 """Matrix products shaped for ref_cnn's threads (`ref_cnn._fast.threads`).
 
 Two facts about NumPy's matmul decide how a product runs well beside other threads
-(docs/performance.md, "Products", has the measurements):
+(docs/design.md, "Products", has the measurements):
 
 * It lets the GIL go only when the result has more than `GIL_RELEASE_ELEMENTS` elements,
   however long the sum (AV's (3, 28800) · (28800, 25) weight gradient holds it throughout).

@@ -7,7 +7,7 @@ NumPy releases the GIL inside its loops, so the threads run at the same time. No
 all of them: matmul keeps it for small results (`ref_cnn._fast.products` works around
 that), and every call takes it back on return, as does the Python between calls. So tasks
 are few and long, and the kernels keep their Python light (`pool_numpy.Phases` computes its
-layout once per call, not per block). docs/performance.md has the measurements.
+layout once per call, not per block). docs/design.md has the measurements.
 
 The number of threads is, in this order of precedence:
 
@@ -144,7 +144,7 @@ def one_blas_thread() -> Iterator[None]:
     controller = _blas_controller()
     counts = [(lib, lib.num_threads) for lib in controller.lib_controllers] if controller else []
     counts = [(lib, n) for lib, n in counts if n > 1]  # each library's count, read once
-    for lib, _ in counts:  # faster than threadpoolctl's limit() (docs/performance.md)
+    for lib, _ in counts:  # faster than threadpoolctl's limit() (docs/design.md)
         lib.set_num_threads(1)
     try:
         yield
@@ -193,7 +193,7 @@ def parallel_map(fn: Callable[[T], object], items: Sequence[T], blas: bool = Tru
     product on all of BLAS's threads. With more than one ref_cnn thread, BLAS is held to one
     thread even where there is a single item: a product on BLAS's own threads leaves them
     spinning after it returns, taking the cores from the next parallel region
-    (docs/performance.md, "Threads").
+    (docs/design.md, "Threads").
     """
     serial = getattr(_local, "worker", False) or get_num_threads() <= 1
     if serial or (blas and not blas_limitable()):
@@ -240,7 +240,7 @@ def parallel_map(fn: Callable[[T], object], items: Sequence[T], blas: bool = Tru
 
 # At least MIN_TASKS tasks where the work allows, none under MIN_TASK_BYTES (below it the
 # Python around a task costs more than the threads save). Constants, not the thread count,
-# so the cut and every result are the same on every machine (docs/performance.md, "Threads").
+# so the cut and every result are the same on every machine (docs/design.md, "Threads").
 MIN_TASKS = 4
 MIN_TASK_BYTES = 2**21
 

@@ -1,5 +1,6 @@
 """Helpers for testing an op's registered alternatives (`ref_cnn._fast.backend`) against its
-readable body: one pytest param per (op, set) row, and a spy that proves the row ran."""
+readable body: one pytest param per (op, set) row, a function run under one set, and a spy
+that proves the row ran."""
 
 from __future__ import annotations
 
@@ -22,6 +23,16 @@ def rows(*ops: str) -> list:
         for op in ops
         for name in backend.IMPLEMENTATIONS[op]
     ]
+
+
+def under(name: str, fn):
+    """`fn` computed with the backend set `name` (`backend.using`)."""
+
+    def run(*args, **kw):
+        with backend.using(name):
+            return fn(*args, **kw)
+
+    return run
 
 
 def spy(monkeypatch, op: str, name: str) -> dict:

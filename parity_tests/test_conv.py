@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from alternatives import under
 from helpers import n, optional, t
 
 from ref_cnn import get_kernels, literal
-from ref_cnn._fast.backend import using
 from ref_cnn._fast.tuning import tuned
 from ref_cnn.conformance import CONV_CASES
 from ref_cnn.conformance.ops import OPS
@@ -71,20 +71,10 @@ def _torch_reference(x, w, b, kw, dy):
 # ------------------------------------------------------------------ the implementations
 
 
-def _under(name: str, fn):
-    """`fn` computed with the backend set `name` (ref_cnn._fast.backend.using)."""
-
-    def run(*args, **kw):
-        with using(name):
-            return fn(*args, **kw)
-
-    return run
-
-
 # name -> (forward, backward, marks)
 IMPLEMENTATIONS = {
-    "numpy": (_under("numpy", conv2d), _under("numpy", conv2d_backward), ()),
-    "numba": (_under("numba", conv2d), _under("numba", conv2d_backward), (pytest.mark.numba,)),
+    "numpy": (under("numpy", conv2d), under("numpy", conv2d_backward), ()),
+    "numba": (under("numba", conv2d), under("numba", conv2d_backward), (pytest.mark.numba,)),
     "readable": (conv2d_readable, conv2d_backward_readable, ()),
     "literal": (literal.conv2d, literal.conv2d_backward, ()),
 }

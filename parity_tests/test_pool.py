@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from alternatives import under
 from helpers import n, optional, t
 
 from ref_cnn import literal
-from ref_cnn._fast.backend import using
 from ref_cnn.conformance import AVG_POOL_CASES, MAX_POOL_CASES
 from ref_cnn.conformance.ops import OPS
 from ref_cnn.functional import (
@@ -51,20 +51,10 @@ def _strided(kw: dict) -> bool:
 # ------------------------------------------------------------------ the implementations
 
 
-def _under(name: str, fn):
-    """`fn` computed with the backend set `name` (ref_cnn._fast.backend.using)."""
-
-    def run(*args, **kw):
-        with using(name):
-            return fn(*args, **kw)
-
-    return run
-
-
 # (op, name) -> (forward, backward); marks by name
 IMPLEMENTATIONS = {
     **{
-        (op, name): (_under(name, fwd), _under(name, bwd))
+        (op, name): (under(name, fwd), under(name, bwd))
         for op, fwd, bwd in (
             ("max", max_pool2d, max_pool2d_backward),
             ("avg", avg_pool2d, avg_pool2d_backward),

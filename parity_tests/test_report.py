@@ -50,6 +50,7 @@ def test_json_schema(report_dir):
         "not_verified",
         "tests_run",
         "tests_failed",
+        "failed_tests",
     }
     assert [q["id"] for q in report["equations"]] == [e.id for e in EQUATIONS]
     keys = {
@@ -232,6 +233,29 @@ def test_points_above_the_default_bound_are_drawn_with_their_bound_and_explained
     assert "the batch of two cancels" in section and "1.2e-09" in section and "1.4e-10" in section
     assert "against long double: 3.0e-12" in section and section.count("<tr>") == 2
     assert "#above-bound" in page
+
+
+@pytest.mark.engineering
+def test_a_failing_test_that_verifies_no_equation_is_named(monkeypatch):
+    """The report exits 1 when any test fails; parity.md, parity.html and summary name every
+    failing test, also one that carries no equation ID (else "0 failing" and exit 1 disagree)."""
+    from ref_cnn.report.collect import summarise
+    from ref_cnn.report.render import to_markdown
+
+    nodeid = "parity_tests/test_cli.py::test_train_says_where_it_writes"
+    results = [{"nodeid": nodeid, "ids": [], "outcome": "failed", "records": []}]
+    summary = summarise(results)["summary"]
+    assert summary["failed"] == 0 and summary["failed_tests"] == [nodeid]
+    report = {
+        "summary": summary,
+        "equations": [],
+        "errata": [],
+        "checked_correct": [],
+        "records": [],
+    }
+    md = to_markdown({**report, "ops": {"summary": summary, "equations": []}})
+    assert "1 failed (listed below)" in md and f"- failed: {nodeid}" in md
+    assert f"failed: {nodeid}" in to_html(report, {})
 
 
 def test_quick_keeps_only_the_equation_tests_it_does_not_skip():

@@ -274,7 +274,9 @@ def setup_table(setup: dict) -> str:
     }
     profiles = setup.get("profiles", {})
     for name, p in sorted(profiles.items(), key=lambda kv: list(gives).index(kv[0])):
-        rows.append(f"| `{p['install']}` | {gives.get(name, '')} | {p['bytes'] / 1e6:,.0f} MB "
+        size = f"{p['bytes'] / 1e9:.1f} GB" if p["bytes"] >= 1e9 else f"{p['bytes'] / 1e6:,.0f} MB"
+        what = " (what the two commands set up)" if name == "dev" else ""
+        rows.append(f"| `{p['install']}`{what} | {gives.get(name, '')} | {size} "
                     f"| {p['seconds']:.0f} s |")  # fmt: skip
     if "dev_venv_bytes" in setup and "dev" not in setup.get("profiles", {}):
         rows.append(f"| `pip install -e \".[dev]\"` (what the two commands set up) | everything: "
@@ -282,7 +284,8 @@ def setup_table(setup: dict) -> str:
                     "not measured here |")  # fmt: skip
     return (
         "\n".join(rows) + f"\n\n(Measured on {setup.get('machine', 'this machine')} by "
-        "`python scripts/measure_setup.py`, from PyPI without a warm pip cache.)"
+        "`python scripts/measure_setup.py`, pip's cache empty; torch and torchvision come "
+        "from a copy on that machine's disk, so the dev time leaves out their download.)"
     )
 
 

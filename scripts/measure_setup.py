@@ -7,6 +7,7 @@ which the README's setup table is generated from (scripts/docs_site.py --readme)
     python scripts/measure_setup.py                     # core, fast, docs, in a temporary folder
     python scripts/measure_setup.py --profiles dev      # the whole dev extra (about 6 GB)
     python scripts/measure_setup.py --commands docs,test   # also time these README commands
+    python scripts/measure_setup.py --commands report --fresh   # its first run sets .venv up
 """
 
 from __future__ import annotations
@@ -80,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
                         + ", ".join(PROFILES))  # fmt: skip
     parser.add_argument("--commands", default="", help="also time these README commands, of: "
                         + ", ".join(COMMANDS) + " (each run twice: set-up included, then not)")  # fmt: skip
+    parser.add_argument("--fresh", action="store_true", help="delete .venv (or .venv-docs for "
+                        "docs) before each command's first run, so that run includes its set-up "
+                        "as on a fresh clone; the command sets it up again")  # fmt: skip
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     data = json.loads(args.out.read_text()) if args.out.exists() else {}
@@ -98,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = data.setdefault("commands", {})
     for name in filter(None, args.commands.split(",")):
         times = []
+        if args.fresh:
+            shutil.rmtree(ROOT / (".venv-docs" if name == "docs" else ".venv"), ignore_errors=True)
         for _ in range(2):  # the first run sets its venv up if it has to, the second does not
             start = time.perf_counter()
             subprocess.run(COMMANDS[name], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)

@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     print(ops_summary_line(report["ops"]))
     print(f"wrote {args.out / 'parity.json'}, parity.md and parity.html")
     s = report["summary"]
+    for nodeid in s["failed_tests"]:
+        print(f"failed: {nodeid}  (rerun: .venv/bin/python -m pytest '{nodeid}')", file=sys.stderr)
     return 1 if s["failed"] or s["tests_failed"] or report["ops"]["summary"]["failed"] else 0
 
 

@@ -3,7 +3,8 @@ articles' errata, and figures; written as parity.json, parity.md and parity.html
 
 parity.json schema (stable; new keys may be added, none removed):
 
-    summary     {equations, verified, failed, not_verified, tests_run, tests_failed}
+    summary     {equations, verified, failed, not_verified, tests_run, tests_failed,
+                 failed_tests (node IDs)}
     equations   [{id, status ("pass" | "fail" | "not verified"), article, what, statement,
                   reference, functions [...], witnesses [...], cases, tests [...],
                   max_abs_error {"<quantity> <dtype> vs <witness>": float},

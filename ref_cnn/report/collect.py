@@ -239,6 +239,7 @@ def summarise(results: list[dict], equations_of=EQUATIONS) -> dict:
         "not_verified": counts["not verified"],
         "tests_run": len(results),
         "tests_failed": sum(r["outcome"] == "failed" for r in results),
+        "failed_tests": [r["nodeid"] for r in results if r["outcome"] == "failed"],
     }
     records = [
         {**rec, "family": family(r["nodeid"]), "test": r["nodeid"]}

@@ -67,6 +67,18 @@ def summary_line(report: dict) -> str:
     return f"{s['verified']}/{s['equations']} equations verified, {shown} errata demonstrated"
 
 
+def tests_line(s: dict) -> str:
+    """ "N tests run." or "N tests run, M failed (listed below)." """
+    failed = s.get("tests_failed", 0)
+    return f"{s['tests_run']} tests run" + (f", {failed} failed (listed below)." if failed else ".")
+
+
+def failed_tests_lines(s: dict) -> list[str]:
+    """A line per failing test, including those that verify no equation (engineering, CLI,
+    docs): the report's exit status is 1 whenever one fails. Rerun one with pytest NODEID."""
+    return [f"- failed: {nodeid}" for nodeid in s.get("failed_tests", [])]
+
+
 def _measured(m: dict) -> str:
     return "; ".join(
         f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {json.dumps(v, ensure_ascii=False)}"
@@ -96,7 +108,8 @@ def to_markdown(report: dict) -> str:
         "# ref_cnn parity report",
         "",
         f"**{summary_line(report)}**; {s['failed']} failing, {s['not_verified']} not yet verified; "
-        f"{s['tests_run']} tests run.",
+        f"{tests_line(s)}",
+        *failed_tests_lines(s),
         "",
         READING,
     ]
@@ -207,7 +220,8 @@ def to_html(report: dict, figures: dict[str, tuple[str, bytes]]) -> str:
         f"<style>{CSS}</style></head><body>",
         "<h1>ref_cnn parity report</h1>",
         f"<p class='summary' id='summary'>{e(summary_line(report))}</p>",
-        f"<p>{s['failed']} failing, {s['not_verified']} not yet verified; {s['tests_run']} tests run.</p>",
+        f"<p>{s['failed']} failing, {s['not_verified']} not yet verified; {e(tests_line(s))}</p>",
+        *(f"<p class='failed'>{e(line)}</p>" for line in failed_tests_lines(s)),
         "<nav class='toc'><ul>"
         + "".join(f"<li><a href='#{k}'>{e(v)}</a></li>" for k, v in toc)
         + "</ul></nav>",

@@ -58,7 +58,7 @@ def relu_backward(dy, x) -> np.ndarray:
     fast = alternative("relu_backward")
     if fast is not None:
         return fast(dy, x)
-    return np.asarray(np.where(x <= 0, 0, dy))  # ψ′(z) = [z > 0], written so NaN passes dy
+    return np.asarray(np.where(x <= 0, dy.dtype.type(0), dy))  # ψ′(z) = [z > 0]; NaN x passes dy
 
 
 def leaky_relu(x, negative_slope: float = 0.01) -> np.ndarray:

@@ -132,6 +132,18 @@ def test_replacing_blocks_keeps_the_hand_written_text():
     )
 
 
+def test_readme_first_screen_holds_the_install_the_example_and_the_two_commands():
+    first_screen = "\n".join((ROOT / "README.md").read_text(encoding="utf-8").splitlines()[:35])
+    for needed in (
+        "pip install -e .",
+        "```python",
+        "conv2d_backward(",
+        "dev.sh report",
+        "dev.sh test",
+    ):
+        assert needed in first_screen, f"README's first 35 lines lack {needed!r}"
+
+
 def test_readme_example_computes_the_articles_worked_example():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     code = re.search(r"```python\n(.*?)```", text, re.S).group(1)

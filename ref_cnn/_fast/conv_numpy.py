@@ -290,8 +290,9 @@ def gradients(dy: np.ndarray, x: np.ndarray, w: np.ndarray, g: ConvGeometry, nee
         lo, hi, c0, c1 = task
         gc = dataclasses.replace(g, n=hi - lo, c_in=c1 - c0)
         dyg = _from_nchw(dy[lo:hi], gc)  # (G, O_g, N·H_o·W_o)
-        # IC-5 / AV-14: ∂E/∂K = X ⋆ δ, i.e. δ·colsᵀ summed over the batch and positions
-        dw = product(dyg, _columns(x[lo:hi, c0:c1], gc).transpose(0, 2, 1))
+        # IC-5 / AV-14: ∂E/∂K = X ⋆ δ, i.e. δ·colsᵀ summed over the batch and positions,
+        # computed as its transpose cols·δᵀ (the faster shape, docs/design.md "Product shapes")
+        dw = product(_columns(x[lo:hi, c0:c1], gc), dyg.transpose(0, 2, 1)).transpose(0, 2, 1)
         if need_dx:  # IC-7 by scatter-adds
             kmc = km if len(blocks) == 1 else km[:, :, c0 * kk : c1 * kk]
             shape = (g.groups, kmc.shape[2], dyg.shape[2])
@@ -328,7 +329,7 @@ def _flipped_gradients(dy, x, w, g: ConvGeometry, gt: ConvGeometry):
     With δ zero-padded and the filters flipped (`flipped_geometry`), row (i, m', q') and
     column (n, y, z) of δ's column matrix hold δ_pad[n, i, y + m'·d_h, z + q'·d_w]. Then
         dx = K_flipped · cols                          (IC-7: the full convolution, cropped)
-        X · colsᵀ [j, (i, m', q')] = ∂E/∂K[i, j, kH − 1 − m', kW − 1 − q']   (IC-5)
+        cols · Xᵀ [(i, m', q'), j] = ∂E/∂K[i, j, kH − 1 − m', kW − 1 − q']   (IC-5)
     since δ_pad[n, i, y + m'·d_h, …] = δ[n, i, y − m·d_h + p_h, …] with m = kH − 1 − m'.
     """
     kh, kw = g.kernel
@@ -337,21 +338,22 @@ def _flipped_gradients(dy, x, w, g: ConvGeometry, gt: ConvGeometry):
     dx = np.empty(x.shape, dtype=x.dtype)
     if _weight_heavy(gt, x.itemsize):  # split by input channels: each task owns its rows
         cols = _batch_columns(dy, gt)  # (1, O·kH·kW, N·H·W)
-        dwt = np.empty((g.c_in, cols.shape[1]), dtype=x.dtype)
+        dwt = np.empty((cols.shape[1], g.c_in), dtype=x.dtype)  # (O·kH·kW, C_in)
 
-        def channels(block):  # input channels [c0, c1): their dx and their rows of dwt
+        def channels(block):  # input channels [c0, c1): their dx and their columns of dwt
             c0, c1 = block
             gc = dataclasses.replace(gt, c_out=c1 - c0)
             _product_to_nchw(kt[:, c0:c1], cols, gc, None, dx[:, c0:c1])  # IC-7
             xm = scratch("x_channels", (c1 - c0, g.n, *g.in_hw), x.dtype)  # channel-major x
             np.copyto(xm, x[:, c0:c1].transpose(1, 0, 2, 3))
-            np.matmul(xm.reshape(c1 - c0, -1), cols[0].T, out=dwt[c0:c1])  # IC-5
+            np.matmul(cols[0], xm.reshape(c1 - c0, -1).T, out=dwt[:, c0:c1])  # IC-5
 
         parallel_map(channels, _row_blocks(g.c_in))
         dwt, db = dwt[None], dy.sum(axis=(0, 2, 3))  # IC-6
     else:
         dwt, db = _piecewise_flipped(dy, x, g, gt, kt, dx)
-    dw = dwt.reshape(g.groups, cg, og, kh, kw)[..., ::-1, ::-1].transpose(0, 2, 1, 3, 4)
+    # dwt (G, O_g·kH·kW, C_g) → dw (C_out, C_g, kH, kW), the filters turned back by 180°
+    dw = dwt.reshape(g.groups, og, kh, kw, cg)[:, :, ::-1, ::-1].transpose(0, 1, 4, 2, 3)
     return dx, np.ascontiguousarray(dw).reshape(g.c_out, cg, kh, kw), db
 
 
@@ -365,7 +367,8 @@ def _piecewise_flipped(dy, x, g: ConvGeometry, gt: ConvGeometry, kt, dx):
         # x channel-major, (C_in, N, rows, W): the left operand of dw's product
         xm = scratch("x_channels", (g.c_in, p.hi - p.lo, p.r1 - p.r0, g.in_hw[1]), x.dtype)
         np.copyto(xm, p.output(x).transpose(1, 0, 2, 3))
-        dwt = product(xm.reshape(g.groups, cg, -1), cols.transpose(0, 2, 1))  # IC-5
+        # IC-5, as cols·xᵀ, (G, O_g·kH·kW, C_g) (the faster shape, docs/design.md "Product shapes")
+        dwt = product(cols, xm.reshape(g.groups, cg, -1).transpose(0, 2, 1))
         # IC-6: db over the piece's images, once (by their first piece)
         return dwt, dy[p.lo : p.hi].sum(axis=(0, 2, 3)) if p.r0 == 0 else None
 

@@ -13,6 +13,7 @@ buffer to a second intermediate, so reordering calls can't overwrite a live arra
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -25,7 +26,7 @@ def scratch(role: str, shape: tuple[int, ...], dtype) -> np.ndarray:
     per intermediate of a call: two live intermediates must not share a role)."""
     pool = _POOLS.setdefault(threading.get_ident(), {})
     key = (role, np.dtype(dtype).str)
-    size = int(np.prod(shape, dtype=np.int64))
+    size = math.prod(shape)
     buf = pool.get(key)
     if buf is None or buf.size < size:
         pool[key] = buf = np.empty(size, dtype=dtype)

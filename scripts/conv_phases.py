@@ -8,9 +8,9 @@ Each thread count runs in its own process with the BLAS library's default kernel
 ref_cnn's calls run under a profiler on every thread (the caller's and each worker's), and
 each function's own time is put into a phase by `PHASES`; a phase's figure is thread time
 per call, summed over the threads (so at 2 threads the phases add up to about twice the
-wall time). `wall` is the call's time without the profiler, measured in blocks that
-alternate with blocks of torch's conv2d forward + autograd backward (the ratio is the
-median over neighbouring pairs), as `scripts/bench.py` does.
+wall time). `wall` is the call's time without the profiler, measured as `scripts/bench.py`
+measures its fwd+bwd row of the layer (the same inputs and torch call, `bench.compare`'s
+alternating blocks; the ratio is the median over neighbouring pairs).
 """
 
 from __future__ import annotations
@@ -20,25 +20,14 @@ import cProfile
 import json
 import os
 import pstats
+import statistics
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-
-# The benchmark layers (scripts/bench_rows.py's (a)–(e)) and ResNet-18's 256-channel 3×3:
-# x shape, w shape, stride, padding.
-LAYERS = {
-    "a": ((200, 1, 28, 28), (3, 1, 5, 5), 1, 0),
-    "b": ((64, 1, 28, 28), (32, 1, 5, 5), 1, 0),
-    "c": ((64, 32, 14, 14), (64, 32, 3, 3), 1, 1),
-    "d": ((32, 64, 32, 32), (64, 64, 3, 3), 1, 1),
-    "e": ((8, 3, 224, 224), (64, 3, 7, 7), 2, 3),
-    "r256": ((8, 256, 14, 14), (256, 256, 3, 3), 1, 1),
-}
 
 # (function name, called from) → phase; "*" matches any caller. The first match wins, and a
 # function no rule names is "other". Functions are matched by their own time only (time in
@@ -111,51 +100,29 @@ def _breakdown(stats: pstats.Stats, calls: int) -> dict[str, float]:
     return out
 
 
+def _layer_name(letter: str) -> str:
+    """'c' → bench_rows.CONV_LAYERS' key of layer (c)."""
+    from bench_rows import CONV_LAYERS
+
+    return next(name for name in CONV_LAYERS if name.startswith(f"({letter})"))
+
+
 def child(layer: str, calls: int, blocks: int) -> dict:
     """Run in a process of its own with the thread variables set: the profile and the
-    alternating timings of one layer."""
-    import numpy as np
+    alternating timings of one layer (the fwd+bwd row of scripts/bench.py)."""
     import torch
+    from bench import compare
+    from bench_rows import conv_rows
     from threadpoolctl import threadpool_info
 
     from ref_cnn._fast import threads
-    from ref_cnn.functional import conv2d, conv2d_backward
 
     n = threads.get_num_threads()
     torch.set_num_threads(n)
-    xs, ws, s, p = LAYERS[layer]
-    rng = np.random.default_rng(0)
-    x, w = (rng.standard_normal(shape, dtype=np.float32) for shape in (xs, ws))
-    b = rng.standard_normal(ws[0], dtype=np.float32)
-    dy = rng.standard_normal(conv2d(x, w, b, stride=s, padding=p).shape, dtype=np.float32)
-
-    def ours():
-        conv2d(x, w, b, stride=s, padding=p)
-        conv2d_backward(dy, x, w, stride=s, padding=p)
-
-    xt, wt, bt = (torch.from_numpy(a).requires_grad_() for a in (x, w, b))
-    dyt = torch.from_numpy(dy)
-
-    def theirs():
-        y = torch.nn.functional.conv2d(xt, wt, bt, stride=s, padding=p)
-        torch.autograd.grad(y, (xt, wt, bt), dyt)
-
-    def block(fn):
-        time.sleep(0.2)  # the other library's threads stop spinning
-        times = []
-        for _ in range(calls):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return times
-
-    ours(), theirs()
-    mine, torchs, ratios = [], [], []
-    for _ in range(blocks):
-        a, t = block(ours), block(theirs)
-        mine += a
-        torchs += t
-        ratios.append(float(np.median(a) / np.median(t)))
+    wanted = f"conv2d fwd+bwd (dx, dw, db) {_layer_name(layer)}"
+    row = next(r for r in conv_rows("float32") if r.name == wanted)
+    ours = row.ours
+    mine, torchs, ratios = compare(ours, row.theirs, calls, blocks, 0.0, 0.2)
 
     # Profile every thread: the worker pool is made again, its threads starting under the hook.
     profiles: list[cProfile.Profile] = []
@@ -186,9 +153,9 @@ def child(layer: str, calls: int, blocks: int) -> dict:
     return {
         "threads": n,
         "phases_ms": _breakdown(stats, calls),
-        "ref_cnn_ms": float(np.median(mine) * 1e3),
-        "torch_ms": float(np.median(torchs) * 1e3),
-        "ratio": float(np.median(ratios)),
+        "ref_cnn_ms": mine * 1e3,
+        "torch_ms": torchs * 1e3,
+        "ratio": statistics.median(ratios),
         "blas": sorted(set(blas)),
     }
 
@@ -197,7 +164,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--layer", default="c", choices=sorted(LAYERS), help="default c")
+    parser.add_argument("--layer", default="c", choices="abcde", help="default c")
     parser.add_argument("--threads", default="1,2", help="comma-separated (default 1,2)")
     parser.add_argument("--calls", type=int, default=10, help="calls per block (default 10)")
     parser.add_argument("--blocks", type=int, default=5, help="blocks per library (default 5)")
@@ -220,10 +187,7 @@ def main(argv=None) -> int:
             return run.returncode
         results.append(json.loads(run.stdout.strip().splitlines()[-1]))
     model, flags = cpu_model_and_flags()
-    xs, ws, s, p = LAYERS[args.layer]
-    print(
-        f"conv2d forward + backward (dx, dw, db), layer ({args.layer}): x{xs} w{ws} stride {s} padding {p}, float32"
-    )
+    print(f"conv2d fwd+bwd (dx, dw, db) {_layer_name(args.layer)}, float32")
     print(f"CPU: {model}, {os.cpu_count()} CPUs; SIMD: {' '.join(flags)}")
     print(f"BLAS: {'; '.join(results[0]['blas'])} (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset)")
     print()

@@ -429,6 +429,44 @@ def test_gradients_from_delta_columns_equal_the_scatter(x_shape, w_shape, kw, pa
         parity(f"dw ({path})", dw, dw_ref, witness="torch")
 
 
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "kw"),
+    [
+        ((3, 16, 9, 8), (16, 16, 3, 3), {"padding": 1}),
+        ((2, 20, 11, 10), (6, 20, 3, 2), {"padding": (2, 1), "stride": (2, 1), "dilation": (1, 2)}),
+        ((2, 16, 7, 7), (16, 16, 1, 1), {}),
+        ((1, 24, 30, 6), (20, 24, 4, 3), {"padding": "same"}),
+        ((2, 32, 6, 6), (64, 32, 3, 3), {"padding": 1}),
+    ],
+    ids=["pad-1", "stride-2-dilation-2-uneven-padding", "1x1", "same-even-kernel-tall", "64-out"],
+)
+@pytest.mark.engineering
+@pytest.mark.torch
+def test_channel_last_columns_equal_the_nchw_columns(x_shape, w_shape, kw, parity):
+    """Layers with many input channels, few output channels and narrow outputs build their
+    column matrix channel-last (a row per output position, `_columns_last`), forward and, at
+    stride 1, for δ's columns in the backward pass; the NCHW column matrix gives the same
+    sums. Both against torch, with the suite's pieces of a few rows (the tall case: bands)."""
+    from ref_cnn._fast import conv_numpy as kernels
+    from ref_cnn.functional.conv import conv_geometry
+
+    rng, x, w, b = _data(x_shape, w_shape, True, seed=17)
+    geometry = conv_geometry(x, w, b, **kw)
+    flipped = kernels.flipped_geometry(geometry)
+    dy = rng.standard_normal(conv2d(x, w, b, **kw).shape)
+    y_ref, dx_ref, dw_ref, db_ref = _torch_reference(x, w, b, kw, dy)
+    for path, knobs in (("channel-last", {}), ("NCHW", {"conv_channels_last_min": 10**9})):
+        with tuned(**knobs):  # a minimum no layer reaches: every layer takes NCHW columns
+            assert kernels._channels_last(geometry) is not bool(knobs)
+            if flipped is not None:
+                assert kernels._channels_last(flipped) is not bool(knobs)
+            y = conv2d(x, w, b, **kw)
+            dx, dw, db = conv2d_backward(dy, x, w, **kw)
+        for quantity, ours, ref in (("y", y, y_ref), ("dx", dx, dx_ref), ("dw", dw, dw_ref)):
+            parity(f"{quantity} ({path})", ours, ref, witness="torch")
+        parity(f"db ({path})", db, db_ref, witness="torch")
+
+
 @pytest.mark.engineering
 def test_threads_keep_their_own_work_buffers(parity):
     """Two threads running different layers at once get the results of running alone."""

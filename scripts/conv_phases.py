@@ -36,10 +36,15 @@ sys.path.insert(0, str(ROOT / "scripts"))
 # the strided patch view, `_product_to_nchw`'s and `product`'s the BLAS products.
 PHASES = [
     ("pad_nchw", "*", "padding"),
+    ("_padded_last", "*", "padding"),
+    ("fill", "_padded_last", "padding"),
     ("_columns", "*", "columns (im2col copy)"),
+    ("_columns_last", "*", "columns (im2col copy)"),
     ("fill", "_col2im", "scatter (col2im)"),
     ("_col2im", "*", "scatter (col2im)"),
     ("_to_nchw", "*", "layout (+ bias)"),
+    ("_to_nchw_last", "*", "layout (+ bias)"),
+    ("_weight_matrix_last", "*", "layout (+ bias)"),
     ("copyto", "_to_nchw", "layout (+ bias)"),
     ("_from_nchw", "*", "layout (+ bias)"),
     ("copyto", "_from_nchw", "layout (+ bias)"),
@@ -48,6 +53,7 @@ PHASES = [
     ("ascontiguousarray", "*", "layout (+ bias)"),
     ("_flipped_weights", "*", "layout (+ bias)"),
     ("_product_to_nchw", "*", "products (BLAS)"),
+    ("_multiply_last", "*", "products (BLAS)"),
     ("product", "*", "products (BLAS)"),
     ("run", "*", "products (BLAS)"),  # the tasks' bodies: a product, or the bias added
     ("channels", "*", "products (BLAS)"),

@@ -11,12 +11,14 @@ Two entry points, each taking an already checked geometry (`conv.ConvGeometry`):
 
 How: the padded input is viewed as patches (`im2col.windows`), copied once into a column
 matrix per group, and multiplied by the weight matrix (BLAS). Big batches go a chunk of
-images at a time (`COLUMN_BUDGET_BYTES`). At stride 1 (with no more output than input
-channels) both gradients come from δ's column matrix: dx as a product with the flipped
-filters, dw as a product with x (`flipped_geometry`); otherwise dw comes from x's column
-matrix and dx is accumulated offset by offset over the kH·kW filter positions.
-Intermediates live in buffers kept between calls (`scratch`), one role each; results never
-do. docs/design.md has the measurements behind the constants below.
+images at a time (`COLUMN_BUDGET_BYTES`). Narrow layers with many input channels and few
+output channels build the matrix channel-last instead, one row per output position
+(`_channels_last`). At stride 1 (with at most FLIP_RATIO output channels per input channel)
+both gradients come from δ's column matrix: dx as a product with the flipped filters, dw as
+a product with x (`flipped_geometry`); otherwise dw comes from x's column matrix and dx is
+accumulated offset by offset over the kH·kW filter positions. Intermediates live in buffers
+kept between calls (`scratch`), one role each; results never do. docs/design.md has the
+measurements behind the constants below.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from ref_cnn._fast import threads
 from ref_cnn._fast.products import product
@@ -46,6 +49,15 @@ TASK_COLUMN_BYTES = 4 * 2**20
 # Output channels per input channel up to which both gradients come from δ's column matrix
 # (`flipped_geometry`); beyond, x's columns and the scatter (docs/design.md, "Flip").
 FLIP_RATIO = 2
+
+# Where the column matrix is built channel-last (`_columns_last`): one group of at least
+# CHANNELS_LAST_MIN input channels, at most CHANNELS_LAST_MAX_OUT output channels (a thin
+# product, so the copy is a large part of the work) and outputs at most
+# CHANNELS_LAST_MAX_WIDTH wide (the NCHW layout's runs of W_out values are short)
+# (docs/design.md, "Channel-last columns").
+CHANNELS_LAST_MIN = 16
+CHANNELS_LAST_MAX_OUT = 64
+CHANNELS_LAST_MAX_WIDTH = 16
 
 # Blocks of channels that a weight-heavy layer's products are cut into, each reading its
 # rows of the weight matrix once (docs/design.md, "Row blocks").
@@ -78,12 +90,16 @@ def correlate(x: np.ndarray, w: np.ndarray, b, g: ConvGeometry) -> np.ndarray:
         parallel_map(channels, _row_blocks(g.c_out))
         return y
 
+    kmt = _weight_matrix_last(w) if _channels_last(g) and not per_image else None
+
     def run(p: Piece):  # one piece of the output, on one of ref_cnn's threads
         if per_image and p.whole_images:
             out = y[p.lo : p.hi].reshape(p.g.n, g.groups, g.c_out // g.groups, -1)
             np.matmul(km, _columns(p.input(x), p.g, per_image=True), out=out)
             if b is not None:
                 p.output(y)[...] += b.reshape(-1, 1, 1)  # IC-4: + B_i
+        elif kmt is not None:
+            _multiply_last(kmt, p.input(x), p.g, b, p.output(y))  # IC-4, channel-last columns
         else:
             _multiply(km, p.input(x), p.g, b, p.output(y))  # IC-4: B_i + Σ_j X_j ⋆ K_ij
 
@@ -118,6 +134,81 @@ def _columns(x: np.ndarray, g: ConvGeometry, per_image: bool = False, out=None) 
     cols = scratch("cols", (g.c_in, kh, kw, n, ho, wo), x.dtype)
     np.copyto(cols, view.transpose(1, 4, 5, 0, 2, 3))
     return cols.reshape(g.groups, rows, n * ho * wo)
+
+
+def _channels_last(g: ConvGeometry) -> bool:
+    """Whether `g`'s pieces build their column matrix channel-last (`_columns_last`): each row
+    then copies runs of kW·C values where the NCHW layout copies runs of W_out, and the
+    product comes out NHWC, to be transposed into y. It pays where the copy is a large part of
+    the work (few output channels) and the NCHW runs are short (a narrow output); see the
+    constants above and docs/design.md, "Channel-last columns"."""
+    return (
+        g.groups == 1
+        and g.c_in >= CHANNELS_LAST_MIN
+        and g.c_out <= CHANNELS_LAST_MAX_OUT
+        and g.out_hw[1] <= CHANNELS_LAST_MAX_WIDTH
+    )
+
+
+def _columns_last(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """The im2col matrix of `x` (groups = 1) with one row per output position [AV-3]:
+    (N·H_out·W_out, kH·kW·C), a copy in this thread's work buffer,
+
+        cols[(n, i, j), (m, q, c)] = x_pad[n, c, i·s_h + m·d_h, j·s_w + q·d_w],
+
+    the transpose of `_columns`'s matrix with its rows in (m, q, c) order. x (N, C, H, W) is
+    first copied into a zero-padded channel-last buffer (N, H_p, W_p, C); at dilation 1 the
+    kW·C values of one filter row are then one contiguous run of it.
+    """
+    xp = _padded_last(x, g)
+    n, c, (ho, wo), (kh, kw) = g.n, g.c_in, g.out_hw, g.kernel
+    (sh, sw), (dh, dw), s = g.stride, g.dilation, xp.strides
+    view = as_strided(  # (N, H_out, W_out, kH, kW, C)
+        xp,
+        (n, ho, wo, kh, kw, c),
+        (s[0], sh * s[1], sw * s[2], dh * s[1], dw * s[2], s[3]),
+        writeable=False,
+    )
+    cols = scratch("cols", view.shape, x.dtype)
+    np.copyto(cols, view)
+    return cols.reshape(n * ho * wo, kh * kw * c)
+
+
+def _padded_last(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """x (N, C, H, W) zero-padded by `g.padding` [MB-3], channel-last in this thread's work
+    buffer: (N, top + H + bottom, left + W + right, C)."""
+    (top, bottom), (left, right) = g.padding
+    h, w = g.in_hw
+    xp = scratch("padded", (g.n, top + h + bottom, left + w + right, g.c_in), x.dtype)
+    for border in (xp[:, :top], xp[:, top + h :], xp[:, :, :left], xp[:, :, left + w :]):
+        border.fill(0)
+    np.copyto(xp[:, top : top + h, left : left + w], x.transpose(0, 2, 3, 1))
+    return xp
+
+
+def _weight_matrix_last(w: np.ndarray) -> np.ndarray:
+    """(C_out, C_in, kH, kW) → (kH·kW·C_in, C_out), rows in `_columns_last`'s (m, q, c) order:
+    the right operand of the channel-last product."""
+    return np.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(-1, w.shape[0])
+
+
+def _multiply_last(kmt: np.ndarray, x: np.ndarray, g: ConvGeometry, b, y: np.ndarray):
+    """y (N, C_out, H_out, W_out) = channel-last column matrix of x × kmt (+ b), one piece
+    (groups = 1) [IC-4]: the product is (N·H_out·W_out, C_out), NHWC, transposed into y.
+
+    Returns the column matrix (a work buffer, valid until the next call that takes one).
+    """
+    cols = _columns_last(x, g)
+    prod = np.matmul(cols, kmt, out=scratch("outputs", (cols.shape[0], kmt.shape[1]), x.dtype))
+    _to_nchw_last(prod, g, b, y)
+    return cols
+
+
+def _to_nchw_last(prod: np.ndarray, g: ConvGeometry, b, y: np.ndarray) -> None:
+    """(N·H_out·W_out, C_out) → y (N, C_out, H_out, W_out), then the bias added in place."""
+    np.copyto(y, prod.reshape(g.n, *g.out_hw, -1).transpose(0, 3, 1, 2))
+    if b is not None:
+        y += b.reshape(-1, 1, 1)  # IC-4: + B_i
 
 
 def _weight_heavy(g: ConvGeometry, itemsize: int) -> bool:
@@ -334,8 +425,11 @@ def _flipped_gradients(dy, x, w, g: ConvGeometry, gt: ConvGeometry):
     """
     kh, kw = g.kernel
     og, cg = g.c_out // g.groups, g.c_in // g.groups
-    kt = _weight_matrix(_flipped_weights(w, g), gt)  # (G, C_g, O_g·kH·kW)
     dx = np.empty(x.shape, dtype=x.dtype)
+    if not _weight_heavy(gt, x.itemsize) and _channels_last(gt):
+        dw, db = _piecewise_flipped_last(dy, x, w, g, gt, dx)
+        return dx, dw, db
+    kt = _weight_matrix(_flipped_weights(w, g), gt)  # (G, C_g, O_g·kH·kW)
     if _weight_heavy(gt, x.itemsize):  # split by input channels: each task owns its rows
         cols = _batch_columns(dy, gt)  # (1, O·kH·kW, N·H·W)
         dwt = np.empty((cols.shape[1], g.c_in), dtype=x.dtype)  # (O·kH·kW, C_in)
@@ -374,6 +468,32 @@ def _piecewise_flipped(dy, x, g: ConvGeometry, gt: ConvGeometry, kt, dx):
 
     parts = parallel_map(run, pieces(gt, x.itemsize))
     return _sum([p[0] for p in parts]), _sum([p[1] for p in parts if p[1] is not None])
+
+
+def _piecewise_flipped_last(dy, x, w, g: ConvGeometry, gt: ConvGeometry, dx):
+    """dx (in place) and (dw, db) of `_flipped_gradients` (groups = 1) from δ's channel-last
+    column matrix (`_columns_last`), a piece of dx's rows at a time; each piece adds its part
+    of dw and db, in piece order. Row (p), column (m', q', i) of the matrix holds
+    δ_pad[n, i, y + m'·d_h, z + q'·d_w] for position p = (n, y, z), so
+        dx = cols · K_flipped                                  (IC-7, NHWC, then transposed)
+        colsᵀ · X [(m', q', i), j] = ∂E/∂K[i, j, kH − 1 − m', kW − 1 − q']     (IC-5)
+    """
+    kh, kw = g.kernel
+    ktt = _weight_matrix_last(_flipped_weights(w, g))  # (kH·kW·C_out, C_in)
+
+    def run(p: Piece):  # a piece of the flipped correlation: rows [r0, r1) of its images' dx
+        cols = _multiply_last(ktt, p.input(dy), p.g, None, p.output(dx))  # IC-7; (P, kH·kW·C_out)
+        xm = scratch("x_channels", (g.c_in, p.hi - p.lo, p.r1 - p.r0, g.in_hw[1]), x.dtype)
+        np.copyto(xm, p.output(x).transpose(1, 0, 2, 3))  # x channel-major, (C_in, P)
+        dwt = product(cols.T, xm.reshape(g.c_in, -1).T)  # IC-5, (kH·kW·C_out, C_in)
+        # IC-6: db over the piece's images, once (by their first piece)
+        return dwt, dy[p.lo : p.hi].sum(axis=(0, 2, 3)) if p.r0 == 0 else None
+
+    parts = parallel_map(run, pieces(gt, x.itemsize))
+    dwt = _sum([p[0] for p in parts]).reshape(kh, kw, g.c_out, g.c_in)
+    # dwt[m', q', i, j] → dw[i, j, kH − 1 − m', kW − 1 − q'], the filters turned back by 180°
+    dw = np.ascontiguousarray(dwt[::-1, ::-1].transpose(2, 3, 0, 1))
+    return dw, _sum([p[1] for p in parts if p[1] is not None])
 
 
 def _finite(a: np.ndarray) -> bool:

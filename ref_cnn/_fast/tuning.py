@@ -19,6 +19,7 @@ KNOBS: dict[str, tuple[str, str]] = {
     "conv_task_column_bytes": ("ref_cnn._fast.conv_numpy", "TASK_COLUMN_BYTES"),
     "conv_column_budget_bytes": ("ref_cnn._fast.conv_numpy", "COLUMN_BUDGET_BYTES"),
     "conv_flip_ratio": ("ref_cnn._fast.conv_numpy", "FLIP_RATIO"),
+    "conv_channels_last_min": ("ref_cnn._fast.conv_numpy", "CHANNELS_LAST_MIN"),
     "pool_task_bytes": ("ref_cnn._fast.pool_numpy", "TASK_BYTES"),
     "numba_task_positions": ("ref_cnn._fast.conv_numba", "TASK_POSITIONS"),
     "numba_relu_block": ("ref_cnn._fast.passes_numba", "RELU_BLOCK"),

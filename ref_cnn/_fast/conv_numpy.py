@@ -76,9 +76,6 @@ def _work_per_byte(g: ConvGeometry) -> float:
 def correlate(x: np.ndarray, w: np.ndarray, b, g: ConvGeometry) -> np.ndarray:
     """`conv2d` for a checked geometry: column matrix × weight matrix, a piece at a time."""
     y, km = np.empty(g.out_shape, dtype=x.dtype), _weight_matrix(w, g)
-    # More outputs than column rows (a 1-channel input, many filters): one product per image,
-    # written straight into y, saves the product matrix (larger than the columns here).
-    per_image = g.c_out >= g.c_in * g.kernel[0] * g.kernel[1]
     if _weight_heavy(g, x.itemsize):  # split the product by output channels instead
         cols = _batch_columns(x, g)
 
@@ -90,21 +87,28 @@ def correlate(x: np.ndarray, w: np.ndarray, b, g: ConvGeometry) -> np.ndarray:
         parallel_map(channels, _row_blocks(g.c_out))
         return y
 
-    kmt = _weight_matrix_last(w) if _channels_last(g) and not per_image else None
+    kmt = _weight_matrix_last(w) if _channels_last(g) and not _per_image(g) else None
 
     def run(p: Piece):  # one piece of the output, on one of ref_cnn's threads
-        if per_image and p.whole_images:
+        if kmt is not None:
+            _multiply_last(kmt, p.input(x), p.g, b, p.output(y))  # IC-4, channel-last columns
+        elif p.whole_images:  # one product per image, written straight into y
             out = y[p.lo : p.hi].reshape(p.g.n, g.groups, g.c_out // g.groups, -1)
             np.matmul(km, _columns(p.input(x), p.g, per_image=True), out=out)
             if b is not None:
                 p.output(y)[...] += b.reshape(-1, 1, 1)  # IC-4: + B_i
-        elif kmt is not None:
-            _multiply_last(kmt, p.input(x), p.g, b, p.output(y))  # IC-4, channel-last columns
-        else:
+        else:  # a band of one image's output rows: one product, then into y's rows
             _multiply(km, p.input(x), p.g, b, p.output(y))  # IC-4: B_i + Σ_j X_j ⋆ K_ij
 
     parallel_map(run, pieces(g, x.itemsize))
     return y
+
+
+def _per_image(g: ConvGeometry) -> bool:
+    """Whether `correlate` prefers one product per image (NCHW out) to channel-last columns:
+    where there are at least as many output channels as column rows (C_out ≥ C_in·kH·kW, a
+    1×1 layer that widens), a product per image is as fast and needs no product matrix."""
+    return g.c_out >= g.c_in * g.kernel[0] * g.kernel[1]
 
 
 def _columns(x: np.ndarray, g: ConvGeometry, per_image: bool = False, out=None) -> np.ndarray:

@@ -136,7 +136,7 @@ def child(args) -> int:
             row.ours,
             row.theirs,
             1 if row.slow else args.reps,
-            blocks=min(3, args.blocks) if resnet else args.blocks,
+            blocks=args.resnet_blocks if resnet else args.blocks,
             min_seconds=0 if resnet else 2.5 * args.min_seconds if row.slow else args.min_seconds,
             pause=args.pause,
         )
@@ -186,6 +186,12 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--resnet-batch", type=int, default=8, help="ResNet-18 batch size (default 8)"
+    )
+    parser.add_argument(
+        "--resnet-blocks",
+        type=int,
+        default=3,
+        help="blocks per library for the ResNet-18 rows, one call each (default 3)",
     )
     parser.add_argument(
         "--save",
@@ -248,7 +254,7 @@ def save(name: str, runs: list[dict], args) -> None:
     write_atomic(runs_dir / f"{name}.json", json.dumps(runs))
     manifest_path = runs_dir / "runs.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    keys = ("dtypes", "blocks", "reps", "min_seconds", "pause", "resnet_batch")
+    keys = ("dtypes", "blocks", "reps", "min_seconds", "pause", "resnet_batch", "resnet_blocks")
     manifest[name] = {
         "title": args.title or manifest.get(name, {}).get("title") or runs[0]["info"]["cpu"],
         "files": [f"{name}.json"],

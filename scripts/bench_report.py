@@ -77,12 +77,14 @@ def targets(runs) -> list[tuple[str, dict[int, tuple[str, bool]]]]:
     if 1 in counts:
 
         def speedup_share(t):
+            # (ours₁/ours_t) / (torch₁/torch_t) = ratio₁ / ratio_t, each ratio the median
+            # over neighbouring pairs of blocks: the machine's drift between the two
+            # processes (minutes apart) cancels within each pair
             vals = []
             for (name, _), by_t in fb.items():
-                if 1 in by_t and t in by_t and by_t[t]["theirs"]:
-                    ours = by_t[1]["ours"] / by_t[t]["ours"]
-                    theirs = by_t[1]["theirs"] / by_t[t]["theirs"]
-                    vals.append((ours / theirs, _layer(name)))
+                if 1 in by_t and t in by_t and by_t[1]["ratios"] and by_t[t]["ratios"]:
+                    share = _median(by_t[1]["ratios"]) / _median(by_t[t]["ratios"])
+                    vals.append((share, _layer(name)))
             if not vals:
                 return None
             low, who = min(vals)
@@ -169,6 +171,7 @@ def markdown(runs, args) -> str:
     counts = [r["threads"] for r in runs]
     table = _index(runs)
     gemm = {r["threads"]: r["gemm_gflops"] for r in runs}
+    resnet_blocks = getattr(args, "resnet_blocks", 3)  # runs saved before the option: 3
     lines = [
         "# Benchmarks",
         "",
@@ -177,7 +180,7 @@ def markdown(runs, args) -> str:
         f"Thread counts: {', '.join(map(str, counts))}. Each count runs in its own process with "
         "OPENBLAS_NUM_THREADS, OMP_NUM_THREADS, MKL_NUM_THREADS and REF_CNN_NUM_THREADS set to it "
         "and `torch.set_num_threads` likewise. Every row alternates blocks of ref_cnn and torch "
-        f"calls ({args.blocks} each, 3 for ResNet-18; at least {args.reps} calls and "
+        f"calls ({args.blocks} each, {resnet_blocks} for ResNet-18; at least {args.reps} calls and "
         f"{args.min_seconds} s per block after a warm-up call, each block after a {args.pause} s "
         "pause so that the other library's threads have stopped spinning). Times: medians over "
         "all calls. ratio = ref_cnn / torch (lower is better): the median over the pairs of "
@@ -189,7 +192,8 @@ def markdown(runs, args) -> str:
         "",
         f"Rerun: `python scripts/bench.py --threads {','.join(map(str, counts))} "
         f"--dtypes {args.dtypes} --blocks {args.blocks} --reps {args.reps} "
-        f"--min-seconds {args.min_seconds} --pause {args.pause} --resnet-batch {args.resnet_batch}`.",
+        f"--min-seconds {args.min_seconds} --pause {args.pause} --resnet-batch {args.resnet_batch}"
+        f"{f' --resnet-blocks {resnet_blocks}' if resnet_blocks != 3 else ''}`.",
         "",
         "## Targets",
         "",

@@ -427,32 +427,30 @@ def _value(text: str) -> str:
 
 def performance_summary(readme: bool = False) -> str:
     """Every target, measured on each machine's latest run at each thread count (✓ met,
-    ✗ missed). For the README, one row per target on the machine runs.json sets it for."""
+    ✗ missed): a row per target, a column per machine. For the README, each cell names its
+    thread counts, and a machine shows only the targets runs.json sets for it."""
     import bench_report
 
     sets = bench_runs()
-    if readme:
-        lines = ["| target (float32 unless said) | measured: threads → value (✓ met, ✗ missed) | on |",
-                 "|---|---|---|"]  # fmt: skip
-        for entry in sets.values():
-            wanted = entry.get("readme_targets")
-            for label, vals in bench_report.targets(entry["runs"]):
-                if wanted and not any(w in label for w in wanted):
-                    continue
-                cells = ", ".join(f"{t} → {_value(text)} {'✓' if ok else '✗'}"
-                                  for t, (text, ok) in vals.items())  # fmt: skip
-                lines.append(f"| {label} | {cells} | {entry['title']} |")
-        return "\n".join(lines)
     table: dict[str, dict[str, str]] = {}
     for name, entry in sets.items():
+        wanted = entry.get("readme_targets") if readme else None
         for label, vals in bench_report.targets(entry["runs"]):
+            if wanted and not any(w in label for w in wanted):
+                continue
             table.setdefault(label, {})[name] = ", ".join(
-                _value(text) + (" ✓" if ok else " ✗") for text, ok in vals.values()
+                (f"{t} → " if readme else "") + _value(text) + (" ✓" if ok else " ✗")
+                for t, (text, ok) in vals.items()
             )
-    head = ["target (float32 unless said)"] + [
-        f"{e['title']}, threads {', '.join(str(r['threads']) for r in e['runs'])}"
-        for e in sets.values()
-    ]
+    if readme:
+        head = ["target (float32 unless said)"] + [
+            f"{e['title']}: threads → value" for e in sets.values()
+        ]
+    else:
+        head = ["target (float32 unless said)"] + [
+            f"{e['title']}, threads {', '.join(str(r['threads']) for r in e['runs'])}"
+            for e in sets.values()
+        ]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for label, cells in table.items():
         lines.append(f"| {label} | " + " | ".join(cells.get(n, "") for n in sets) + " |")

@@ -93,7 +93,8 @@ def correlate(x: np.ndarray, w: np.ndarray, b, g: ConvGeometry) -> np.ndarray:
         if kmt is not None:
             _multiply_last(kmt, p.input(x), p.g, b, p.output(y))  # IC-4, channel-last columns
         elif p.whole_images:  # one product per image, written straight into y
-            out = y[p.lo : p.hi].reshape(p.g.n, g.groups, g.c_out // g.groups, -1)
+            positions = g.out_hw[0] * g.out_hw[1]  # (not -1: an empty batch has size 0)
+            out = y[p.lo : p.hi].reshape(p.g.n, g.groups, g.c_out // g.groups, positions)
             np.matmul(km, _columns(p.input(x), p.g, per_image=True), out=out)
             if b is not None:
                 p.output(y)[...] += b.reshape(-1, 1, 1)  # IC-4: + B_i

@@ -425,6 +425,13 @@ def _value(text: str) -> str:
     return re.match(r"[\d.]+( %|×)?", text).group(0)
 
 
+def _software(info: dict) -> str:
+    """A run's BLAS and versions in brief: "OpenBLAS 0.3.31 SkylakeX, NumPy 2.4.6, torch 2.14.1"."""
+    m = re.match(r"openblas (\d+\.\d+\.\d+)[\d.]*, kernel (\w+)", info["blas"])
+    blas = f"OpenBLAS {m.group(1)} {m.group(2)}" if m else info["blas"].split(",")[0]
+    return f"{blas}, NumPy {info['numpy']}, torch {info['torch'].split('+')[0]}"
+
+
 def performance_summary(readme: bool = False) -> str:
     """Every target, measured on each machine's latest run at each thread count (✓ met,
     ✗ missed): a row per target, a column per machine. For the README, each cell names its
@@ -444,11 +451,13 @@ def performance_summary(readme: bool = False) -> str:
             )
     if readme:
         head = ["target (float32 unless said)"] + [
-            f"{e['title']}: threads → value" for e in sets.values()
+            f"{e['title']} ({_software(e['runs'][0]['info'])}): threads → value"
+            for e in sets.values()
         ]
     else:
         head = ["target (float32 unless said)"] + [
-            f"{e['title']}, threads {', '.join(str(r['threads']) for r in e['runs'])}"
+            f"{e['title']} ({_software(e['runs'][0]['info'])}), threads "
+            + ", ".join(str(r["threads"]) for r in e["runs"])
             for e in sets.values()
         ]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]

@@ -10,8 +10,9 @@ Two entry points, each taking an already checked geometry (`conv.ConvGeometry`):
     gradients(dy, x, w, g, need_dx) → dx, dw, db  IC-5 / AV-14, IC-7 / IC-11, IC-6
 
 How: the padded input is viewed as patches (`im2col.windows`), copied once into a column
-matrix per group, and multiplied by the weight matrix (BLAS). Big batches go a chunk of
-images at a time (`COLUMN_BUDGET_BYTES`). Narrow layers with many input channels and few
+matrix per group, and multiplied by the weight matrix (BLAS); the forward pass multiplies
+each image's matrix on its own, straight into y. Big batches go a chunk of images at a time
+(`COLUMN_BUDGET_BYTES`). Narrow layers with many input channels and few
 output channels build the matrix channel-last instead, one row per output position
 (`_channels_last`). At stride 1 (with at most FLIP_RATIO output channels per input channel)
 both gradients come from δ's column matrix: dx as a product with the flipped filters, dw as

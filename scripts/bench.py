@@ -169,6 +169,17 @@ def child(args) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    """argparse type: a positive integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer (e.g. 5)")
+    return value
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description="Benchmark ref_cnn against torch on the CPU over thread counts."
@@ -176,8 +187,12 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", help="comma-separated thread counts (default: 1 and all CPUs)")
     parser.add_argument("--only", help="run only rows whose name contains this text")
     parser.add_argument("--dtypes", default="float32,float64", help="default float32,float64")
-    parser.add_argument("--reps", type=int, default=5, help="repetitions per block (default 5)")
-    parser.add_argument("--blocks", type=int, default=5, help="blocks per library (default 5)")
+    parser.add_argument(
+        "--reps", type=_positive, default=5, help="repetitions per block (default 5)"
+    )
+    parser.add_argument(
+        "--blocks", type=_positive, default=5, help="blocks per library (default 5)"
+    )
     parser.add_argument(
         "--min-seconds", type=float, default=0.2, help="least time per block (default 0.2)"
     )
@@ -185,11 +200,11 @@ def main(argv=None) -> int:
         "--pause", type=float, default=0.5, help="pause before each block, s (default 0.5)"
     )
     parser.add_argument(
-        "--resnet-batch", type=int, default=8, help="ResNet-18 batch size (default 8)"
+        "--resnet-batch", type=_positive, default=8, help="ResNet-18 batch size (default 8)"
     )
     parser.add_argument(
         "--resnet-blocks",
-        type=int,
+        type=_positive,
         default=3,
         help="blocks per library for the ResNet-18 rows, one call each (default 3)",
     )

@@ -12,14 +12,14 @@ Two entry points, each taking an already checked geometry (`conv.ConvGeometry`):
 How: the padded input is viewed as patches (`im2col.windows`), copied once into a column
 matrix per group, and multiplied by the weight matrix (BLAS); the forward pass multiplies
 each image's matrix on its own, straight into y. Big batches go a chunk of images at a time
-(`COLUMN_BUDGET_BYTES`). Narrow layers with many input channels and few
-output channels build the matrix channel-last instead, one row per output position
-(`_channels_last`). At stride 1 (with at most FLIP_RATIO output channels per input channel)
-both gradients come from δ's column matrix: dx as a product with the flipped filters, dw as
-a product with x (`flipped_geometry`); otherwise dw comes from x's column matrix and dx is
-accumulated offset by offset over the kH·kW filter positions. Intermediates live in buffers
-kept between calls (`scratch`), one role each; results never do. docs/design.md has the
-measurements behind the constants below.
+(`COLUMN_BUDGET_BYTES`). Narrow layers with many input channels and few output channels
+build the matrix channel-last instead, one row per output position (`_channels_last`). At
+stride 1 (with at most FLIP_RATIO output channels per input channel) both gradients come
+from δ's column matrix: dx as a product with the flipped filters, dw as a product with x
+(`flipped_geometry`); otherwise dw comes from x's column matrix and dx is accumulated offset
+by offset over the kH·kW filter positions. Intermediates live in buffers kept between calls
+(`scratch`), one role each; results never do. docs/design.md has the measurements behind the
+constants below.
 """
 
 from __future__ import annotations

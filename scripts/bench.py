@@ -28,6 +28,7 @@ import os
 import sys
 
 from bench_machine import FORCED_KERNEL_VARS, default_kernel_env
+from bench_report import RESNET_BLOCKS
 
 if __name__ == "__main__" and any(v in os.environ for v in FORCED_KERNEL_VARS):
     # Start again on BLAS's default kernel (the variables are read when the library loads).
@@ -205,8 +206,8 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--resnet-blocks",
         type=_positive,
-        default=3,
-        help="blocks per library for the ResNet-18 rows, one call each (default 3)",
+        default=RESNET_BLOCKS,
+        help=f"blocks per library for the ResNet-18 rows, one call each (default {RESNET_BLOCKS})",
     )
     parser.add_argument(
         "--save",

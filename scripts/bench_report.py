@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import statistics
 
+# ResNet-18 rows' blocks per library: bench.py's default, and that of runs saved before the
+# option existed (their runs.json entry has no resnet_blocks)
+RESNET_BLOCKS = 3
+
 CONV_FB = "conv2d fwd+bwd (dx, dw, db)"
 
 
@@ -171,7 +175,7 @@ def markdown(runs, args) -> str:
     counts = [r["threads"] for r in runs]
     table = _index(runs)
     gemm = {r["threads"]: r["gemm_gflops"] for r in runs}
-    resnet_blocks = getattr(args, "resnet_blocks", 3)  # runs saved before the option: 3
+    resnet_blocks = getattr(args, "resnet_blocks", RESNET_BLOCKS)
     lines = [
         "# Benchmarks",
         "",
@@ -193,7 +197,7 @@ def markdown(runs, args) -> str:
         f"Rerun: `python scripts/bench.py --threads {','.join(map(str, counts))} "
         f"--dtypes {args.dtypes} --blocks {args.blocks} --reps {args.reps} "
         f"--min-seconds {args.min_seconds} --pause {args.pause} --resnet-batch {args.resnet_batch}"
-        f"{f' --resnet-blocks {resnet_blocks}' if resnet_blocks != 3 else ''}`.",
+        f"{f' --resnet-blocks {resnet_blocks}' if resnet_blocks != RESNET_BLOCKS else ''}`.",
         "",
         "## Targets",
         "",

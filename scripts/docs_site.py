@@ -449,17 +449,15 @@ def performance_summary(readme: bool = False) -> str:
                 (f"{t} → " if readme else "") + _value(text) + (" ✓" if ok else " ✗")
                 for t, (text, ok) in vals.items()
             )
-    if readme:
-        head = ["target (float32 unless said)"] + [
-            f"{e['title']} ({_software(e['runs'][0]['info'])}): threads → value"
-            for e in sets.values()
-        ]
-    else:
-        head = ["target (float32 unless said)"] + [
-            f"{e['title']} ({_software(e['runs'][0]['info'])}), threads "
-            + ", ".join(str(r["threads"]) for r in e["runs"])
-            for e in sets.values()
-        ]
+    head = ["target (float32 unless said)"] + [
+        f"{e['title']} ({_software(e['runs'][0]['info'])})"
+        + (
+            ": threads → value"
+            if readme
+            else f", threads {', '.join(str(r['threads']) for r in e['runs'])}"
+        )
+        for e in sets.values()
+    ]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for label, cells in table.items():
         lines.append(f"| {label} | " + " | ".join(cells.get(n, "") for n in sets) + " |")
